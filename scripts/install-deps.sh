@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages tailbox needs to build, test and benchmark.
+# Idempotent: only missing packages are installed; `apt-get update` runs only when something is missing.
+# Uses sudo when not root. Non-interactive (CI has no stdin).
+set -euo pipefail
+
+# Build: compiler, cmake, pkg-config and the libraries of notes/platform.md.
+build_pkgs=(
+  g++ cmake make pkg-config git
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libasio-dev
+  libqrencode-dev libc-ares-dev libyaml-cpp-dev
+)
+# Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps.
+test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base )
+# Benchmarks: hyperfine and the relay's peers.
+bench_pkgs=( hyperfine time microsocks dante-server v2ray )
+
+want=( "${build_pkgs[@]}" "${test_pkgs[@]}" )
+case "${1:-}" in
+  --bench) want+=( "${bench_pkgs[@]}" ) ;;
+  --all) want+=( "${bench_pkgs[@]}" ) ;;
+  "") ;;
+  *) echo "usage: $0 [--bench|--all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  # dpkg-query prints "install ok installed" only for fully installed packages.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=( "$p" )
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages present" >&2
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; install: ${missing[*]}" >&2; exit 77; }
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq </dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+echo "install-deps: done" >&2
