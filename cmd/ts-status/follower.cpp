@@ -1,0 +1,140 @@
+#include "cmd/ts-status/follower.hpp"
+
+#include "libcommon/core/process.hpp"
+#include "libcommon/core/time.hpp"
+#include "libcommon/tailscale/records.hpp"
+
+namespace tb::cmd {
+
+using namespace std::chrono_literals;
+using core::Json;
+
+namespace {
+// Initial state and prefs (so a reconnect is announced at once), no private keys (value 16: needed
+// by non-root watchers on 1.54–1.90), initial health, peer deltas and patches where supported.
+// Older daemons ignore the bits they do not know.
+constexpr uint64_t kMask = ts::notify_mask::kInitialState | ts::notify_mask::kInitialPrefs |
+                           ts::notify_mask::kNoPrivateKeys | ts::notify_mask::kInitialHealthState |
+                           ts::notify_mask::kPeerChanges | ts::notify_mask::kPeerPatches;
+
+std::unique_ptr<ts::LocalApiClient> client_for(const CommonArgs& common) {
+  ts::ClientOptions opts;
+  opts.timeout = common.timeout;
+  opts.connect_retry = 0ms;  // the follower has its own retry policy
+  return ts::connect_local_api(common.socket, opts);
+}
+}  // namespace
+
+StatusFollower::StatusFollower(const CommonArgs& common, std::chrono::milliseconds interval)
+    : bus_client_(client_for(common)), req_client_(client_for(common)), interval_(interval) {
+  interrupt_handle_ = core::on_interrupt([this] { stop(); });
+  thread_ = std::thread([this] { bus_loop(); });
+}
+
+StatusFollower::~StatusFollower() {
+  core::remove_on_interrupt(interrupt_handle_);
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StatusFollower::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  bus_client_->cancel();
+  req_client_->cancel();
+}
+
+void StatusFollower::bus_loop() {
+  auto backoff = 250ms;
+  bool was_down = false;
+  for (;;) {
+    bool got_any = false;
+    auto result = bus_client_->watch_ipn_bus(kMask, [&](const ts::Notify& n) {
+      std::lock_guard lock(mu_);
+      if (stop_) return false;
+      if (!got_any) {
+        got_any = true;
+        backoff = 250ms;
+        if (was_down) {
+          Json e = ts::make_event("daemon", core::now_unix());
+          e["reachable"] = true;
+          e["message"] = "tailscaled is back";
+          events_.push_back(std::move(e));
+          reconnected_ = true;
+          was_down = false;
+        }
+      }
+      if (n.err_message && !n.err_message->empty()) {
+        Json e = ts::make_event("backend_error", core::now_unix());
+        e["message"] = *n.err_message;
+        events_.push_back(std::move(e));
+      }
+      dirty_ = true;
+      cv_.notify_all();
+      return true;
+    });
+    std::unique_lock lock(mu_);
+    if (stop_) return;
+    if (!was_down) {
+      Json e = ts::make_event("daemon", core::now_unix());
+      e["reachable"] = false;
+      e["message"] = result ? std::string("tailscaled closed the stream") : result.error().line();
+      events_.push_back(std::move(e));
+      was_down = true;
+    }
+    dirty_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, backoff, [this] { return stop_; });
+    if (stop_) return;
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5000ms);
+  }
+}
+
+StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  Update u;
+  {
+    std::unique_lock lock(mu_);
+    auto wake = std::chrono::steady_clock::now() + interval_;
+    if (deadline && *deadline < wake) wake = *deadline;
+    cv_.wait_until(lock, wake, [this] { return dirty_ || stop_; });
+    if (stop_) {
+      u.interrupted = true;
+      return u;
+    }
+    if (!dirty_ && deadline && std::chrono::steady_clock::now() >= *deadline) {
+      u.timed_out = true;
+      return u;
+    }
+    // Coalesce a burst: wait for 50 ms of quiet, at most 250 ms in all.
+    auto limit = std::chrono::steady_clock::now() + 250ms;
+    while (dirty_ && std::chrono::steady_clock::now() < limit) {
+      dirty_ = false;
+      cv_.wait_for(lock, 50ms, [this] { return dirty_ || stop_; });
+      if (stop_) {
+        u.interrupted = true;
+        return u;
+      }
+    }
+    dirty_ = false;
+    u.events.assign(events_.begin(), events_.end());
+    events_.clear();
+    u.reconnected = reconnected_;
+    reconnected_ = false;
+  }
+  auto status = req_client_->status(true);
+  if (!status) {
+    if (status.error().code == core::ExitCode::kInterrupted) {
+      u.interrupted = true;
+      return u;
+    }
+    u.record = ts::unreachable_status_record(status.error());
+  } else {
+    u.record = ts::status_record(*status);
+  }
+  return u;
+}
+
+}  // namespace tb::cmd

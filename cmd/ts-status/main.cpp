@@ -1,0 +1,165 @@
+// ts-status: tailscaled's state for people, scripts and cron.
+// Flags → *Args structs → run_*; one guard for exceptions. Exit codes: man/tailbox.7.
+
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <iostream>
+
+#include "cmd/ts-status/commands.hpp"
+#include "libcommon/core/output.hpp"
+#include "libcommon/core/process.hpp"
+#include "libcommon/core/time.hpp"
+
+namespace {
+
+using tb::core::ExitCode;
+using tb::core::to_int;
+
+// CLI11 validator/transform for durations ("30s", "2m", "7d").
+struct DurationOpt {
+  static CLI::Option* add(CLI::App* app, const std::string& name, std::chrono::milliseconds& out,
+                          const std::string& desc) {
+    return app
+        ->add_option_function<std::string>(
+            name,
+            [&out, name](const std::string& v) {
+              auto d = tb::core::parse_duration(v);
+              if (!d) throw CLI::ValidationError(name, d.error().line());
+              out = *d;
+            },
+            desc)
+        ->type_name("DURATION");
+  }
+};
+
+constexpr const char* kDescription =
+    "ts-status: tailscaled's state for people, scripts and cron.\n"
+    "Talks to a running tailscaled over its Local API; never changes anything.";
+
+constexpr const char* kFooter = R"(Examples:
+  ts-status                                 table of this node and its peers
+  ts-status --json | jq '.peers[] | select(.online) | .name'
+  ts-status check --warn-expiry 14d --require-peer nas     monitoring plugin (0/1/2/3)
+  ts-status watch | sb-route plan -c config.json | sb-relay
+  ts-status wait --for running --timeout 60s && systemctl start myservice
+  ts-status --format prometheus --output /var/lib/node_exporter/tailscale.prom
+
+Exit status: 0 running, 1 not running (logged out, stopped, …), 2 usage, 69 tailscaled
+unreachable, 75 timeout, 76 protocol error, 77 access denied, 130 interrupted.
+`check` exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See ts-status(1) and tailbox(7).)";
+
+bool argv_has_check(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "check") == 0) return true;
+  }
+  return false;
+}
+
+int real_main(int argc, char** argv) {
+  tb::core::init_process("ts-status");
+
+  tb::cmd::CommonArgs common;
+  tb::cmd::StatusArgs status;
+  tb::cmd::CheckArgs check;
+  tb::cmd::WatchArgs watch;
+  tb::cmd::WaitArgs wait;
+
+  CLI::App app{kDescription, "ts-status"};
+  app.footer(kFooter);
+  app.set_version_flag("-V,--version", std::string("ts-status (tailbox) ") + TB_VERSION);
+  app.require_subcommand(0, 1);
+
+  // Options shared by every subcommand (fallthrough lets them follow the subcommand too).
+  app.add_option("--socket", common.socket,
+                 "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
+      ->type_name("PATH");
+  DurationOpt::add(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
+  std::string color = "auto";
+  app.add_option("--color", color, "Colour in text output: auto, never, always (NO_COLOR is honoured)")
+      ->check(CLI::IsMember({"auto", "never", "always"}));
+  std::string log_level;
+  app.add_option("--log-level", log_level, "Log level on stderr: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  // The default command: status.
+  bool json = false, raw = false;
+  std::string format;
+  app.add_flag("--json", json, "Print one v1 status record (JSON) instead of the table");
+  app.add_flag("--raw", raw, "Print the daemon's status document unchanged");
+  app.add_option("--format", format, "Output format: text, json, raw, prometheus")
+      ->check(CLI::IsMember({"text", "json", "raw", "prometheus", "prom"}));
+  app.add_option("--output", status.output, "With --format prometheus: write this file atomically")
+      ->type_name("FILE");
+  app.add_flag("--peers,!--no-peers", status.peers, "Include peers (--peers=false: only this node)");
+  app.add_flag("--self,!--no-self", status.self, "Show this node's row in the table (--self=false hides it)");
+  app.add_flag("--active", status.active, "Only peers with traffic in the last ~2 minutes");
+
+  auto* check_cmd = app.add_subcommand("check", "Monitoring plugin: one line with perfdata, exit 0/1/2/3");
+  check_cmd->fallthrough();
+  DurationOpt::add(check_cmd, "--warn-expiry", check.warn_expiry, "WARNING when the node key expires within this (default 14d)");
+  DurationOpt::add(check_cmd, "--crit-expiry", check.crit_expiry, "CRITICAL when the node key expires within this (default 3d)");
+  check_cmd->add_option("--require-peer", check.require_peers, "CRITICAL unless this peer (name, FQDN or IP) is online; repeatable")
+      ->type_name("NAME");
+  check_cmd->add_flag("--require-direct", check.require_direct,
+                      "WARNING when a required peer (or, without --require-peer, any active peer) is relayed");
+  check_cmd->add_flag("--warn-health", check.warn_health, "WARNING when tailscaled reports any health message");
+  check_cmd->add_flag("-q,--quiet", check.quiet, "Print nothing; only the exit status");
+
+  auto* watch_cmd = app.add_subcommand("watch", "Stream status records and events as JSON lines; never exits on its own");
+  watch_cmd->fallthrough();
+  DurationOpt::add(watch_cmd, "--interval", watch.interval, "Re-read the status at least this often (default 10s)");
+  DurationOpt::add(watch_cmd, "--expiry-warn", watch.expiry_warn, "Emit key_expiring when the key expires within this (default 7d)");
+  watch_cmd->add_flag("--events,!--no-events", watch.events, "Print event records (--events=false: status records only)");
+
+  auto* wait_cmd = app.add_subcommand("wait", "Block until a condition holds; exit 75 on timeout");
+  wait_cmd->fallthrough();
+  wait_cmd->add_option("--for", wait.condition, "running, ip, or peer:NAME (online)")->required();
+  DurationOpt::add(wait_cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
+  wait_cmd->add_flag("-q,--quiet", wait.quiet, "Print nothing on success");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help/version on stdout, errors on stderr
+    if (rc == 0) return 0;
+    return argv_has_check(argc, argv) ? to_int(tb::core::CheckStatus::kUnknown) : to_int(ExitCode::kUsage);
+  }
+  if (!log_level.empty()) tb::core::set_log_level(log_level);
+  common.color = color == "never" ? tb::core::ColorMode::kNever
+                 : color == "always" ? tb::core::ColorMode::kAlways : tb::core::ColorMode::kAuto;
+
+  if (*check_cmd) return tb::cmd::run_check(common, check);
+  if (*watch_cmd) return tb::cmd::run_watch(common, watch);
+  if (*wait_cmd) {
+    if (wait.condition != "running" && wait.condition != "ip" && wait.condition.rfind("peer:", 0) != 0) {
+      tb::core::print_error_line("ts-status", "--for must be running, ip or peer:NAME");
+      return to_int(ExitCode::kUsage);
+    }
+    return tb::cmd::run_wait(common, wait);
+  }
+
+  int formats = (json ? 1 : 0) + (raw ? 1 : 0) + (format.empty() ? 0 : 1);
+  if (formats > 1) {
+    tb::core::print_error_line("ts-status", "choose one of --json, --raw and --format");
+    return to_int(ExitCode::kUsage);
+  }
+  if (json || format == "json") status.format = tb::cmd::StatusArgs::Format::kJson;
+  if (raw || format == "raw") status.format = tb::cmd::StatusArgs::Format::kRaw;
+  if (format == "prometheus" || format == "prom") status.format = tb::cmd::StatusArgs::Format::kPrometheus;
+  if (!status.output.empty() && status.format != tb::cmd::StatusArgs::Format::kPrometheus) {
+    tb::core::print_error_line("ts-status", "--output is only for --format prometheus");
+    return to_int(ExitCode::kUsage);
+  }
+  return tb::cmd::run_status(common, status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return real_main(argc, argv);
+  } catch (const std::exception& e) {
+    tb::core::print_error_line("ts-status", std::string("internal error: ") + e.what());
+    return to_int(ExitCode::kInternal);
+  }
+}

@@ -1,0 +1,275 @@
+#include "libcommon/tailscale/records.hpp"
+
+#include <set>
+
+#include "libcommon/core/time.hpp"
+
+namespace tb::ts {
+
+using core::Json;
+
+namespace {
+Json time_or_null(const std::optional<int64_t>& t) { return t ? Json(core::format_rfc3339(*t)) : Json(nullptr); }
+
+Json strings(const std::vector<std::string>& v) {
+  Json a = Json::array();
+  for (const auto& s : v) a.push_back(s);
+  return a;
+}
+
+std::string trim_dot(std::string s) {
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+std::string owner(const Status& s, const PeerStatus& p) {
+  int64_t uid = p.alt_sharer_user_id ? p.alt_sharer_user_id : p.user_id;
+  if (const UserProfile* u = s.user(uid)) return u->login_name;
+  return "";
+}
+
+Json node_json(const Status& s, const PeerStatus& p, bool is_self) {
+  Json j;
+  j["id"] = p.id;
+  j["key"] = p.public_key;
+  j["name"] = display_name(p, s.magic_dns_suffix);
+  j["dns_name"] = trim_dot(p.dns_name);
+  j["host_name"] = p.host_name;
+  j["ips"] = strings(p.tailscale_ips);
+  j["os"] = p.os;
+  j["user"] = owner(s, p);
+  j["tags"] = strings(p.tags);
+  j["online"] = p.online;
+  if (!is_self) {
+    j["active"] = p.active;
+    j["path"] = peer_path(p);
+    j["cur_addr"] = p.cur_addr;
+  }
+  j["relay"] = p.relay;
+  if (!is_self) {
+    j["exit_node"] = p.exit_node;
+  }
+  j["exit_node_option"] = p.exit_node_option;
+  j["primary_routes"] = strings(p.primary_routes);
+  j["allowed_ips"] = strings(p.allowed_ips);
+  if (!is_self) {
+    j["last_seen"] = time_or_null(p.last_seen);
+    j["last_handshake"] = time_or_null(p.last_handshake);
+    j["rx_bytes"] = p.rx_bytes;
+    j["tx_bytes"] = p.tx_bytes;
+  }
+  j["key_expiry"] = time_or_null(p.key_expiry);
+  j["key_expired"] = p.expired;
+  return j;
+}
+
+Json base_status(std::string_view state) {
+  Json j;
+  j["v"] = kSchemaVersion;
+  j["type"] = "status";
+  j["state"] = state;
+  return j;
+}
+
+const Json* find_by_id(const Json& peers, const std::string& id) {
+  for (const auto& p : peers) {
+    if (p.value("id", "") == id) return &p;
+  }
+  return nullptr;
+}
+
+std::string node_label(const Json& p) {
+  std::string n = p.value("name", "");
+  return n.empty() ? p.value("id", "") : n;
+}
+}  // namespace
+
+std::string display_name(const PeerStatus& p, const std::string& suffix) {
+  std::string fqdn = trim_dot(p.dns_name);
+  if (fqdn.empty()) return p.host_name;
+  if (!suffix.empty() && fqdn.size() > suffix.size() + 1 && fqdn.compare(fqdn.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+      fqdn[fqdn.size() - suffix.size() - 1] == '.')
+    return fqdn.substr(0, fqdn.size() - suffix.size() - 1);
+  return fqdn;
+}
+
+std::string peer_path(const PeerStatus& p) {
+  if (!p.cur_addr.empty()) return "direct";
+  if (!p.peer_relay.empty()) return "peer_relay";
+  if (p.active && !p.relay.empty()) return "relay";
+  return "none";
+}
+
+std::string record_state(const Status& s) { return std::string(normalized_state(s.backend_state)); }
+
+bool is_connected(const Status& s) {
+  bool up = s.backend_state == BackendState::kRunning;
+  // 2020 daemons had no Self: Running is all we can know.
+  return up && (!s.self || s.self->online || !s.self->in_network_map);
+}
+
+Json status_record(const Status& s, const RecordOptions& opts) {
+  Json j = base_status(record_state(s));
+  j["connected"] = is_connected(s);
+  j["backend_state"] = s.backend_state_raw;
+  j["tun"] = s.tun;
+  j["version"] = s.version;
+  j["auth_url"] = s.auth_url;
+  j["self"] = s.self ? node_json(s, *s.self, true) : Json(nullptr);
+  if (s.self && j["self"]["ips"].empty() && !s.tailscale_ips.empty()) j["self"]["ips"] = strings(s.tailscale_ips);
+
+  Json peers = Json::array();
+  if (opts.include_peers) {
+    for (const auto& p : s.peers) {
+      if (opts.active_only && !p.active) continue;
+      peers.push_back(node_json(s, p, false));
+    }
+  }
+  j["peers"] = std::move(peers);
+
+  Json exit_node = nullptr;
+  if (s.exit_node_status) {
+    exit_node = Json::object();
+    exit_node["id"] = s.exit_node_status->id;
+    std::string name;
+    for (const auto& p : s.peers) {
+      if (p.id == s.exit_node_status->id) name = display_name(p, s.magic_dns_suffix);
+    }
+    exit_node["name"] = name;
+    Json ips = Json::array();
+    for (const auto& prefix : s.exit_node_status->tailscale_ips) ips.push_back(prefix.substr(0, prefix.find('/')));
+    exit_node["ips"] = std::move(ips);
+    exit_node["online"] = s.exit_node_status->online;
+  }
+  j["exit_node"] = std::move(exit_node);
+  j["health"] = strings(s.health);
+  j["magic_dns"] = Json{{"enabled", s.current_tailnet ? s.current_tailnet->magic_dns_enabled : false},
+                        {"suffix", s.magic_dns_suffix}};
+  j["tailnet"] = s.current_tailnet ? Json{{"name", s.current_tailnet->name}} : Json(nullptr);
+  return j;
+}
+
+Json unreachable_status_record(const core::Error& e) {
+  Json j = base_status(e.code == core::ExitCode::kNoPerm ? "access_denied" : "daemon_unreachable");
+  j["connected"] = false;
+  j["backend_state"] = "";
+  j["tun"] = false;
+  j["version"] = "";
+  j["auth_url"] = "";
+  j["self"] = nullptr;
+  j["peers"] = Json::array();
+  j["exit_node"] = nullptr;
+  j["health"] = Json::array();
+  j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}};
+  j["tailnet"] = nullptr;
+  j["error"] = e.line();
+  return j;
+}
+
+Json error_record(const core::Error& e) {
+  Json j;
+  j["v"] = kSchemaVersion;
+  j["type"] = "error";
+  j["code"] = core::exit_code_name(e.code);
+  j["exit_code"] = core::to_int(e.code);
+  j["message"] = e.message;
+  j["hint"] = e.hint;
+  return j;
+}
+
+Json dedupe_key(const Json& rec) {
+  Json k = rec;
+  if (k.contains("peers") && k["peers"].is_array()) {
+    for (auto& p : k["peers"]) {
+      p.erase("rx_bytes");
+      p.erase("tx_bytes");
+      p.erase("last_seen");
+      p.erase("last_handshake");
+    }
+  }
+  return k;
+}
+
+Json make_event(std::string_view name, int64_t now) {
+  Json j;
+  j["v"] = kSchemaVersion;
+  j["type"] = "event";
+  j["event"] = name;
+  j["time"] = core::format_rfc3339(now);
+  return j;
+}
+
+std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
+  std::vector<Json> out;
+  const Json empty_list = Json::array();
+  auto list = [&](const Json& rec, const char* key) -> const Json& {
+    return rec.is_object() && rec.contains(key) && rec[key].is_array() ? rec[key] : empty_list;
+  };
+  std::string from = prev.is_object() ? prev.value("state", "") : "";
+  std::string to = next.value("state", "");
+  if (from != to) {
+    Json e = make_event("state", now);
+    e["from"] = from.empty() ? Json(nullptr) : Json(from);
+    e["to"] = to;
+    out.push_back(std::move(e));
+  }
+  if (!prev.is_object()) return out;
+
+  const Json& old_peers = list(prev, "peers");
+  const Json& new_peers = list(next, "peers");
+  for (const auto& np : new_peers) {
+    const Json* op = find_by_id(old_peers, np.value("id", ""));
+    auto peer_event = [&](std::string_view name) {
+      Json e = make_event(name, now);
+      e["peer"] = node_label(np);
+      e["id"] = np.value("id", "");
+      return e;
+    };
+    if (!op) {
+      Json e = peer_event("peer_added");
+      e["online"] = np.value("online", false);
+      out.push_back(std::move(e));
+      continue;
+    }
+    if (op->value("online", false) != np.value("online", false))
+      out.push_back(peer_event(np.value("online", false) ? "peer_online" : "peer_offline"));
+    std::string op_path = op->value("path", "none"), np_path = np.value("path", "none");
+    if (op_path != np_path && op_path != "none" && np_path != "none") {
+      Json e = peer_event("path");
+      e["from"] = op_path;
+      e["to"] = np_path;
+      out.push_back(std::move(e));
+    }
+  }
+  for (const auto& op : old_peers) {
+    if (!find_by_id(new_peers, op.value("id", ""))) {
+      Json e = make_event("peer_removed", now);
+      e["peer"] = node_label(op);
+      e["id"] = op.value("id", "");
+      out.push_back(std::move(e));
+    }
+  }
+
+  std::set<std::string> old_h, new_h;
+  for (const auto& h : list(prev, "health")) old_h.insert(h.get<std::string>());
+  for (const auto& h : list(next, "health")) new_h.insert(h.get<std::string>());
+  if (old_h != new_h) {
+    Json e = make_event("health", now);
+    Json added = Json::array(), removed = Json::array();
+    for (const auto& h : new_h) if (!old_h.count(h)) added.push_back(h);
+    for (const auto& h : old_h) if (!new_h.count(h)) removed.push_back(h);
+    e["added"] = std::move(added);
+    e["removed"] = std::move(removed);
+    e["health"] = list(next, "health");
+    out.push_back(std::move(e));
+  }
+  std::string old_url = prev.value("auth_url", ""), new_url = next.value("auth_url", "");
+  if (!new_url.empty() && new_url != old_url) {
+    Json e = make_event("auth_url", now);
+    e["url"] = new_url;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace tb::ts
