@@ -14,7 +14,9 @@
 //   Windows: the named pipe \\.\pipe\ProtectedPrefix\Administrators\Tailscale\tailscaled.
 // An explicit --socket disables the macOS TCP discovery, as in the Go CLI.
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tb::ts {
@@ -34,11 +36,17 @@ struct Endpoint {
   std::string describe() const;
 };
 
+// A 1 s TCP connect to 127.0.0.1:port; true if something accepted it.
+bool probe_loopback_port(int port);
+
 struct DiscoveryOptions {
   std::string explicit_socket;  // --socket
   std::string env_socket;       // TS_SOCKET (the caller reads the environment)
   Platform platform = current_platform();
   std::string root;             // filesystem root prefix, "" in production; a temp dir in tests
+  // macOS: the port files can outlive the GUI, so a port is trusted only if something listens on
+  // 127.0.0.1:port (as the Go client does). Tests replace this to stay off the network.
+  std::function<bool(int port)> probe = [](int port) { return probe_loopback_port(port); };
 };
 
 Endpoint discover_endpoint(const DiscoveryOptions& opts);

@@ -46,7 +46,7 @@ class Transport {
   // re-assembled; no line-length limit); returning false stops the stream. connect_timeout bounds
   // the connect and the response headers; idle_timeout bounds the silence between chunks (the bus
   // has no heartbeat, so callers pass a long one). Returns the HTTP status when the stream ends
-  // cleanly (EOF from the daemon is an error: kUnavailable "daemon closed the stream").
+  // cleanly (EOF from the daemon is an error: kUnavailable "tailscaled closed the stream").
   // A non-2xx status returns an HttpResponse-like error through the status with the body in *error_body.
   virtual core::Result<int> stream(std::string_view path_and_query,
                                    const std::function<bool(std::string_view line)>& on_line,

@@ -1,0 +1,105 @@
+#pragma once
+// Pieces of transport.cpp that are pure enough to unit-test on their own. Not part of the public
+// API: only transport.cpp and tests/unit/tailscale/transport_test.cpp include this.
+//
+// The HTTP/1.1 framing here (request writer, response-head parser, chunked decoder) serves the
+// Windows named-pipe transport, which has no cpp-httplib underneath; it is plain code over a byte
+// stream so it is compiled and tested on Linux too.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "libcommon/core/error.hpp"
+#include "libcommon/tailscale/endpoint.hpp"
+
+namespace tb::ts::detail {
+
+// Re-assembles lines from arbitrary chunks. No line-length limit: a Notify carrying a netmap is
+// megabytes on one line. Each new byte is scanned once.
+class LineSplitter {
+ public:
+  // Calls on_line for every complete line (without its '\n'); false as soon as on_line says stop.
+  bool feed(std::string_view data, const std::function<bool(std::string_view line)>& on_line);
+  // The incomplete tail, for diagnostics.
+  std::string_view pending() const { return std::string_view(buf_).substr(start_); }
+
+ private:
+  std::string buf_;
+  size_t start_ = 0;  // first byte of the incomplete line
+  size_t scan_ = 0;   // bytes before this hold no '\n' past start_
+};
+
+// "5s", "1.5s", "250ms": durations as they appear in messages.
+std::string format_duration(std::chrono::milliseconds d);
+
+// errno of a fresh non-blocking connect() to the endpoint (Unix socket or 127.0.0.1:port); 0 when
+// it connects (or is merely busy). httplib only says "Error::Connection", and the user needs to
+// know whether the daemon is absent (ENOENT, ECONNREFUSED) or they lack access (EACCES).
+int connect_errno(const Endpoint& ep);
+
+// The Error for a failed connect with that errno (0: unknown cause).
+core::Error connect_error(const Endpoint& ep, int err);
+
+// ---- HTTP/1.1 framing for transports without httplib ----
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// "METHOD target HTTP/1.1\r\n" + headers + Content-Length (when there is a body or the method
+// carries one) + "\r\n" + body.
+std::string format_request(std::string_view method, std::string_view target, const HeaderList& headers,
+                           std::string_view body);
+
+struct ResponseHead {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased; repeated headers joined with ", "
+};
+
+// Parses a response head: status line and header lines, each ending "\r\n" (a bare "\n" is
+// accepted), without the blank line. nullopt when it is not HTTP/1.x.
+std::optional<ResponseHead> parse_response_head(std::string_view head);
+
+// Decodes Transfer-Encoding: chunked incrementally.
+class ChunkedDecoder {
+ public:
+  enum class Status { kMore, kDone, kError, kStopped };
+  // Feeds wire bytes; body bytes go to sink (returning false gives kStopped). After kDone,
+  // *consumed says how many input bytes belonged to the body (the rest is the next response).
+  Status feed(std::string_view data, const std::function<bool(std::string_view)>& sink, size_t* consumed = nullptr);
+
+ private:
+  enum class State { kSize, kData, kDataEnd, kTrailer, kDone };
+  State state_ = State::kSize;
+  std::string line_;
+  uint64_t remaining_ = 0;
+};
+
+// A connected byte stream (a Windows pipe; a socketpair in tests).
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  virtual core::Result<void> write_all(std::string_view data) = 0;
+  // Up to n bytes; 0 means end of stream. Timeouts and cancellation are the stream's business.
+  virtual core::Result<size_t> read_some(char* buf, size_t n) = 0;
+};
+
+struct Exchange {
+  ResponseHead head;
+  bool keep_alive = false;  // the connection may carry another request
+  bool stopped = false;     // on_body asked to stop (the connection is then unusable)
+};
+
+// Writes one request and reads its reply. on_head runs once the head has arrived (a stream uses it
+// to switch from the connect timeout to the idle timeout); body bytes go to on_body.
+// Errors: kProtocol for a reply that is not HTTP or ends early; the stream's own errors as they are.
+core::Result<Exchange> http_exchange(ByteStream& stream, std::string_view method, std::string_view request_bytes,
+                                     const std::function<void(const ResponseHead&)>& on_head,
+                                     const std::function<bool(std::string_view)>& on_body);
+
+}  // namespace tb::ts::detail
