@@ -1,0 +1,143 @@
+# Sourced by every tests/cli/*.sh. Strict mode, a per-test temp dir $t, and helpers to run the fake
+# tailscaled (tests/fakes, documented in tests/fakes/README.md). Synchronise on events (the ready
+# line, stream lines, /wait-watchers), never on sleeps. Exit 77 means "skipped" to ctest.
+#
+#   fail MSG...                 print "FAIL: MSG" on stderr, exit 1
+#   skip MSG...                 print "SKIP: MSG", exit 77
+#   expect_exit CODE CMD...     run CMD, fail unless it exits CODE (its output passes through)
+#   track_pid PID               kill PID when the test ends
+#   tool NAME                   path of a built tool ($TB_BIN/NAME/NAME); skips the test if absent
+#   start_fake [ARGS...]        start fake_tailscaled (socket, control socket and log in $t), wait for
+#                               its ready line; exports FAKE_SOCK FAKE_CTL FAKE_PID FAKE_LOG
+#                               (+ FAKE_TCP_PORT with --tcp-port)
+#   stop_fake                   SIGTERM it, wait (bounded), fail unless it exited 0 and removed its socket
+#   fake_ctl PATH [CURL ARGS]   POST to the control socket (add -X GET to read), prints the reply
+#   lapi PATH [CURL ARGS]       curl the fake's Local API (Host: local-tailscaled.sock), prints the body
+#   watch_open MASK             open a watch-ipn-bus stream with curl; lines are read with watch_line
+#   watch_line [SECONDS]        read the next stream line into $WATCH_LINE within SECONDS (default 5) or fail
+#   watch_until JQ [SECONDS]    read lines until one satisfies the jq filter (same deadline per line)
+
+set -euo pipefail
+export LC_ALL=C
+
+TB_SRC=${TB_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TB_BIN=${TB_BIN:-$TB_SRC/build/cmd}
+TB_FAKES=${TB_FAKES:-$TB_SRC/build/tests/fakes}
+TB_FIXTURES=${TB_FIXTURES:-$TB_SRC/tests/fixtures}
+export TB_SRC TB_BIN TB_FAKES TB_FIXTURES
+
+t=$(mktemp -d "${TMPDIR:-/tmp}/tb-test.XXXXXX")
+_tb_pids=()
+_tb_fake_n=0
+
+_tb_cleanup() {
+  local rc=$?
+  local pid
+  for pid in "${_tb_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${_tb_pids[@]}"; do
+    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$t"
+  exit "$rc"
+}
+trap _tb_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+track_pid() { _tb_pids+=("$1"); }
+
+expect_exit() {
+  local want=$1 rc=0
+  shift
+  "$@" || rc=$?
+  [ "$rc" = "$want" ] || fail "expected exit $want, got $rc: $*"
+}
+
+tool() {
+  local p=$TB_BIN/$1/$1
+  [ -x "$p" ] || skip "$1 not built ($p)"
+  echo "$p"
+}
+
+start_fake() {
+  local n=$_tb_fake_n
+  _tb_fake_n=$((n + 1))
+  [ -x "$TB_FAKES/fake_tailscaled" ] || skip "fake_tailscaled not built ($TB_FAKES)"
+  FAKE_SOCK=$t/tailscaled$n.sock
+  FAKE_CTL=$t/control$n.sock
+  FAKE_LOG=$t/fake$n.log
+  local fifo=$t/ready$n.fifo line=""
+  mkfifo "$fifo"
+  "$TB_FAKES/fake_tailscaled" --socket "$FAKE_SOCK" --control "$FAKE_CTL" --log "$FAKE_LOG" "$@" \
+    >"$fifo" 2>"$t/fake$n.err" &
+  FAKE_PID=$!
+  track_pid "$FAKE_PID"
+  if ! read -r -t 10 line <"$fifo"; then
+    cat "$t/fake$n.err" >&2 || true
+    fail "fake_tailscaled did not print its ready line within 10 s"
+  fi
+  case $line in
+    '{"type":"ready"'*) ;;
+    *) fail "unexpected first line from fake_tailscaled: $line" ;;
+  esac
+  FAKE_TCP_PORT=$(printf '%s\n' "$line" | sed -n 's/.*"tcp_port":\([0-9]*\).*/\1/p')
+  export FAKE_SOCK FAKE_CTL FAKE_PID FAKE_LOG FAKE_TCP_PORT
+}
+
+stop_fake() {
+  [ -n "${FAKE_PID:-}" ] || return 0
+  local rc=0
+  kill -TERM "$FAKE_PID" 2>/dev/null || true
+  timeout 10 tail --pid="$FAKE_PID" -f /dev/null || fail "fake_tailscaled ignored SIGTERM for 10 s"
+  wait "$FAKE_PID" 2>/dev/null || rc=$?
+  [ "$rc" = 0 ] || fail "fake_tailscaled exited $rc on SIGTERM"
+  [ ! -e "$FAKE_SOCK" ] || fail "fake_tailscaled left its socket behind"
+  FAKE_PID=
+}
+
+fake_ctl() {
+  local path=$1
+  shift
+  curl -sS --max-time 15 --unix-socket "$FAKE_CTL" -X POST "$@" "http://fake$path"
+}
+
+lapi() {
+  local path=$1
+  shift
+  curl -sS --max-time 15 --unix-socket "$FAKE_SOCK" "$@" "http://local-tailscaled.sock$path"
+}
+
+watch_open() {
+  local fifo=$t/watch$_tb_fake_n.$RANDOM.fifo
+  mkfifo "$fifo"
+  curl -sS -N --unix-socket "$FAKE_SOCK" "http://local-tailscaled.sock/localapi/v0/watch-ipn-bus?mask=$1" \
+    >"$fifo" 2>"$fifo.err" &
+  WATCH_PID=$!
+  track_pid "$WATCH_PID"
+  exec {WATCH_FD}<"$fifo"
+}
+
+watch_line() {
+  WATCH_LINE=""
+  read -r -t "${1:-5}" -u "$WATCH_FD" WATCH_LINE || fail "no complete watch-ipn-bus line within ${1:-5} s (got: ${WATCH_LINE:0:200})"
+}
+
+watch_until() {
+  local filter=$1 secs=${2:-5} i
+  for i in $(seq 1 50); do
+    watch_line "$secs"
+    if printf '%s\n' "$WATCH_LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
+  done
+  fail "no watch-ipn-bus line matched $filter"
+}
