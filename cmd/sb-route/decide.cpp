@@ -1,0 +1,72 @@
+// `sb-route decide`: JSON Lines requests on stdin → one decision record per request on stdout.
+// `status` records in the stream update the tailnet; other record types are ignored.
+
+#include <iostream>
+
+#include "cmd/sb-route/commands.hpp"
+#include "libcommon/core/output.hpp"
+#include "libcommon/route/records.hpp"
+#include "libcommon/route/router.hpp"
+
+namespace tb::cmd::sb_route {
+
+using tb::core::ExitCode;
+using tb::core::Json;
+using tb::core::to_int;
+using namespace tb::route;
+
+int run_decide(const CommonArgs& common, const DecideArgs& args) {
+  auto loaded = load_or_report(common, true);
+  if (!loaded) return to_int(ExitCode::kConfig);
+  StaticResolver dns;
+  if (!parse_dns_args(args.dns, dns)) return to_int(ExitCode::kUsage);
+  TailnetState tailnet;
+  if (!args.status_file.empty()) {
+    auto t = read_status_file(args.status_file);
+    if (!t) return to_int(ExitCode::kDataErr);
+    tailnet = *t;
+  }
+  Router router(loaded->config, tailnet);
+  router.set_resolver(&dns);
+  ProcFsProcessSearcher procfs;
+  if (args.find_process) router.set_process_searcher(&procfs);
+  std::string line;
+  size_t n = 0;
+  bool bad = false;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": not a JSON object");
+      bad = true;
+      continue;
+    }
+    if (j.contains("type") && j["type"].is_string() && j["type"] != "request") {
+      if (j["type"] == "status") {
+        if (auto t = tailnet_from_status(j)) router = router.with_tailnet(std::move(*t));
+      }
+      continue;
+    }
+    auto req = request_from_json(j);
+    if (!req) {
+      tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": " + req.error().message);
+      bad = true;
+      continue;
+    }
+    Json out = decision_to_json(router.decide(*req, {true}), *req);
+    if (j.contains("id")) {
+      Json with_id;
+      with_id["v"] = 1;
+      with_id["type"] = "decision";
+      with_id["id"] = j["id"];
+      for (auto it = out.begin(); it != out.end(); ++it)
+        if (it.key() != "v" && it.key() != "type") with_id[it.key()] = it.value();
+      out = std::move(with_id);
+    }
+    tb::core::emit_record(out);
+  }
+  return to_int(bad ? ExitCode::kDataErr : ExitCode::kOk);
+}
+
+}  // namespace tb::cmd::sb_route

@@ -1,0 +1,72 @@
+#pragma once
+// The sing-box config subset tailbox understands (man/sb-route.json.5): inbounds mixed/socks/http,
+// outbounds direct/block/socks/http, tailscale endpoints, route and dns. Everything is checked and
+// every finding is kept (with its JSON path), so `sb-route check` reports them all at once;
+// anything outside the subset is reported as unsupported while the rest is still checked.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libcommon/core/json.hpp"
+#include "libcommon/route/diagnostic.hpp"
+#include "libcommon/route/rule.hpp"
+
+namespace tb::route {
+
+using tb::core::Json;
+
+struct InboundInfo {
+  std::string tag, type, path, listen = "127.0.0.1";
+  uint16_t listen_port = 0;
+  std::vector<std::pair<std::string, std::string>> users;
+};
+
+struct OutboundInfo {
+  std::string tag, type, path;
+  bool endpoint = false;
+  bool supported = true;
+};
+
+struct EndpointInfo {
+  std::string tag, path, hostname, control_url, exit_node, auth_key;
+  bool accept_routes = false, exit_node_allow_lan_access = false, advertise_exit_node = false, ephemeral = false;
+  std::vector<std::string> advertise_routes, advertise_tags;
+  double udp_timeout_seconds = 300;
+  bool has_domain_resolver = false;
+};
+
+// The built-in rule-sets filled from the live tailnet (man/sb-route.json.5, "TAILNET RULE-SETS").
+inline const std::vector<std::string>& tailnet_set_tags() {
+  static const std::vector<std::string> tags = {"tailscale",       "tailscale:self",     "tailscale:peers",
+                                                "tailscale:routes", "tailscale:magicdns", "tailscale:exit-node"};
+  return tags;
+}
+
+struct RouteConfig {
+  Json source;  // the merged config as read
+  std::vector<InboundInfo> inbounds;
+  std::vector<OutboundInfo> outbounds;  // outbounds then endpoints (shared tag namespace)
+  std::vector<EndpointInfo> endpoints;
+  std::vector<TopRule> rules;
+  std::vector<std::unique_ptr<RuleSet>> rule_sets;  // config sets; ids 0..n-1
+  RuleSetIds set_ids;                                // includes the tailnet tags (ids n..)
+  uint32_t tailnet_set_base = 0;
+  std::string final_outbound;
+  std::string final_from;  // "final" | "first_outbound" | "implicit_direct"
+  bool needs_process = false;
+  Diagnostics diagnostics;
+
+  bool ok() const { return !has_errors(diagnostics); }
+  const OutboundInfo* find_outbound(const std::string& tag) const;
+  const EndpointInfo* find_endpoint(const std::string& tag) const;
+};
+
+struct CompileOptions {
+  std::string base_dir;  // where relative rule-set paths are resolved ("" = the working directory)
+};
+
+// Never fails as a call: errors are diagnostics inside.
+std::shared_ptr<RouteConfig> compile_config(Json merged, const CompileOptions& opts = {});
+
+}  // namespace tb::route

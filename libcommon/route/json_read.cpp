@@ -1,0 +1,171 @@
+#include "libcommon/route/json_read.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace tb::route {
+
+std::string json_type_name(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::boolean: return "bool";
+    case Json::value_t::string: return "string";
+    case Json::value_t::array: return "array";
+    case Json::value_t::object: return "object";
+    case Json::value_t::number_float: return "number";
+    default: return "number";
+  }
+}
+
+std::string key_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+std::string index_path(const std::string& parent, size_t i) { return parent + "[" + std::to_string(i) + "]"; }
+
+namespace {
+std::string cannot(const Json& v, const char* go_type) {
+  return "json: cannot unmarshal " + json_type_name(v) + " into Go value of type " + go_type;
+}
+}  // namespace
+
+bool Reader::expect_object(const Json& v, const std::string& path) {
+  if (v.is_object()) return true;
+  error(path, cannot(v, "object"));
+  return false;
+}
+
+std::optional<std::string> Reader::string(const Json& v, const std::string& path) {
+  if (v.is_null()) return std::string();
+  if (v.is_string()) return v.get<std::string>();
+  error(path, cannot(v, "string"));
+  return std::nullopt;
+}
+
+std::optional<bool> Reader::boolean(const Json& v, const std::string& path) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  error(path, cannot(v, "bool"));
+  return std::nullopt;
+}
+
+std::optional<int64_t> Reader::integer(const Json& v, const std::string& path, int64_t min, int64_t max,
+                                       const char* go_type) {
+  if (v.is_null()) return 0;
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(max)) return static_cast<int64_t>(u);
+  } else if (v.is_number_integer()) {
+    auto i = v.get<int64_t>();
+    if (i >= min && i <= max) return i;
+  } else if (!v.is_number_float()) {
+    error(path, cannot(v, go_type));
+    return std::nullopt;
+  }
+  error(path, "json: cannot unmarshal number " + v.dump() + " into Go value of type " + go_type);
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> Reader::strings(const Json& v, const std::string& path) {
+  std::vector<std::string> out;
+  if (v.is_null()) return out;
+  if (v.is_string()) {
+    out.push_back(v.get<std::string>());
+    return out;
+  }
+  if (!v.is_array()) {
+    error(path, cannot(v, "string"));
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i].is_string()) {
+      out.push_back(v[i].get<std::string>());
+    } else {
+      error(index_path(path, i), cannot(v[i], "string"));
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<uint16_t>> Reader::ports(const Json& v, const std::string& path) {
+  std::vector<uint16_t> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) {
+    auto n = integer(v, path, 0, 65535, "uint16");
+    if (!n) return std::nullopt;
+    out.push_back(static_cast<uint16_t>(*n));
+    return out;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < v.size(); ++i) {
+    auto n = integer(v[i], index_path(path, i), 0, 65535, "uint16");
+    if (!n) {
+      ok = false;
+      continue;
+    }
+    out.push_back(static_cast<uint16_t>(*n));
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<double> parse_go_duration(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  if (s == "0") return 0.0;
+  size_t i = 0;
+  double total = 0;
+  bool neg = false;
+  if (s[0] == '-' || s[0] == '+') {
+    neg = s[0] == '-';
+    ++i;
+  }
+  if (i >= s.size()) return std::nullopt;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (start == i) return std::nullopt;
+    std::string num = s.substr(start, i - start);
+    char* end = nullptr;
+    double value = std::strtod(num.c_str(), &end);
+    if (end != num.c_str() + num.size()) return std::nullopt;
+    size_t ustart = i;
+    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
+    std::string unit = s.substr(ustart, i - ustart);
+    double mul;
+    if (unit == "ns") mul = 1e-9;
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mul = 1e-6;
+    else if (unit == "ms") mul = 1e-3;
+    else if (unit == "s") mul = 1;
+    else if (unit == "m") mul = 60;
+    else if (unit == "h") mul = 3600;
+    else if (unit == "d") mul = 86400;
+    else return std::nullopt;
+    total += value * mul;
+  }
+  if (!std::isfinite(total)) return std::nullopt;
+  return neg ? -total : total;
+}
+
+std::optional<double> Reader::duration_seconds(const Json& v, const std::string& path, bool allow_int) {
+  if (v.is_null()) return 0.0;
+  if (allow_int && v.is_number_integer()) {
+    auto n = integer(v, path, 0, INT32_MAX, "int");
+    if (!n) return std::nullopt;
+    return static_cast<double>(*n);
+  }
+  if (!v.is_string()) {
+    error(path, cannot(v, "string"));
+    return std::nullopt;
+  }
+  auto s = v.get<std::string>();
+  auto d = parse_go_duration(s);
+  if (!d) {
+    error(path, "time: invalid duration \"" + s + "\"");
+    return std::nullopt;
+  }
+  return d;
+}
+
+}  // namespace tb::route

@@ -1,0 +1,49 @@
+#pragma once
+// Typed reads of sing-box option values with diagnostics (JSON path + Go-like messages).
+// "Listable" values accept one value or an array; null gives an empty list.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcommon/core/json.hpp"
+#include "libcommon/route/diagnostic.hpp"
+
+namespace tb::route {
+
+using tb::core::Json;
+
+std::string json_type_name(const Json& v);
+std::string key_path(const std::string& parent, const std::string& key);
+std::string index_path(const std::string& parent, size_t i);
+
+class Reader {
+ public:
+  explicit Reader(Diagnostics& d) : d_(d) {}
+  void error(const std::string& path, std::string msg, std::string kind = "parse") {
+    d_.push_back({Severity::kError, path, std::move(msg), std::move(kind)});
+  }
+  void warn(const std::string& path, std::string msg, std::string kind) {
+    d_.push_back({Severity::kWarning, path, std::move(msg), std::move(kind)});
+  }
+  Diagnostics& diags() { return d_; }
+
+  bool expect_object(const Json& v, const std::string& path);
+  std::optional<std::string> string(const Json& v, const std::string& path);
+  std::optional<bool> boolean(const Json& v, const std::string& path);
+  std::optional<int64_t> integer(const Json& v, const std::string& path, int64_t min, int64_t max,
+                                 const char* go_type);
+  std::optional<std::vector<std::string>> strings(const Json& v, const std::string& path);  // listable
+  std::optional<std::vector<uint16_t>> ports(const Json& v, const std::string& path);      // listable uint16
+  // Duration string ("5m") or, when allow_int, integer seconds.
+  std::optional<double> duration_seconds(const Json& v, const std::string& path, bool allow_int);
+
+ private:
+  Diagnostics& d_;
+};
+
+// Go duration ("300ms", "1.5h", "5m", plus "d"), in seconds.
+std::optional<double> parse_go_duration(const std::string& s);
+
+}  // namespace tb::route

@@ -1,0 +1,155 @@
+#pragma once
+// Route rules: default and logical rules, their items and their actions, with sing-box 1.13's
+// matching semantics (SPEC §3.3):
+//   * a default rule sorts its items into four OR-groups (source address, source port, destination
+//     address, destination port) and "other" items that are each AND'ed;
+//   * the group flags live in the MatchContext, not the rule, so a rule_set's headless rules fill
+//     the same flags as the rule that references them (rule-sets are merged into their rule), and
+//     flags leak between the headless rules of one set — the [quirk] is reproduced on purpose;
+//   * the router clears the flags before each top-level rule, a logical rule before each sub-rule.
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "libcommon/route/diagnostic.hpp"
+#include "libcommon/route/index.hpp"
+#include "libcommon/route/request.hpp"
+
+namespace tb::route {
+
+class RuleSet;
+
+// Per-connection state while rules are evaluated (sing-box's InboundContext + rule cache).
+struct MatchContext {
+  std::string_view inbound, network, user, protocol, client;  // point into the Request
+  std::string_view domain;  // lower-cased: sniffed domain, else the destination FQDN; "" for IPs
+  std::optional<IpAddr> dst_ip;
+  std::vector<IpAddr> dst_addrs;  // resolved addresses (after `resolve`)
+  uint16_t dst_port = 0;
+  std::optional<IpAddr> src_ip;
+  uint16_t src_port = 0;
+  int ip_version = 0;  // 0 unknown
+  bool sniffed = false;
+
+  // Process owner, looked up on first use.
+  std::optional<ProcessInfo> process;
+  bool process_known = false;
+  const ProcessSearcher* process_searcher = nullptr;
+  const ProcessInfo* get_process();
+
+  // Rule-sets by id (config sets, then the built-in tailnet sets).
+  const std::vector<const RuleSet*>* sets = nullptr;
+
+  // Rule cache flags (SPEC §3.3).
+  bool src_addr_match = false, src_port_match = false, dst_addr_match = false, dst_port_match = false;
+  bool did_match = false, cidr_match_source = false;
+  void reset_flags() {
+    src_addr_match = src_port_match = dst_addr_match = dst_port_match = did_match = cidr_match_source = false;
+  }
+
+  std::vector<MatchedItem>* record = nullptr;  // when set, hits are appended here
+  void hit(const std::string& key, std::string value) {
+    if (record) record->push_back({key, std::move(value)});
+  }
+};
+
+class RuleItem {
+ public:
+  virtual ~RuleItem() = default;
+  virtual bool match(MatchContext& c) const = 0;
+  // sing-box's log description, e.g. "domain_suffix=[a b c...]".
+  virtual std::string describe() const = 0;
+};
+using ItemPtr = std::unique_ptr<RuleItem>;
+
+enum class GroupKind { kSrcAddr, kSrcPort, kDstAddr, kDstCidr, kDstPort, kOther };
+
+// Static, indexable facts about a default rule's destination-address group, used by the router
+// to skip rules that cannot match (see router.hpp).
+struct IndexKeys {
+  bool indexable = false;  // only domain/domain_suffix/ip_cidr in the dst-addr group, no rule_set, no invert
+  bool pure = false;       // and nothing else: an index hit *is* a match
+  // Point into the rule's items (stable: compiled rules are immutable).
+  std::vector<const std::string*> domains, suffixes, cidr_texts;
+  std::vector<const Prefix*> cidrs;
+};
+
+struct Rule {
+  bool logical = false;
+  bool invert = false;
+  // default rule
+  std::vector<ItemPtr> src_addr, src_port, dst_addr, dst_cidr, dst_port, other;
+  bool empty = true;  // no items at all
+  bool needs_process = false, dst_private = false, mentions_tailnet = false;
+  // logical rule
+  bool mode_and = true;
+  std::vector<Rule> rules;
+
+  bool match(MatchContext& c) const;
+  std::string describe() const;
+  IndexKeys index_keys() const;
+  bool uses_process() const;
+};
+
+// A rule-set: headless rules evaluated against the referencing rule's flags.
+class RuleSet {
+ public:
+  std::string tag;
+  std::vector<Rule> rules;
+  bool match(MatchContext& c) const;
+};
+
+struct Action {
+  ActionType type = ActionType::kRoute;
+  std::string outbound;
+  std::string method = "default";  // reject
+  bool no_drop = false;
+  std::vector<std::string> sniffers;
+  std::string timeout;
+  std::string server, strategy;  // resolve
+  // route-options (and the extra fields of route/bypass): override_address/override_port act on
+  // the connection; the rest are carried for the relay.
+  std::string override_address;
+  std::optional<uint16_t> override_port;
+  std::vector<std::pair<std::string, std::string>> options;  // other fields, key → JSON text
+  bool final() const {
+    return type == ActionType::kRoute || type == ActionType::kReject || type == ActionType::kHijackDns ||
+           (type == ActionType::kBypass && !outbound.empty());
+  }
+  std::string describe() const;
+};
+
+struct TopRule {
+  Rule rule;
+  Action action;
+  std::string path;  // route.rules[i]
+};
+
+// How rules refer to rule-sets: tag → id. Built-in tailnet tags are added by the config loader.
+using RuleSetIds = std::unordered_map<std::string, uint32_t>;
+
+struct RuleCompiler {
+  const RuleSetIds* set_ids = nullptr;
+  Diagnostics* diags = nullptr;
+  bool dns = false;  // DNS rules: extra keys, different actions
+
+  // A route rule (route.rules[i]); nullopt on error (diagnostics added).
+  std::optional<TopRule> compile_top(const nlohmann::ordered_json& j, const std::string& path) const;
+  // A headless rule (rule_set[i].rules[j]).
+  std::optional<Rule> compile_headless(const nlohmann::ordered_json& j, const std::string& path) const;
+
+ private:
+  std::optional<Rule> compile_rule(const nlohmann::ordered_json& j, const std::string& path, bool headless,
+                                   bool top, std::vector<std::string>* rest) const;
+  std::optional<Action> compile_action(const nlohmann::ordered_json& j, const std::string& path,
+                                       const std::vector<std::string>& keys) const;
+  void error(const std::string& path, const std::string& msg, const std::string& kind) const;
+  void warn(const std::string& path, const std::string& msg, const std::string& kind) const;
+};
+
+}  // namespace tb::route

@@ -1,0 +1,58 @@
+#pragma once
+// The live tailnet as the route engine sees it, read from a v1 `status` record (ts-status), and
+// the built-in rule-sets it fills (man/sb-route.json.5, TAILNET RULE-SETS):
+//   tailscale:self      this node's addresses and MagicDNS names
+//   tailscale:peers     every peer's addresses and MagicDNS names (FQDN and short name)
+//   tailscale:routes    subnet routes offered by peers, only when the endpoint has accept_routes
+//   tailscale:magicdns  every MagicDNS name, and domain_suffix = the tailnet's MagicDNS suffix
+//   tailscale:exit-node the current exit node's addresses
+//   tailscale           self + peers + routes + magicdns
+// When there is no tailnet (daemon unreachable, stopped, logged out) the sets are empty: rules
+// that need the tailnet stop matching and everything else keeps working.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcommon/core/json.hpp"
+#include "libcommon/route/ip.hpp"
+#include "libcommon/route/rule.hpp"
+
+namespace tb::route {
+
+using tb::core::Json;
+using tb::core::Result;
+
+struct TailnetNode {
+  std::string id, name, dns_name;
+  std::vector<IpAddr> ips;
+  std::vector<Prefix> routes;  // primary_routes (subnet routes this node serves)
+  bool online = false;
+  bool exit_node = false;
+};
+
+struct TailnetState {
+  std::string state = "unknown";  // the status record's state; "unknown" before any record
+  std::optional<TailnetNode> self;
+  std::vector<TailnetNode> peers;
+  std::optional<TailnetNode> exit_node;
+  bool magic_dns_enabled = false;
+  std::string magic_dns_suffix;
+  std::string tailnet_name;
+
+  bool running() const { return state == "running"; }
+};
+
+// A `status` record → TailnetState. Errors (ExitCode::kDataErr) for records that are not v1 status.
+Result<TailnetState> tailnet_from_status(const Json& record);
+
+// MagicDNS names → addresses: FQDN (no trailing dot) and, for nodes inside the suffix, the short name.
+using MagicDnsTable = std::map<std::string, std::vector<IpAddr>>;
+MagicDnsTable magic_dns_table(const TailnetState& t);
+
+// The built-in rule-sets, in tailnet_set_tags() order.
+std::vector<std::unique_ptr<RuleSet>> tailnet_rule_sets(const TailnetState& t, bool accept_routes);
+
+}  // namespace tb::route

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Bad configs and bad input: one clear error line, exit 78 (config), 65 (records) or 2 (usage); never a crash.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -f "$here/lib.sh" ]; then
+  # shellcheck source=/dev/null
+  . "$here/lib.sh"
+fi
+# Fallbacks while tests/cli/lib.sh does not exist (or lacks a helper).
+if [ -z "${t:-}" ]; then t=$(mktemp -d); trap 'rm -rf "$t"' EXIT; fi
+declare -F fail >/dev/null || fail() { echo "FAIL: $*" >&2; exit 1; }
+declare -F expect_exit >/dev/null || expect_exit() {
+  local want=$1 rc=0; shift
+  "$@" || rc=$?
+  [ "$rc" -eq "$want" ] || fail "expected exit $want, got $rc: $*"
+}
+sb=${TB_BIN:?TB_BIN not set}/sb-route/sb-route
+fx=${TB_FIXTURES:?TB_FIXTURES not set}
+[ -x "$sb" ] || { echo "skip: $sb not built"; exit 77; }
+command -v jq >/dev/null || { echo "skip: jq missing"; exit 77; }
+bad() {  # name, config text → exit 78 with an error line mentioning $3
+  printf '%s' "$2" >"$t/$1.json"
+  rc=0; "$sb" check -c "$t/$1.json" 2>"$t/err" || rc=$?
+  [ "$rc" -eq 78 ] || fail "$1: exit $rc, want 78: $(cat "$t/err")"
+  grep -q '^sb-route: error: ' "$t/err" || fail "$1: no error line: $(cat "$t/err")"
+  grep -qF -- "$3" "$t/err" || fail "$1: error lacks '$3': $(cat "$t/err")"
+  [ "$(wc -l <"$t/err")" -le 5 ] || fail "$1: too much output: $(cat "$t/err")"
+}
+bad empty '' 'empty file'
+bad blank $'  \n\n' 'empty file'
+head -c 2048 /dev/urandom >"$t/garbage.json"
+rc=0; "$sb" check -c "$t/garbage.json" 2>"$t/err" || rc=$?
+[ "$rc" -eq 78 ] || fail "garbage: exit $rc"
+[ "$(wc -l <"$t/err")" -eq 1 ] || fail "garbage: not one line: $(cat "$t/err")"
+bad array '[1,2]' 'cannot unmarshal'
+bad syntax '{"route": {' 'decode config'
+bad port-type '{"route":{"rules":[{"port":"443","outbound":"direct"}]}}' 'route.rules[0].port: json: cannot unmarshal string'
+bad port-huge '{"route":{"rules":[{"port":99999999999999999999999,"outbound":"direct"}]}}' 'route.rules[0].port'
+bad port-big '{"route":{"rules":[{"port":65536,"outbound":"direct"}]}}' 'route.rules[0].port'
+bad regex '{"route":{"rules":[{"domain_regex":"(unclosed","outbound":"direct"}]}}' 'route.rules[0].domain_regex: parse expression 0'
+bad cidr '{"route":{"rules":[{"ip_cidr":["10.0.0.0/8","300.1.1.1/8"],"outbound":"direct"}]}}' 'ipcidr: parse [1]'
+bad cidr-src '{"route":{"rules":[{"source_ip_cidr":"nope","outbound":"direct"}]}}' 'source_ip_cidr: parse [0]'
+bad unknown-key '{"route":{"rules":[{"domian":"x","outbound":"direct"}]}}' 'route.rules[0]: json: unknown field "domian"'
+bad unknown-top '{"routes":{}}' 'json: unknown field "routes"'
+bad rules-type '{"route":{"rules":{}}}' 'route.rules: json: cannot unmarshal object'
+bad bool-type '{"route":{"rules":[{"ip_is_private":"yes","outbound":"direct"}]}}' 'route.rules[0].ip_is_private'
+bad listen '{"inbounds":[{"type":"mixed","listen":"not-an-ip"}]}' 'inbounds[0].listen'
+bad final '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"final":"nope"}}' 'default outbound not found: nope'
+bad rule-out '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"rules":[{"domain":"x","outbound":"nope"}]}}' 'outbound not found: nope'
+bad vless '{"outbounds":[{"type":"vless","tag":"v","server":"x"}]}' 'outbounds[0]: outbound type "vless" is not supported by tailbox'
+bad dup-tag '{"outbounds":[{"type":"direct","tag":"a"},{"type":"block","tag":"a"}]}' 'duplicate outbound/endpoint tag: a'
+bad rs-missing '{"route":{"rules":[{"rule_set":"nope","outbound":"direct"}]}}' 'rule-set not found: nope'
+bad rs-reserved '{"route":{"rule_set":[{"tag":"tailscale","rules":[]}]}}' 'reserved'
+bad yaml-bad '' 'empty'
+printf 'route: [unclosed\n' >"$t/broken.yaml"
+expect_exit 78 "$sb" check -c "$t/broken.yaml"
+expect_exit 78 "$sb" check -c "$t/does-not-exist.json"
+# Records: a bad line is reported, the others still get decisions, exit 65.
+echo '{}' >"$t/ok.json"
+printf '%s\n' 'not json' '{"destination":"a.test:443"}' '{"destination":"a.test:99999"}' '{"destination":"x","network":"sctp"}' >"$t/in"
+rc=0; "$sb" decide -c "$t/ok.json" <"$t/in" >"$t/out" 2>"$t/err" || rc=$?
+[ "$rc" -eq 65 ] || fail "decide bad input: exit $rc"
+[ "$(wc -l <"$t/out")" -eq 1 ] || fail "decide: want 1 decision, got $(cat "$t/out")"
+[ "$(wc -l <"$t/err")" -eq 3 ] || fail "decide: want 3 error lines, got $(cat "$t/err")"
+# Usage errors are 2.
+expect_exit 2 "$sb"
+expect_exit 2 "$sb" explain -c "$t/ok.json"
+expect_exit 2 "$sb" explain -c "$t/ok.json" no-port
+expect_exit 2 "$sb" bogus
+echo ok
