@@ -1,0 +1,186 @@
+// ts-auth: log a node in or out through a running tailscaled, without hanging or leaking the key.
+// Flags → *Args structs → run_*; one guard for exceptions. Exit codes: man/tailbox.7.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cmd/ts-auth/commands.hpp"
+#include "libcommon/core/output.hpp"
+#include "libcommon/core/process.hpp"
+#include "libcommon/core/time.hpp"
+
+namespace {
+
+using tb::core::ExitCode;
+using tb::core::to_int;
+
+// CLI11 validator/transform for durations ("30s", "2m", "7d").
+struct DurationOpt {
+  static CLI::Option* add(CLI::App* app, const std::string& name, std::chrono::milliseconds& out,
+                          const std::string& desc) {
+    return app
+        ->add_option_function<std::string>(
+            name,
+            [&out, name](const std::string& v) {
+              auto d = tb::core::parse_duration(v);
+              if (!d) throw CLI::ValidationError(name, d.error().line());
+              out = *d;
+            },
+            desc)
+        ->type_name("DURATION");
+  }
+};
+
+constexpr const char* kDescription =
+    "ts-auth: log this node in (or out) through a running tailscaled.\n"
+    "Headless with an auth key, or interactive with a login URL; never waits forever, never prints the key.";
+
+constexpr const char* kFooter = R"(Examples:
+  ts-auth up --auth-key-file /run/credentials/ts.key --hostname web1 --advertise-tags server
+  TS_AUTHKEY=file:/etc/tailscale/key ts-auth up --json
+  url=$(ts-auth up --no-wait --json | jq -r 'select(.type=="auth_url").url')
+  ts-auth up -c /etc/sing-box/config.json --endpoint ts-ep
+  ts-auth url          the login URL tailscaled is waiting on
+  ts-auth logout
+
+Exit status: 0 up (or URL printed with --no-wait), 1 no URL pending (url), 2 usage, 65 key or
+prefs rejected, 69 tailscaled unreachable, 75 timeout, 76 protocol error, 77 access denied,
+78 bad config, 130 interrupted. See ts-auth(1) and tailbox(7).)";
+
+// Tri-state boolean flags: --x, --x=true|false; unset leaves the daemon's value alone.
+struct BoolFlags {
+  struct Entry {
+    CLI::Option* opt;
+    bool* store;
+    std::optional<bool>* out;
+  };
+  std::vector<Entry> entries;
+  void add(CLI::App* app, const std::string& name, bool& store, std::optional<bool>& out, const std::string& desc) {
+    entries.push_back({app->add_flag(name, store, desc), &store, &out});
+  }
+  void resolve() {
+    for (auto& e : entries) {
+      if (e.opt->count() > 0) *e.out = *e.store;
+    }
+  }
+};
+
+int real_main(int argc, char** argv) {
+  tb::core::init_process("ts-auth");
+
+  tb::cmd::CommonArgs common;
+  tb::cmd::UpArgs up;
+  tb::cmd::LogoutArgs logout;
+  tb::cmd::UrlArgs url;
+
+  CLI::App app{kDescription, "ts-auth"};
+  app.footer(kFooter);
+  app.set_version_flag("-V,--version", std::string("ts-auth (tailbox) ") + TB_VERSION);
+  app.require_subcommand(1, 1);
+
+  app.add_option("--socket", common.socket,
+                 "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
+      ->type_name("PATH");
+  DurationOpt::add(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
+  app.add_flag("--json", common.json, "Print v1 JSON records (one per line, flushed as they happen)");
+  std::string log_level;
+  app.add_option("--log-level", log_level, "Log level on stderr: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  auto* up_cmd = app.add_subcommand("up", "Log in and bring the node up; wait until Running (or --no-wait)");
+  up_cmd->fallthrough();
+  auto* key_opt = up_cmd->add_option("--auth-key", up.auth_key_arg,
+                                     "Auth key: '-' reads it from stdin, 'file:PATH' from a file; a literal key is "
+                                     "visible in ps (a warning says so). Default: $TS_AUTHKEY")
+                      ->type_name("KEY|-|file:PATH");
+  up_cmd->add_option("--auth-key-file", up.auth_key_file, "Read the auth key from this file")->type_name("FILE");
+  up_cmd->add_option("-c,--config", up.config, "Take the options from the tailscale endpoint of this sing-box config")
+      ->type_name("FILE");
+  up_cmd->add_option("--endpoint", up.endpoint_tag, "With --config: the tailscale endpoint's tag")->type_name("TAG");
+  std::string hostname, control_url, exit_node;
+  auto* host_opt = up_cmd->add_option("--hostname", hostname, "Node name (a DNS label)")->type_name("NAME");
+  auto* ctl_opt = up_cmd->add_option("--control-url", control_url,
+                                     "Coordination server, e.g. a Headscale URL (default: Tailscale's)")
+                      ->type_name("URL");
+  auto* exit_opt = up_cmd->add_option("--exit-node", exit_node, "Use this peer (IP or name) as exit node; '' clears")
+                       ->type_name("IP|NAME");
+  bool accept_routes = false, lan = false, adv_exit = false;
+  BoolFlags bools;
+  bools.add(up_cmd, "--accept-routes", accept_routes, up.flags.accept_routes,
+            "Accept subnet routes other nodes advertise (--accept-routes=false refuses)");
+  bools.add(up_cmd, "--exit-node-allow-lan-access", lan, up.flags.exit_node_allow_lan_access,
+            "Keep the local network reachable while using an exit node");
+  bools.add(up_cmd, "--advertise-exit-node", adv_exit, up.flags.advertise_exit_node,
+            "Offer this node as an exit node (--advertise-exit-node=false stops)");
+  std::vector<std::string> routes, tags;
+  auto* routes_opt = up_cmd->add_option("--advertise-routes", routes, "Subnet routes to offer, comma-separated")
+                         ->type_name("PREFIXES");
+  auto* tags_opt = up_cmd->add_option("--advertise-tags", tags, "ACL tags for this node, comma-separated (tag: is added)")
+                       ->type_name("TAGS");
+  up_cmd->add_flag("--ephemeral", up.flags.ephemeral,
+                   "Ask for an ephemeral node (daemon-only mode cannot: a warning explains why)");
+  up_cmd->add_flag("--force-reauth", up.force_reauth, "Log in again even if the node is up (needed to change control URL or tags)");
+  up_cmd->add_flag("--no-wait", up.no_wait, "Return as soon as a login URL (or machine approval) is pending");
+  DurationOpt::add(up_cmd, "--timeout", up.wait_timeout, "Give up (exit 75) after this long (default 2m)");
+  up_cmd->add_option("--qr", up.qr, "QR code of the login URL on stderr: auto (when a terminal), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->type_name("WHEN");
+
+  auto* logout_cmd = app.add_subcommand("logout", "Log the node out (nothing to do when already logged out)");
+  logout_cmd->fallthrough();
+  auto* url_cmd = app.add_subcommand("url", "Print the login URL tailscaled is waiting on; exit 1 if none");
+  url_cmd->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);  // prints help/version on stdout, errors on stderr
+    return rc == 0 ? 0 : to_int(ExitCode::kUsage);
+  }
+  if (!log_level.empty()) tb::core::set_log_level(log_level);
+
+  if (*up_cmd) {
+    up.auth_key_arg_given = key_opt->count() > 0;
+    // A literal key on the command line: hide it from /proc/PID/cmdline as soon as possible,
+    // and wipe CLI11's copy. (It was visible until now: the warning in run_up says so.)
+    if (up.auth_key_arg_given && up.auth_key_arg != "-" && up.auth_key_arg.rfind("file:", 0) != 0) {
+      tb::cmd::scrub_argv(argc, argv, up.auth_key_arg);
+    }
+    for (auto& r : const_cast<CLI::results_t&>(key_opt->results())) tb::cmd::wipe_string(r);
+    bools.resolve();
+    if (host_opt->count()) up.flags.hostname = hostname;
+    if (ctl_opt->count()) up.flags.control_url = control_url;
+    if (exit_opt->count()) up.flags.exit_node = exit_node;
+    // Comma-separated and repeatable; an empty value ("--advertise-routes=") clears.
+    auto non_empty = [](const std::vector<std::string>& in) {
+      std::vector<std::string> v;
+      for (const auto& item : in) {
+        size_t start = 0;
+        for (;;) {
+          size_t comma = item.find(',', start);
+          std::string part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+          if (!part.empty()) v.push_back(part);
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+      }
+      return v;
+    };
+    if (routes_opt->count()) up.flags.advertise_routes = non_empty(routes);
+    if (tags_opt->count()) up.flags.advertise_tags = non_empty(tags);
+    return tb::cmd::run_up(common, up);
+  }
+  if (*logout_cmd) return tb::cmd::run_logout(common, logout);
+  return tb::cmd::run_url(common, url);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return real_main(argc, argv);
+  } catch (const std::exception& e) {
+    tb::core::print_error_line("ts-auth", std::string("internal error: ") + e.what());
+    return to_int(ExitCode::kInternal);
+  }
+}

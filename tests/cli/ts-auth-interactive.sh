@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Interactive login: ts-auth up prints an auth_url record the moment the daemon offers the URL
+# (and a QR code on stderr with --qr always), state records as the state changes, and the final
+# up record once the URL was visited. `ts-auth url` shows the pending URL; --no-wait returns at once.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "jq missing"
+auth=$(tool ts-auth)
+
+# bg_run NAME CMD...: CMD's stdout goes to a fifo read line by line with read_until; stderr to $t/NAME.err.
+bg_run() {
+  local name=$1
+  shift
+  mkfifo "$t/$name.fifo"
+  "$@" <&0 >"$t/$name.fifo" 2>"$t/$name.err" &  # explicit stdin: a background job would get /dev/null
+  BG_PID=$!
+  BG_ERR=$t/$name.err
+  track_pid "$BG_PID"
+  exec {BG_FD}<"$t/$name.fifo"
+  BG_OUT=$t/$name.out
+  : >"$BG_OUT"
+}
+# read_until JQ: the tool's next lines (each within 10 s) until one satisfies JQ; it is left in $LINE.
+read_until() {
+  local i
+  for i in $(seq 1 50); do
+    IFS= read -r -t 10 -u "$BG_FD" LINE || fail "no line matching $1 within 10 s; got: $(cat "$BG_OUT") $(cat "$BG_ERR")"
+    printf '%s\n' "$LINE" >>"$BG_OUT"
+    if printf '%s\n' "$LINE" | jq -e "$1" >/dev/null 2>&1; then return 0; fi
+  done
+  fail "no line matching $1"
+}
+# bg_exit CODE: reads the rest of the output and checks the exit status (bounded).
+bg_exit() {
+  timeout 20 cat <&"$BG_FD" >>"$BG_OUT" || fail "the tool did not finish within 20 s"
+  local rc=0
+  wait "$BG_PID" || rc=$?
+  [ "$rc" = "$1" ] || fail "exit $rc, expected $1: $(cat "$BG_ERR")"
+}
+
+start_fake --scenario "$TB_FIXTURES/scenarios/needs-login.json"
+expect_exit 1 "$auth" --socket "$FAKE_SOCK" url >"$t/url0" 2>"$t/url0.err"
+[ ! -s "$t/url0" ] || fail "url printed something with no login pending"
+grep -q "no login URL pending" "$t/url0.err" || fail "url message: $(cat "$t/url0.err")"
+
+bg_run up "$auth" --socket "$FAKE_SOCK" --json up --qr always --timeout 30s
+read_until '.type == "auth_url"'
+url=$(jq -r .url <<<"$LINE")
+[ "$url" = "$(fake_ctl /auth-url -X GET)" ] || fail "auth_url $url is not the daemon's"
+# While the login is pending: ts-auth url prints it (text and JSON).
+[ "$("$auth" --socket "$FAKE_SOCK" url)" = "$url" ] || fail "ts-auth url"
+"$auth" --socket "$FAKE_SOCK" --json url | jq -e --arg u "$url" '.v == 1 and .type == "auth_url" and .url == $u and .state == "needs_login"' >/dev/null \
+  || fail "ts-auth --json url"
+fake_ctl /visit-auth-url >/dev/null
+read_until '.type == "up"'
+bg_exit 0
+jq -s -e '[.[] | select(.type == "state") | .state] == ["needs_login", "starting", "running"]' "$BG_OUT" >/dev/null \
+  || fail "states: $(cat "$BG_OUT")"
+jq -s -e 'last | .state == "running" and .changed == true and .auth_url == null and .auth_key_source == null
+          and .ips == ["100.64.0.1", "fd7a:115c:a1e0::1"]' "$BG_OUT" >/dev/null || fail "final: $(tail -1 "$BG_OUT")"
+jq -s -e 'map(select(.type == "auth_url")) | length == 1' "$BG_OUT" >/dev/null || fail "URL printed more than once"
+grep -q '█' "$BG_ERR" || fail "no QR code on stderr with --qr always"
+seq=$(jq -r 'select(.method != "GET" or .path == "/localapi/v0/watch-ipn-bus") | "\(.method) \(.path)"' "$FAKE_LOG" | sed 's#/localapi/v0/##' | tr '\n' ,)
+[ "$seq" = "GET watch-ipn-bus,POST check-prefs,POST start,POST login-interactive," ] || fail "sequence: $seq"
+expect_exit 1 "$auth" --socket "$FAKE_SOCK" url 2>/dev/null >/dev/null
+
+# --no-wait: the URL, a final record saying the login is pending, exit 0 — in text mode too.
+lapi /localapi/v0/logout -X POST >/dev/null
+expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up --no-wait --timeout 30s >"$t/nw"
+jq -s -e 'map(.type) == ["state", "auth_url", "up"] and .[2].state == "needs_login" and .[2].auth_url == .[1].url
+          and (.[1].url | startswith("https://login.tailscale.com/a/"))' "$t/nw" >/dev/null || fail "--no-wait: $(cat "$t/nw")"
+expect_exit 0 "$auth" --socket "$FAKE_SOCK" up --no-wait --qr never >"$t/nwt" 2>"$t/nwt.err"
+grep -q "To authenticate, visit:" "$t/nwt" || fail "text --no-wait: $(cat "$t/nwt")"
+grep -qF "$(jq -r 'select(.type == "auth_url") | .url' "$t/nw")" "$t/nwt" || fail "text --no-wait lacks the URL"
+grep -q '█' "$t/nwt.err" && fail "QR code with --qr never"
+fake_ctl /state -X GET | jq -e '.state == "NeedsLogin"' >/dev/null || fail "--no-wait changed the state"
+stop_fake
+echo ok

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Interrupted: SIGINT while ts-auth waits for the login URL to be visited, or while it is still
+# reading the prefs, exits 130 and undoes nothing — no logout, no prefs edit; interrupted before
+# start, the prefs are untouched.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "jq missing"
+auth=$(tool ts-auth)
+
+# bg_run NAME CMD...: CMD's stdout goes to a fifo read line by line with read_until; stderr to $t/NAME.err.
+bg_run() {
+  local name=$1
+  shift
+  mkfifo "$t/$name.fifo"
+  "$@" >"$t/$name.fifo" 2>"$t/$name.err" &
+  BG_PID=$!
+  BG_ERR=$t/$name.err
+  track_pid "$BG_PID"
+  exec {BG_FD}<"$t/$name.fifo"
+  BG_OUT=$t/$name.out
+  : >"$BG_OUT"
+}
+# read_until JQ: the tool's next lines (each within 10 s) until one satisfies JQ; it is left in $LINE.
+read_until() {
+  local i
+  for i in $(seq 1 50); do
+    IFS= read -r -t 10 -u "$BG_FD" LINE || fail "no line matching $1 within 10 s; got: $(cat "$BG_OUT") $(cat "$BG_ERR")"
+    printf '%s\n' "$LINE" >>"$BG_OUT"
+    if printf '%s\n' "$LINE" | jq -e "$1" >/dev/null 2>&1; then return 0; fi
+  done
+  fail "no line matching $1"
+}
+# bg_exit CODE: reads the rest of the output and checks the exit status (bounded).
+bg_exit() {
+  timeout 20 cat <&"$BG_FD" >>"$BG_OUT" || fail "the tool did not finish within 20 s"
+  local rc=0
+  wait "$BG_PID" || rc=$?
+  [ "$rc" = "$1" ] || fail "exit $rc, expected $1: $(cat "$BG_ERR")"
+}
+
+start_fake --scenario "$TB_FIXTURES/scenarios/needs-login.json"
+before=$(lapi /localapi/v0/prefs)
+
+# 1. Interrupted while the GET prefs is still running (the daemon is slow): no write at all.
+fake_ctl '/fault?kind=slow&ms=20000&path=prefs' >/dev/null
+bg_run early "$auth" --socket "$FAKE_SOCK" --request-timeout 30s up --hostname changed --timeout 60s
+# The status request is logged once answered; prefs (slow) comes next.
+for i in $(seq 1 200); do
+  jq -s -e 'map(select(.path == "/localapi/v0/status")) | length >= 1' "$FAKE_LOG" >/dev/null 2>&1 && break
+  [ "$i" = 200 ] && fail "ts-auth never asked for the status"
+  sleep 0.05
+done
+kill -INT "$BG_PID"
+bg_exit 130
+grep -q "interrupted" "$BG_ERR" || fail "no message: $(cat "$BG_ERR")"
+fake_ctl /clear-faults >/dev/null
+[ "$(lapi /localapi/v0/prefs)" = "$before" ] || fail "prefs changed by an interrupted run"
+jq -s -e 'map(select(.method != "GET")) | length == 0' "$FAKE_LOG" >/dev/null || fail "an interrupted run wrote something"
+
+# 2. Interrupted while waiting for the URL to be visited: exit 130, no logout, no PATCH.
+bg_run late "$auth" --socket "$FAKE_SOCK" --json up --timeout 60s --qr never
+read_until '.type == "auth_url"'
+after_start=$(lapi /localapi/v0/prefs)
+n=$(wc -l <"$FAKE_LOG")
+kill -INT "$BG_PID"
+bg_exit 130
+jq -s -e 'last | .type == "error" and .exit_code == 130' "$BG_OUT" >/dev/null || fail "no error record: $(cat "$BG_OUT")"
+tail -n +"$((n + 1))" "$FAKE_LOG" | jq -s -e 'map(select(.method != "GET")) | length == 0' >/dev/null \
+  || fail "ts-auth wrote after SIGINT: $(tail -n +"$((n + 1))" "$FAKE_LOG")"
+[ "$(lapi /localapi/v0/prefs)" = "$after_start" ] || fail "prefs changed after SIGINT"
+fake_ctl /state -X GET | jq -e '.state == "NeedsLogin" and .auth_url != ""' >/dev/null || fail "the pending login was cancelled"
+stop_fake
+echo ok
