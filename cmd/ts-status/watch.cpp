@@ -12,6 +12,7 @@ namespace tb::cmd {
 using core::Json;
 
 int run_watch(const CommonArgs& common, const WatchArgs& args) {
+  core::exit_when_stdout_closed();
   StatusFollower follower(common, args.interval);
   Json last_rec = nullptr;
   Json last_key = nullptr;
