@@ -16,6 +16,9 @@
 #   watch_open MASK             open a watch-ipn-bus stream with curl; lines are read with watch_line
 #   watch_line [SECONDS]        read the next stream line into $WATCH_LINE within SECONDS (default 5) or fail
 #   watch_until JQ [SECONDS]    read lines until one satisfies the jq filter (same deadline per line)
+#   proc_open CMD...            run a streaming tool with stdout into a FIFO (PROC_PID; stderr in $t/proc.err)
+#   proc_line [SECONDS]         read its next line into $PROC_LINE within SECONDS (default 5) or fail
+#   proc_until JQ [SECONDS]     read its lines until one satisfies the jq filter
 
 set -euo pipefail
 export LC_ALL=C
@@ -140,4 +143,28 @@ watch_until() {
     if printf '%s\n' "$WATCH_LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
   done
   fail "no watch-ipn-bus line matched $filter"
+}
+
+proc_open() {
+  local fifo=$t/proc.$RANDOM.fifo
+  mkfifo "$fifo"
+  "$@" >"$fifo" 2>>"$t/proc.err" &
+  PROC_PID=$!
+  track_pid "$PROC_PID"
+  exec {PROC_FD}<"$fifo"
+}
+
+proc_line() {
+  PROC_LINE=""
+  read -r -t "${1:-5}" -u "$PROC_FD" PROC_LINE ||
+    fail "no complete line within ${1:-5} s (got: ${PROC_LINE:0:200}; stderr: $(tail -n 3 "$t/proc.err" 2>/dev/null))"
+}
+
+proc_until() {
+  local filter=$1 secs=${2:-5} i
+  for i in $(seq 1 100); do
+    proc_line "$secs"
+    if printf '%s\n' "$PROC_LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
+  done
+  fail "no line matched $filter"
 }

@@ -40,6 +40,15 @@ jq -e '.tailnet.state == "running"
   and .final == "proxy"
   and (.rules | length) == 3 and .rules[0].action == "route(ts-ep)"
   and (.outbounds | map(.tag)) == ["direct", "proxy", "ts-ep"]' <<<"$first" >/dev/null || fail "running plan: $first"
+# Every plan carries the merged config and the status record it came from (sb-relay rebuilds the Router).
+jq -se 'all(.[]; (.source | type) == "object" and .source.route.final == "proxy" and .status.type == "status")
+  and .[0].status.state == "running" and .[1].status.state == "daemon_unreachable" and .[0].tun == true' "$t/plans" >/dev/null ||
+  fail "plans must carry source and status: $(jq -c '{source, status: .status.state, tun}' "$t/plans")"
+# Without -c/-C the embedded default config: a mixed inbound on 127.0.0.1:1080, tailnet → endpoint, rest direct.
+(cd "$t" && "$sb" plan <"$run" >"$t/defplan") || fail "plan with the default config failed"
+jq -e '.config == ["<default>"] and .final == "direct" and (.outbounds | map(.tag)) == ["direct", "ts-ep"]
+  and .rules[0].action == "route(ts-ep)" and .source.inbounds[0].listen_port == 1080' "$t/defplan" >/dev/null ||
+  fail "default plan: $(cat "$t/defplan")"
 jq -se '.[1].tailnet.state == "daemon_unreachable" and .[1].tailnet.peer_ips == [] and .[1].magic_dns.names == {}' "$t/plans" >/dev/null ||
   fail "unreachable plan: $(sed -n 2p "$t/plans")"
 # Without the tailnet, the rest still routes.
