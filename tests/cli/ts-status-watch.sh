@@ -21,6 +21,12 @@ echo "$PROC_LINE" | jq -e '.type == "status" and ([.peers[] | select(.name == "p
 
 # Only byte counters change: no new record. The next line must be the health event that follows.
 fake_ctl '/peer?name=peer2&RxBytes=12345&TxBytes=999' >/dev/null
+# A Notify that changes nothing (prefs edited to their current value) makes watch re-read the
+# status; wait for that read in the fake's request log before the next change.
+seen=$(wc -l <"$FAKE_LOG")
+lapi /localapi/v0/prefs -X PATCH -d '{"RunSSHSet":true,"RunSSH":false}' >/dev/null
+grep -m1 -q '"method":"GET","path":"/localapi/v0/status"' < <(timeout 5 tail -n +"$((seen + 1))" -f "$FAKE_LOG") \
+  || fail "watch did not re-read the status after a Notify"
 fake_ctl '/health?msg=not%20in%20map%20poll' >/dev/null
 proc_line
 echo "$PROC_LINE" | jq -e '.event == "health" and .added == ["not in map poll"]' >/dev/null || fail "counters were not deduplicated, or no health event: $PROC_LINE"
