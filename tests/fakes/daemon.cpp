@@ -82,8 +82,8 @@ std::string fmt_time(std::time_t t, int offset_hours) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string s = buf;
   if (offset_hours == 0) return s + "Z";
-  char off[8];
-  std::snprintf(off, sizeof off, "%c%02d:00", offset_hours < 0 ? '-' : '+', std::abs(offset_hours));
+  char off[16];  // room for any int, though offsets are within ±14 h
+  std::snprintf(off, sizeof off, "%c%02d:00", offset_hours < 0 ? '-' : '+', std::abs(offset_hours) % 100);
   return s + off;
 }
 std::string now_utc() { return fmt_time(std::time(nullptr), 0); }
