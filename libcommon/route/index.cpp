@@ -4,40 +4,100 @@
 
 namespace tb::route {
 
-PrefixIndex::V6Key PrefixIndex::v6_key(const IpAddr& a, int bits) {
-  V6Key k;
-  for (int i = 0; i < 8; ++i) k.hi = (k.hi << 8) | a.bytes[i];
-  for (int i = 8; i < 16; ++i) k.lo = (k.lo << 8) | a.bytes[i];
-  if (bits <= 64) {
-    k.lo = 0;
-    k.hi = bits == 0 ? 0 : (k.hi & (~uint64_t{0} << (64 - bits)));
-  } else if (bits < 128) {
-    k.lo &= ~uint64_t{0} << (128 - bits);
+namespace {
+size_t capacity_for(size_t n) {
+  size_t cap = 16;
+  while (cap < 2 * n) cap <<= 1;
+  return cap;
+}
+}  // namespace
+
+void DomainIndex::reserve(size_t n, size_t chars) {
+  arena_.reserve(arena_.size() + chars);
+  size_t cap = capacity_for(keys_ + n);
+  if (cap <= slots_.size()) return;
+  std::vector<Slot> old(cap);
+  old.swap(slots_);
+  filter_.assign(cap / 16, 0);  // 4 bits per slot, so 8+ per key
+  filter_mask_ = cap * 4 - 1;
+  size_t mask = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.len == kEmpty) continue;
+    size_t i = s.hash & mask;
+    while (slots_[i].len != kEmpty) i = (i + 1) & mask;
+    slots_[i] = s;
+    set_filter(s.hash);
   }
-  return k;
+}
+
+DomainIndex::Slot& DomainIndex::slot(std::string_view key) {
+  if (2 * (keys_ + 1) > slots_.size()) reserve(1);
+  uint64_t h = mix64(hash(key));
+  size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  for (;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.len == kEmpty) break;
+    if (s.hash == h && s.len == key.size() && std::memcmp(arena_.data() + s.off, key.data(), key.size()) == 0)
+      return s;
+  }
+  Slot& s = slots_[i];
+  s.hash = h;
+  s.off = static_cast<uint32_t>(arena_.size());
+  s.len = static_cast<uint32_t>(key.size());
+  arena_.append(key);
+  set_filter(h);
+  ++keys_;
+  return s;
+}
+
+PrefixIndex::Level& PrefixIndex::level(std::vector<Level>& levels, int bits) {
+  auto it = std::find_if(levels.begin(), levels.end(), [&](const Level& l) { return l.bits == bits; });
+  if (it != levels.end()) return *it;
+  Level l;
+  l.bits = bits;
+  l.slots.resize(16);
+  levels.push_back(std::move(l));
+  std::sort(levels.begin(), levels.end(), [](const Level& a, const Level& b) { return a.bits > b.bits; });
+  return *std::find_if(levels.begin(), levels.end(), [&](const Level& x) { return x.bits == bits; });
+}
+
+uint32_t& PrefixIndex::Level::insert(uint64_t hi, uint64_t lo) {
+  if (2 * (used + 1) > slots.size()) {
+    std::vector<Slot> old(slots.size() * 2);
+    old.swap(slots);
+    size_t mask = slots.size() - 1;
+    for (const Slot& s : old) {
+      if (s.post == Postings::kNone) continue;
+      size_t i = hash(s.hi, s.lo) & mask;
+      while (slots[i].post != Postings::kNone) i = (i + 1) & mask;
+      slots[i] = s;
+    }
+  }
+  size_t mask = slots.size() - 1;
+  size_t i = hash(hi, lo) & mask;
+  for (;; i = (i + 1) & mask) {
+    Slot& s = slots[i];
+    if (s.post == Postings::kNone) break;
+    if (s.hi == hi && s.lo == lo) return s.post;
+  }
+  ++used;
+  slots[i].hi = hi;
+  slots[i].lo = lo;
+  return slots[i].post;  // kNone until the caller pushes
 }
 
 void PrefixIndex::add(const Prefix& p, uint32_t id) {
   ++count_;
   if (p.addr.v4) {
-    auto it = std::find_if(v4_.begin(), v4_.end(), [&](const V4Level& l) { return l.bits == p.bits; });
-    if (it == v4_.end()) {
-      v4_.push_back(V4Level{p.bits, {}});
-      std::sort(v4_.begin(), v4_.end(), [](const V4Level& a, const V4Level& b) { return a.bits > b.bits; });
-      it = std::find_if(v4_.begin(), v4_.end(), [&](const V4Level& l) { return l.bits == p.bits; });
-    }
-    auto [m, inserted] = it->map.try_emplace(p.addr.v4_value(), id);
-    if (!inserted) postings_.push(m->second, id);
+    postings_.push(level(v4_, p.bits).insert(p.addr.v4_value(), 0), id);
     return;
   }
-  auto it = std::find_if(v6_.begin(), v6_.end(), [&](const V6Level& l) { return l.bits == p.bits; });
-  if (it == v6_.end()) {
-    v6_.push_back(V6Level{p.bits, {}});
-    std::sort(v6_.begin(), v6_.end(), [](const V6Level& a, const V6Level& b) { return a.bits > b.bits; });
-    it = std::find_if(v6_.begin(), v6_.end(), [&](const V6Level& l) { return l.bits == p.bits; });
-  }
-  auto [m, inserted] = it->map.try_emplace(v6_key(p.addr, p.bits), id);
-  if (!inserted) postings_.push(m->second, id);
+  uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; ++i) hi = (hi << 8) | p.addr.bytes[i];
+  for (int i = 8; i < 16; ++i) lo = (lo << 8) | p.addr.bytes[i];
+  auto [khi, klo] = mask6(hi, lo, p.bits);
+  postings_.push(level(v6_, p.bits).insert(khi, klo), id);
 }
 
 }  // namespace tb::route

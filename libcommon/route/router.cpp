@@ -1,53 +1,154 @@
 #include "libcommon/route/router.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace tb::route {
 
 struct RuleIndex {
-  // One entry per indexed value; the indexes map values to entry numbers.
+  // Per rule: kPure (an index hit is a match), kNoOutbound (route/bypass to an unknown outbound),
+  // kSimple (final route/bypass with an outbound and no override: nothing to do but answer).
+  static constexpr uint8_t kPure = 1, kNoOutbound = 2, kSimple = 4;
+  // One entry per indexed value; the indexes map values to entry numbers. An entry carries what
+  // the common case needs (rule, its flags, its outbound), so a pure hit on a simple rule touches
+  // the index slot, this entry and the value's bytes, not the rule.
   struct Entry {
     uint32_t rule;
-    const char* key;          // domain | domain_suffix | ip_cidr
-    const std::string* text;  // the value as written in the config
+    uint16_t outbound;  // into outbound_names (valid with kSimple)
+    uint8_t flags;      // the rule's
+    uint8_t kind;       // into kKeys
+    uint32_t len;       // the value as written in the config
+    const char* text;
+    std::string_view value() const { return {text, len}; }
   };
+  static constexpr const char* kKeys[] = {"domain", "domain_suffix", "ip_cidr"};
   std::vector<Entry> entries;
   DomainIndex domains;
   PrefixIndex cidrs;
   std::vector<uint32_t> always;  // rules the index cannot exclude, ascending
-  std::vector<uint8_t> pure;     // per rule: an index hit is a match
+  std::vector<uint8_t> flags;    // per rule
+  std::vector<std::string> outbound_names;
+  bool final_missing = false;  // the default outbound is unknown (and came from route.final)
 };
 
 namespace {
 
 std::shared_ptr<const RuleIndex> build_index(const RouteConfig& c) {
-  RuleIndex index;
-  RuleIndex* idx = &index;
-  idx->pure.assign(c.rules.size(), 0);
+  auto index = std::make_shared<RuleIndex>();
+  RuleIndex* idx = index.get();
+  idx->flags.assign(c.rules.size(), 0);
+  // Outbound tags are checked once here, not per decision.
+  std::unordered_set<std::string_view> tags;
+  tags.reserve(c.outbounds.size());
+  for (const auto& o : c.outbounds) tags.insert(o.tag);
+  idx->final_missing = c.final_from == "final" && !tags.count(c.final_outbound);
+  std::unordered_map<std::string_view, uint16_t> outbound_ids;
   for (uint32_t i = 0; i < c.rules.size(); ++i) {
+    const Action& a = c.rules[i].action;
+    uint8_t& f = idx->flags[i];
+    uint16_t outbound = 0;
+    if ((a.type == ActionType::kRoute || a.type == ActionType::kBypass) && !tags.count(a.outbound))
+      f |= RuleIndex::kNoOutbound;
+    if ((a.type == ActionType::kRoute || a.type == ActionType::kBypass) && a.final() && a.override_address.empty() &&
+        !a.override_port) {
+      auto [it, added] = outbound_ids.try_emplace(a.outbound, static_cast<uint16_t>(idx->outbound_names.size()));
+      if (added && idx->outbound_names.size() < UINT16_MAX) idx->outbound_names.push_back(a.outbound);
+      if (it->second < idx->outbound_names.size()) {
+        f |= RuleIndex::kSimple;
+        outbound = it->second;
+      }
+    }
     IndexKeys k = c.rules[i].rule.index_keys();
     if (!k.indexable) {
       idx->always.push_back(i);
       continue;
     }
-    idx->pure[i] = k.pure ? 1 : 0;
-    auto entry = [&](const char* key, const std::string* text) {
-      idx->entries.push_back({i, key, text});
+    if (k.pure) f |= RuleIndex::kPure;
+    auto entry = [&](uint8_t kind, const std::string* text) {
+      idx->entries.push_back({i, outbound, f, kind, static_cast<uint32_t>(text->size()), text->data()});
       return static_cast<uint32_t>(idx->entries.size() - 1);
     };
-    for (const auto* d : k.domains) idx->domains.add_exact(*d, entry("domain", d));
-    for (const auto* s : k.suffixes) idx->domains.add_suffix(*s, entry("domain_suffix", s));
-    for (size_t n = 0; n < k.cidrs.size(); ++n) idx->cidrs.add(*k.cidrs[n], entry("ip_cidr", k.cidr_texts[n]));
+    for (const auto* d : k.domains) idx->domains.add_exact(*d, entry(0, d));
+    for (const auto* s : k.suffixes) idx->domains.add_suffix(*s, entry(1, s));
+    for (size_t n = 0; n < k.cidrs.size(); ++n) idx->cidrs.add(*k.cidrs[n], entry(2, k.cidr_texts[n]));
   }
-  return std::make_shared<const RuleIndex>(std::move(index));
+  return index;
+}
+
+// Lower-case ASCII in place.
+void lower_in_place(std::string& s) {
+  for (auto& ch : s)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
 }
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (auto& ch : out)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  lower_in_place(out);
   return out;
 }
+
+// A string as a JSON literal, as Json(s).dump() writes it; plain printable ASCII takes a fast path.
+std::string json_quote(std::string_view s) {
+  for (char ch : s) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u >= 0x7f || ch == '"' || ch == '\\') return Json(std::string(s)).dump();
+  }
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+  return out;
+}
+
+// IpAddr::str() without inet_ntop for IPv4 (the common case; fits the small-string buffer).
+std::string addr_text(const IpAddr& a) {
+  if (!a.v4) return a.str();
+  char buf[16];
+  char* p = buf;
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = a.bytes[i];
+    if (i) *p++ = '.';
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return std::string(buf, p);
+}
+
+// Candidate (rule, entry) pairs packed as rule << 32 | entry, so they sort by rule then entry.
+// Small inline buffer: a decision usually has a handful; more spill to the heap.
+class Hits {
+ public:
+  void clear() {
+    n_ = 0;
+    heap_.clear();
+  }
+  void push(uint64_t v) {
+    if (!heap_.empty() || n_ == kInline) {
+      if (heap_.empty()) heap_.assign(inline_, inline_ + n_);
+      heap_.push_back(v);
+      return;
+    }
+    inline_[n_++] = v;
+  }
+  uint64_t* begin() { return heap_.empty() ? inline_ : heap_.data(); }
+  uint64_t* end() { return heap_.empty() ? inline_ + n_ : heap_.data() + heap_.size(); }
+  size_t size() const { return heap_.empty() ? n_ : heap_.size(); }
+  void truncate(size_t n) {
+    if (heap_.empty()) n_ = n;
+    else heap_.resize(n);
+  }
+  uint64_t operator[](size_t i) const { return heap_.empty() ? inline_[i] : heap_[i]; }
+
+ private:
+  static constexpr size_t kInline = 32;
+  uint64_t inline_[kInline];
+  size_t n_ = 0;
+  std::vector<uint64_t> heap_;
+};
 
 bool server_first_port(uint16_t p) {
   return p == 25 || p == 465 || p == 587 || p == 143 || p == 993 || p == 110 || p == 995;
@@ -105,13 +206,17 @@ Decision Router::decide(const Request& req, const Options& opts) const {
     c.process_known = true;
   }
   std::string fqdn;  // destination when it is a name
-  auto set_destination = [&](const std::string& host) {
-    std::string h = host;
+  auto set_destination = [&](std::string_view h) {
     if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
     c.dst_ip = IpAddr::parse(h);
     c.dst_addrs.clear();
-    fqdn = c.dst_ip ? std::string() : lower(h);
-    while (!fqdn.empty() && fqdn.back() == '.') fqdn.pop_back();
+    if (c.dst_ip) {
+      fqdn.clear();
+    } else {
+      while (!h.empty() && h.back() == '.') h.remove_suffix(1);
+      fqdn.assign(h);
+      lower_in_place(fqdn);
+    }
     c.ip_version = c.dst_ip ? (c.dst_ip->v4 ? 4 : 6) : 0;
   };
   std::string sniffed_domain;  // c.domain views fqdn or sniffed_domain
@@ -127,48 +232,62 @@ Decision Router::decide(const Request& req, const Options& opts) const {
 
   const auto& rules = config_->rules;
   // (rule, entry) pairs from the indexes, sorted; the smallest entry of a rule is its first value.
-  std::vector<std::pair<uint32_t, uint32_t>> hits;
+  Hits hits;
+  auto hit_rule = [&](size_t n) { return static_cast<size_t>(hits[n] >> 32); };
   auto collect = [&](size_t from) {
     hits.clear();
     auto add = [&](uint32_t e) {
       uint32_t rule = index_->entries[e].rule;
-      if (rule >= from) hits.emplace_back(rule, e);
+      if (rule >= from) hits.push(uint64_t{rule} << 32 | e);
       return true;
     };
-    if (!c.domain.empty()) index_->domains.lookup(c.domain, add);
+    if (!c.domain.empty() && !index_->domains.empty()) index_->domains.lookup(c.domain, add);
     if (!index_->cidrs.empty()) {
       if (c.dst_ip) index_->cidrs.lookup(*c.dst_ip, add);
       for (const auto& a : c.dst_addrs) index_->cidrs.lookup(a, add);
     }
-    std::sort(hits.begin(), hits.end());
-    hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+    if (hits.size() > 1) {
+      std::sort(hits.begin(), hits.end());
+      hits.truncate(static_cast<size_t>(std::unique(hits.begin(), hits.end()) - hits.begin()));
+    }
   };
   collect(0);
   size_t hi = 0;
   auto ai = index_->always.begin();
   auto next = [&](size_t from) -> size_t {
-    while (hi < hits.size() && hits[hi].first < from) ++hi;
-    ai = std::lower_bound(ai, index_->always.end(), static_cast<uint32_t>(from));
+    while (hi < hits.size() && hit_rule(hi) < from) ++hi;
+    if (ai != index_->always.end() && *ai < from)
+      ai = std::lower_bound(ai, index_->always.end(), static_cast<uint32_t>(from));
     size_t a = ai != index_->always.end() ? *ai : SIZE_MAX;
-    size_t h = hi < hits.size() ? hits[hi].first : SIZE_MAX;
+    size_t h = hi < hits.size() ? hit_rule(hi) : SIZE_MAX;
     return std::min(a, h);
   };
 
   for (size_t i = next(0); i < rules.size(); i = next(i + 1)) {
-    const TopRule& r = rules[i];
     // A pure indexed rule that the index returned matches without evaluation.
     const RuleIndex::Entry* pure_hit = nullptr;
-    if (index_->pure[i] && hi < hits.size() && hits[hi].first == i) pure_hit = &index_->entries[hits[hi].second];
+    if (hi < hits.size() && hit_rule(hi) == i) {
+      const RuleIndex::Entry& e = index_->entries[static_cast<uint32_t>(hits[hi])];
+      if (e.flags & RuleIndex::kPure) pure_hit = &e;
+    }
+    if (pure_hit && (pure_hit->flags & RuleIndex::kSimple) && !opts.describe) {
+      // The common case: a final route to an outbound, nothing to evaluate or rewrite.
+      d.rule_index = i;
+      d.action = ActionType::kRoute;
+      d.outbound = index_->outbound_names[pure_hit->outbound];
+      d.matched_items.push_back({RuleIndex::kKeys[pure_hit->kind], json_quote(pure_hit->value())});
+      if (pure_hit->flags & RuleIndex::kNoOutbound) d.error = "outbound not found: " + d.outbound;
+      break;
+    }
+    const TopRule& r = rules[i];
     if (!pure_hit) {
       c.reset_flags();
       if (!r.rule.match(c)) continue;
     }
     const Action& a = r.action;
     auto record = [&] {
-      if (pure_hit) {
-        std::string v = Json(*pure_hit->text).dump();
-        return std::vector<MatchedItem>{{pure_hit->key, std::move(v)}};
-      }
+      if (pure_hit)
+        return std::vector<MatchedItem>{{RuleIndex::kKeys[pure_hit->kind], json_quote(pure_hit->value())}};
       c.reset_flags();
       std::vector<MatchedItem> items;
       c.record = &items;
@@ -206,7 +325,7 @@ Decision Router::decide(const Request& req, const Options& opts) const {
           if (opts.describe) d.rule = r.rule.describe(), d.action_text = a.describe();
           d.action = ActionType::kResolve;
           d.error = "lookup failed: " + fqdn + (resolver_ ? ": no such host" : ": no resolver configured");
-          d.destination = fqdn;
+          d.destination = std::move(fqdn);
           d.destination_port = c.dst_port;
           return d;
         }
@@ -252,18 +371,16 @@ Decision Router::decide(const Request& req, const Options& opts) const {
       d.rule = r.rule.describe();
       d.action_text = a.describe();
     }
-    if ((a.type == ActionType::kRoute || a.type == ActionType::kBypass) && !config_->find_outbound(a.outbound))
-      d.error = "outbound not found: " + a.outbound;
+    if (index_->flags[i] & RuleIndex::kNoOutbound) d.error = "outbound not found: " + a.outbound;
     break;
   }
   if (!d.rule_index) {
     d.outbound = config_->final_outbound;
     d.action = ActionType::kRoute;
     if (opts.describe) d.action_text = "route(" + d.outbound + ")";
-    if (config_->final_from == "final" && !config_->find_outbound(d.outbound))
-      d.error = "default outbound not found: " + d.outbound;
+    if (index_->final_missing) d.error = "default outbound not found: " + d.outbound;
   }
-  d.destination = c.dst_ip ? c.dst_ip->str() : fqdn;
+  d.destination = c.dst_ip ? addr_text(*c.dst_ip) : std::move(fqdn);
   d.destination_port = c.dst_port;
   return d;
 }

@@ -91,6 +91,96 @@ TEST(PrefixIndex, LongestAndShortest) {
   EXPECT_EQ(out, std::vector<uint32_t>{3});
 }
 
+// The flat indexes against a plain scan: random values (enough to rehash the tables several
+// times), label edge cases (empty labels, a lone dot, trailing dots), every prefix length.
+TEST(DomainIndex, AgreesWithScan) {
+  std::mt19937 rng(11);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const char* labels[] = {"a", "b", "test", "com", "x-y", "", "Ab", "example"};
+  auto name = [&](size_t max_labels) {
+    std::string s;
+    size_t n = 1 + pick(max_labels);
+    for (size_t i = 0; i < n; ++i) {
+      if (i) s.push_back('.');
+      s.append(labels[pick(8)]);
+    }
+    return s;
+  };
+  auto suffix_matches = [](std::string_view host, std::string_view value) {
+    if (!value.empty() && value[0] == '.') return host.size() > value.size() && host.ends_with(value);
+    if (host.size() == value.size()) return host == value;
+    return host.size() > value.size() && host.ends_with(value) && host[host.size() - value.size() - 1] == '.';
+  };
+  for (int round = 0; round < 20; ++round) {
+    DomainIndex idx;
+    std::vector<std::pair<bool, std::string>> values;  // exact?, value
+    size_t n = round < 10 ? 5 + pick(20) : 200 + pick(2000);
+    for (size_t i = 0; i < n; ++i) {
+      bool exact = pick(2) == 0;
+      std::string v = pick(10) == 0 ? std::string(".") : name(3);
+      if (v != "." && pick(3) == 0) v.insert(v.begin(), '.');
+      if (exact && v[0] == '.') v.erase(0, 1);
+      if (v.empty()) v = "a";
+      values.emplace_back(exact, v);
+      if (exact) idx.add_exact(v, static_cast<uint32_t>(i));
+      else idx.add_suffix(v, static_cast<uint32_t>(i));
+    }
+    for (int q = 0; q < 300; ++q) {
+      std::string host = name(5);
+      if (pick(8) == 0) host.push_back('.');
+      if (pick(16) == 0) host.insert(host.begin(), '.');
+      std::vector<uint32_t> got, want;
+      idx.lookup(host, [&](uint32_t id) {
+        got.push_back(id);
+        return true;
+      });
+      for (size_t i = 0; i < values.size(); ++i)
+        if (!host.empty() && (values[i].first ? host == values[i].second : suffix_matches(host, values[i].second)))
+          want.push_back(static_cast<uint32_t>(i));
+      std::sort(got.begin(), got.end());
+      got.erase(std::unique(got.begin(), got.end()), got.end());
+      EXPECT_EQ(got, want) << host;
+    }
+  }
+}
+
+TEST(PrefixIndex, AgreesWithScan) {
+  std::mt19937 rng(5);
+  auto random_addr = [&](bool v4) {
+    IpAddr a;
+    a.v4 = v4;
+    // Few distinct high bytes, so prefixes nest and collide.
+    for (int i = 0; i < (v4 ? 4 : 16); ++i) a.bytes[i] = static_cast<uint8_t>(i < 2 ? rng() % 3 : rng());
+    return a;
+  };
+  for (int round = 0; round < 20; ++round) {
+    PrefixIndex idx;
+    std::vector<Prefix> prefixes;
+    size_t n = round < 10 ? 5 + rng() % 20 : 500 + rng() % 3000;
+    for (size_t i = 0; i < n; ++i) {
+      bool v4 = rng() % 3 != 0;
+      int bits = static_cast<int>(rng() % (v4 ? 33 : 129));
+      if (rng() % 2) bits = v4 ? 8 + static_cast<int>(rng() % 17) : 16 + static_cast<int>(rng() % 49);
+      auto p = Prefix::parse(random_addr(v4).str() + "/" + std::to_string(bits));
+      ASSERT_TRUE(p);
+      prefixes.push_back(*p);
+      idx.add(*p, static_cast<uint32_t>(i));
+    }
+    for (int q = 0; q < 500; ++q) {
+      IpAddr a = q % 4 == 0 ? prefixes[rng() % prefixes.size()].addr : random_addr(rng() % 3 != 0);
+      std::vector<uint32_t> got, want;
+      idx.lookup(a, [&](uint32_t id) {
+        got.push_back(id);
+        return true;
+      });
+      for (size_t i = 0; i < prefixes.size(); ++i)
+        if (prefixes[i].contains(a)) want.push_back(static_cast<uint32_t>(i));
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, want) << a.str();
+    }
+  }
+}
+
 TEST(Source, CommentsAndTrailingCommas) {
   auto j = parse_config_text("// c\n{\"a\": [1, 2,], # x\n \"b\": \"//not\", /* y */ \"c\": {\"d\": 1,},}\n", "t.json");
   ASSERT_TRUE(j) << j.error().message;
@@ -167,7 +257,8 @@ TEST(Config, Traps) {
 TEST(Router, IndexAgreesWithScan) {
   std::mt19937 rng(7);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const char* hosts[] = {"a.test", "b.a.test", "c.test", "x.c.test", "10.0.0.1", "10.1.0.1", "192.168.1.1", "fd7a::1"};
+  const char* hosts[] = {"a.test", "b.a.test", "c.test", "x.c.test", "10.0.0.1", "10.1.0.1", "192.168.1.1", "fd7a::1",
+                         "B.A.Test.", ".c.test", "[fd7a::1]", "::ffff:10.0.0.2"};
   for (int round = 0; round < 50; ++round) {
     Json rules = Json::array(), wrapped = Json::array();
     for (int i = 0; i < 20; ++i) {
