@@ -48,7 +48,7 @@ std::string perf(const std::string& label, double value, const std::string& uom 
 }  // namespace
 
 int run_check(const CommonArgs& common, const CheckArgs& args) {
-  auto client = make_client(common);
+  Client client(common);
   auto status = client->status(true);
   auto finish = [&](CheckStatus st, const std::string& summary, const std::string& perfdata,
                     const std::vector<std::string>& long_lines) {

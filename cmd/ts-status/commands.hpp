@@ -54,8 +54,20 @@ int run_check(const CommonArgs& common, const CheckArgs& args);
 int run_watch(const CommonArgs& common, const WatchArgs& args);
 int run_wait(const CommonArgs& common, const WaitArgs& args);
 
-// Shared by the subcommands.
-std::unique_ptr<ts::LocalApiClient> make_client(const CommonArgs& common);
+// Shared by the subcommands. A Local API client that SIGINT/SIGTERM cancels; its interrupt hook is
+// removed with it, so a late signal never reaches a destroyed client.
+class Client {
+ public:
+  explicit Client(const CommonArgs& common);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ts::LocalApiClient* operator->() { return api_.get(); }
+
+ private:
+  std::unique_ptr<ts::LocalApiClient> api_;
+  int handle_ = 0;
+};
 // Prints "ts-status: <line>" on stderr and returns the error's exit code.
 int report(const core::Error& e);
 

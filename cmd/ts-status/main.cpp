@@ -129,9 +129,17 @@ int real_main(int argc, char** argv) {
                  : color == "always" ? tb::core::ColorMode::kAlways : tb::core::ColorMode::kAuto;
 
   if (*check_cmd) return tb::cmd::run_check(common, check);
-  if (*watch_cmd) return tb::cmd::run_watch(common, watch);
+  if (*watch_cmd) {
+    // A zero interval would re-read the status in a busy loop.
+    if (watch.interval.count() <= 0) {
+      tb::core::print_error_line("ts-status", "--interval must be more than 0");
+      return to_int(ExitCode::kUsage);
+    }
+    return tb::cmd::run_watch(common, watch);
+  }
   if (*wait_cmd) {
-    if (wait.condition != "running" && wait.condition != "ip" && wait.condition.rfind("peer:", 0) != 0) {
+    if (wait.condition != "running" && wait.condition != "ip" &&
+        (wait.condition.rfind("peer:", 0) != 0 || wait.condition.size() == 5)) {
       tb::core::print_error_line("ts-status", "--for must be running, ip or peer:NAME");
       return to_int(ExitCode::kUsage);
     }

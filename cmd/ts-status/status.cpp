@@ -15,15 +15,16 @@ namespace tb::cmd {
 using core::ExitCode;
 using core::to_int;
 
-std::unique_ptr<ts::LocalApiClient> make_client(const CommonArgs& common) {
+Client::Client(const CommonArgs& common) {
   ts::ClientOptions opts;
   opts.timeout = common.timeout;
-  auto client = ts::connect_local_api(common.socket, opts);
+  api_ = ts::connect_local_api(common.socket, opts);
   // Ctrl-C unblocks a request in progress; the run_* function then returns 130.
-  ts::LocalApiClient* raw = client.get();
-  core::on_interrupt([raw] { raw->cancel(); });
-  return client;
+  ts::LocalApiClient* raw = api_.get();
+  handle_ = core::on_interrupt([raw] { raw->cancel(); });
 }
+
+Client::~Client() { core::remove_on_interrupt(handle_); }
 
 int report(const core::Error& e) {
   core::print_error_line(core::tool_name(), e.line());
@@ -61,15 +62,17 @@ int write_prometheus(const StatusArgs& args, const core::Json& rec, bool up) {
 }  // namespace
 
 int run_status(const CommonArgs& common, const StatusArgs& args) {
-  auto client = make_client(common);
+  Client client(common);
   using Format = StatusArgs::Format;
 
   if (args.format == Format::kRaw) {
     auto body = client->status_raw(args.peers);
     if (!body) return report(body.error());
     core::write_stdout(*body);
+    // The document goes out unchanged either way; the exit status still says what it meant.
     auto s = ts::parse_status(*body);
-    return s ? state_exit(*s) : to_int(ExitCode::kOk);
+    if (!s) return report(s.error());
+    return state_exit(*s);
   }
 
   auto status = client->status(args.peers);

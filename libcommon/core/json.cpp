@@ -5,7 +5,9 @@ namespace tb::core {
 Result<Json> parse_json(std::string_view text, ExitCode code_on_error, std::string_view what) {
   try {
     return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error for bad syntax, but also out_of_range for a number that overflows ("1e999"):
+    // both are bad input, never a crash (the bus thread would take the process down).
     std::string msg = e.what();
     // nlohmann prefixes "[json.exception.parse_error.101] "; keep the human part.
     if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);

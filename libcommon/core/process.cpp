@@ -24,8 +24,13 @@ std::mutex g_mu;
 std::condition_variable g_cv;
 std::map<int, std::function<void()>> g_callbacks;
 int g_next_handle = 1;
+// Held while callbacks run, so that remove_on_interrupt() returns only once no callback can still
+// touch the object it captured (an owner removes its callback in its destructor). Recursive: a
+// callback may itself remove a callback, and request_interrupt() may run on an owner's thread.
+std::recursive_mutex g_run_mu;
 
 void fire(int signo) {
+  std::lock_guard run(g_run_mu);
   std::map<int, std::function<void()>> callbacks;
   {
     std::lock_guard lock(g_mu);
@@ -34,7 +39,13 @@ void fire(int signo) {
     callbacks = g_callbacks;
   }
   g_cv.notify_all();
-  for (auto& [id, fn] : callbacks) fn();
+  for (auto& [id, fn] : callbacks) {
+    {
+      std::lock_guard lock(g_mu);
+      if (!g_callbacks.count(id)) continue;  // removed by an earlier callback
+    }
+    fn();
+  }
 }
 
 void signal_thread(sigset_t set) {
@@ -80,15 +91,28 @@ bool sleep_for(std::chrono::milliseconds d) {
 }
 
 int on_interrupt(std::function<void()> fn) {
-  std::lock_guard lock(g_mu);
-  int id = g_next_handle++;
-  g_callbacks.emplace(id, std::move(fn));
+  int id = 0;
+  {
+    std::lock_guard lock(g_mu);
+    id = g_next_handle++;
+    // A signal that came before this registration would otherwise never reach fn: the cancellation
+    // it stands for must still happen, so run it now (fire() checks g_signal under the same lock).
+    if (g_signal.load() == 0) {
+      g_callbacks.emplace(id, std::move(fn));
+      return id;
+    }
+  }
+  fn();
   return id;
 }
 
 void remove_on_interrupt(int handle) {
-  std::lock_guard lock(g_mu);
-  g_callbacks.erase(handle);
+  {
+    std::lock_guard lock(g_mu);
+    g_callbacks.erase(handle);
+  }
+  // Wait for a fire() in progress: it may have copied this callback before the erase.
+  std::lock_guard run(g_run_mu);
 }
 
 void request_interrupt(int signo) { fire(signo); }
