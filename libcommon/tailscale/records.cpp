@@ -71,9 +71,17 @@ Json base_status(std::string_view state) {
   return j;
 }
 
-const Json* find_by_id(const Json& peers, const std::string& id) {
+// Which node a peer record is: its stable ID, or its key where the daemon sends no ID (2020 builds),
+// so that peers without IDs are not all taken for the first one.
+std::string peer_identity(const Json& p) {
+  std::string id = p.value("id", "");
+  return id.empty() ? "key:" + p.value("key", "") : id;
+}
+
+const Json* find_peer(const Json& peers, const Json& like) {
+  std::string want = peer_identity(like);
   for (const auto& p : peers) {
-    if (p.value("id", "") == id) return &p;
+    if (peer_identity(p) == want) return &p;
   }
   return nullptr;
 }
@@ -218,7 +226,7 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
   const Json& old_peers = list(prev, "peers");
   const Json& new_peers = list(next, "peers");
   for (const auto& np : new_peers) {
-    const Json* op = find_by_id(old_peers, np.value("id", ""));
+    const Json* op = find_peer(old_peers, np);
     auto peer_event = [&](std::string_view name) {
       Json e = make_event(name, now);
       e["peer"] = node_label(np);
@@ -242,7 +250,7 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
     }
   }
   for (const auto& op : old_peers) {
-    if (!find_by_id(new_peers, op.value("id", ""))) {
+    if (!find_peer(new_peers, op)) {
       Json e = make_event("peer_removed", now);
       e["peer"] = node_label(op);
       e["id"] = op.value("id", "");

@@ -61,7 +61,8 @@ TEST(Records, PeersFalseAndActiveFilter) {
   EXPECT_TRUE(status_record(s, none)["peers"].empty());
   RecordOptions active;
   active.active_only = true;
-  for (const auto& p : status_record(s, active)["peers"]) EXPECT_TRUE(p["active"].get<bool>());
+  Json active_rec = status_record(s, active);  // keep the record alive while iterating
+  for (const auto& p : active_rec["peers"]) EXPECT_TRUE(p["active"].get<bool>());
 }
 
 TEST(Records, UnreachableRecordStillHasEveryKey) {
@@ -120,6 +121,34 @@ TEST(Records, DiffEvents) {
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0]["event"], "state");
   EXPECT_TRUE(first[0]["from"].is_null());
+}
+
+TEST(Records, DiffEventsForPeersWithoutIds) {
+  // 2020 daemons send no peer ID: peers are told apart by key, not all taken for the first one.
+  Status s = load("status-running-v1.2-2020-no-self-tailaddr-SYNTHETIC.json");
+  ASSERT_EQ(s.peers.size(), 1u);
+  ASSERT_TRUE(s.peers[0].id.empty());
+  PeerStatus second = s.peers[0];
+  second.public_key = "AAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKK=";
+  second.host_name = "second";
+  second.dns_name = "second.alice.gmail.com.beta.tailscale.net.";
+  second.online = false;
+  s.peers[0].online = true;
+  s.peers.push_back(second);
+  Json a = status_record(s);
+  Status t = s;
+  t.peers[1].online = true;
+  auto events = diff_events(a, status_record(t), 1000);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["event"], "peer_online");
+  EXPECT_EQ(events[0]["peer"], "second.alice.gmail.com.beta.tailscale.net");
+
+  Status u = s;
+  u.peers.erase(u.peers.begin());
+  auto gone = diff_events(a, status_record(u), 1000);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0]["event"], "peer_removed");
+  EXPECT_EQ(gone[0]["peer"], "oldbox.alice.gmail.com.beta.tailscale.net");
 }
 
 TEST(Records, DisplayName) {

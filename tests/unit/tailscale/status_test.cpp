@@ -115,7 +115,8 @@ TEST(Status, MullvadPeerStatusObject) {
 
 TEST(Status, MalformedInputIsAClearErrorNeverACrash) {
   const char* cases[] = {"", "null", "[]", "42", "{", "{\"Peer\": {\"nodekey:ab\": 5}}", "\xff\xfe", "{\"Self\": []}",
-                         "{\"Peer\": [1,2]}", "{\"BackendState\": 7, \"Health\": {\"a\": 1}, \"User\": {\"x\": {}}}"};
+                         "{\"Peer\": [1,2]}", "{\"BackendState\": 7, \"Health\": {\"a\": 1}, \"User\": {\"x\": {}}}",
+                         "{\"RxBytes\": 1e999}", "{\"Self\": {\"UserID\": -1e400}}"};
   for (const char* c : cases) {
     auto s = parse_status(c);
     if (!s) {
@@ -127,6 +128,10 @@ TEST(Status, MalformedInputIsAClearErrorNeverACrash) {
   ASSERT_FALSE(bad_peer);
   EXPECT_NE(bad_peer.error().message.find("Peer[\"nodekey:ab\"]"), std::string::npos);
   EXPECT_FALSE(parse_status("[]"));
+  // A number too large for a double is bad input (76), not an exception out of the parser.
+  auto overflow = parse_status("{\"Version\": \"1.94\", \"Peer\": {\"nodekey:ab\": {\"RxBytes\": 1e999}}}");
+  ASSERT_FALSE(overflow);
+  EXPECT_EQ(overflow.error().code, core::ExitCode::kProtocol);
   // The 2021 document a user truncated with "...." is invalid JSON: an error, not a crash.
   std::string text = read_fixture("localapi/cli-text-output-and-error-lines-from-issues.txt");
   auto start = text.find("{\n  \"Version\": \"date.20210316\"");
@@ -155,6 +160,9 @@ TEST(Notify, StateIntegerAndUrl) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, core::ExitCode::kProtocol);
   EXPECT_FALSE(parse_notify("[1]"));
+  auto overflow = parse_notify(R"({"Engine":{"RBytes":1e999}})");
+  ASSERT_FALSE(overflow);
+  EXPECT_EQ(overflow.error().code, core::ExitCode::kProtocol);
   auto unknown_state = parse_notify(R"({"State":42})");
   ASSERT_TRUE(unknown_state);
   EXPECT_EQ(unknown_state->state, BackendState::kUnknown);
