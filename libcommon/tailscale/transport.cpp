@@ -645,11 +645,8 @@ class HttpTransport final : public Transport {
         return res->status;
       }
       // The bus never ends on its own: a clean end means the daemon went away (restart, shutdown).
-      // Hand over a last line that lacked its '\n' first; it may be a whole Notify.
-      if (auto tail = lines.pending(); !tail.empty()) {
-        std::string last(tail);
-        if (!on_line(last)) return res->status;
-      }
+      // tailscaled ends every Notify with '\n', so a last line without one was cut mid-write:
+      // drop it rather than hand a fragment on.
       return tl::unexpected(stream_closed());
     }
     if (cancelled_.load()) return tl::unexpected(interrupted());

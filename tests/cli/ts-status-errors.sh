@@ -47,6 +47,11 @@ rc=0; "$ts" --socket "$FAKE_SOCK" --json >"$t/out" 2>"$t/err" || rc=$?
 jq -e . "$t/out" >/dev/null || fail "garbage: stdout is not complete JSON"
 [ "$(wc -l <"$t/err")" = 1 ] || fail "garbage: stderr not one line"
 
+# --raw passes garbage through unchanged, and still says it was garbage.
+fake_ctl '/fault?kind=garbage&count=1&path=status' >/dev/null
+rc=0; "$ts" --socket "$FAKE_SOCK" --raw >"$t/out" 2>/dev/null || rc=$?
+[ "$rc" = 76 ] && [ -s "$t/out" ] || fail "--raw garbage: exit $rc"
+
 # 500: 76 with the daemon's text.
 fake_ctl '/fault?kind=500&count=1&path=status&body=backend%20not%20ready' >/dev/null
 rc=0; "$ts" --socket "$FAKE_SOCK" 2>"$t/err" >/dev/null || rc=$?
@@ -57,6 +62,8 @@ expect_exit 2 "$ts" --bogus 2>/dev/null
 expect_exit 2 "$ts" --json --raw 2>/dev/null
 expect_exit 2 "$ts" --request-timeout soon 2>/dev/null
 expect_exit 2 "$ts" wait --for nothing 2>/dev/null
+expect_exit 2 "$ts" wait --for peer: 2>/dev/null
+expect_exit 2 "$ts" watch --interval 0 2>/dev/null
 expect_exit 3 "$ts" check --warn-expiry banana 2>/dev/null
 expect_exit 3 "$ts" check --bogus 2>/dev/null
 expect_exit 0 "$ts" --help >/dev/null

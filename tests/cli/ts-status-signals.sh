@@ -16,7 +16,10 @@ kill -INT "$PROC_PID"
 rc=0; wait "$PROC_PID" || rc=$?
 [ "$rc" = 130 ] || fail "watch after SIGINT: exit $rc"
 
-# SIGTERM while wait blocks: 130 at once.
+# SIGTERM while wait blocks: 130 at once. A fresh fake, because the first one may still count the
+# killed watch's stream (the bus has no heartbeat to notice it), and /wait-watchers?n=1 would then
+# return before wait has even started (SIGTERM would kill it with 143).
+start_fake --generate-peers 2
 "$ts" --socket "$FAKE_SOCK" wait --for peer:nobody --timeout 60s 2>/dev/null &
 pid=$!; track_pid "$pid"
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
