@@ -47,7 +47,12 @@ class Bus {
   };
 
   Bus(const CommonArgs& common, std::chrono::milliseconds idle) : client_(common) {
-    handle_ = core::on_interrupt([this] { cv_.notify_all(); });
+    // Notify under the lock: otherwise the signal can land between the waiter's predicate check
+    // and its sleep, and the wake-up is lost.
+    handle_ = core::on_interrupt([this] {
+      std::lock_guard lock(mu_);
+      cv_.notify_all();
+    });
     thread_ = std::thread([this, idle] {
       auto r = client_->watch_ipn_bus(
           kMask,
