@@ -1,6 +1,5 @@
-// The tailscale endpoint of a sing-box config (spec singbox.md §1.2, §2.1), read by ts-auth itself
-// until libcommon/route exposes the shared loader. JSON only: comments (//, /* */, #) and trailing
-// commas are accepted as sing does; YAML waits for the shared loader.
+// The tailscale endpoint of a sing-box config (spec singbox.md §1.2, §2.1), read with the shared
+// sing-box loader of libcommon/route: JSON with comments and trailing commas, or YAML.
 //
 // Every endpoint key is either mapped to a Local API pref, or reported as not applicable in
 // daemon-only mode with the reason from the spec's table; an unknown key is an error, as in Go.
@@ -14,72 +13,12 @@
 #include <cstring>
 
 #include "cmd/ts-auth/commands.hpp"
+#include "libcommon/route/source.hpp"
 
 namespace tb::cmd {
 
 using core::ExitCode;
 using core::Json;
-
-std::string strip_json_extensions(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  size_t i = 0, n = in.size();
-  while (i < n) {
-    char c = in[i];
-    if (c == '"') {  // a string: copy through, honouring escapes
-      out.push_back(c);
-      ++i;
-      while (i < n) {
-        char d = in[i++];
-        out.push_back(d);
-        if (d == '\\' && i < n) out.push_back(in[i++]);
-        else if (d == '"') break;
-      }
-      continue;
-    }
-    if (c == '/' && i + 1 < n && in[i + 1] == '/') {
-      while (i < n && in[i] != '\n') ++i;
-      continue;
-    }
-    if (c == '#') {
-      while (i < n && in[i] != '\n') ++i;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && in[i + 1] == '*') {
-      i += 2;
-      while (i + 1 < n && !(in[i] == '*' && in[i + 1] == '/')) {
-        if (in[i] == '\n') out.push_back('\n');  // keep line numbers for parse errors
-        ++i;
-      }
-      i = i + 2 <= n ? i + 2 : n;
-      out.push_back(' ');
-      continue;
-    }
-    out.push_back(c);
-    ++i;
-  }
-  // Trailing commas: a ',' followed (after whitespace) by '}' or ']' outside strings.
-  std::string res;
-  res.reserve(out.size());
-  bool in_str = false;
-  for (size_t k = 0; k < out.size(); ++k) {
-    char c = out[k];
-    if (in_str) {
-      res.push_back(c);
-      if (c == '\\' && k + 1 < out.size()) res.push_back(out[++k]);
-      else if (c == '"') in_str = false;
-      continue;
-    }
-    if (c == '"') in_str = true;
-    if (c == ',') {
-      size_t j = k + 1;
-      while (j < out.size() && (out[j] == ' ' || out[j] == '\t' || out[j] == '\n' || out[j] == '\r')) ++j;
-      if (j < out.size() && (out[j] == '}' || out[j] == ']')) continue;
-    }
-    res.push_back(c);
-  }
-  return res;
-}
 
 namespace {
 
@@ -154,13 +93,6 @@ const char* not_applicable(const std::string& key) {
 }  // namespace
 
 core::Result<EndpointConfig> load_endpoint_config(const std::string& path, const std::string& tag) {
-  auto ends_with = [&](const char* suf) {
-    std::string s(suf);
-    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
-  };
-  if (ends_with(".yaml") || ends_with(".yml"))
-    return core::fail(ExitCode::kConfig, path + ": YAML configs are not read by ts-auth yet",
-                      "convert it to JSON, or pass the options as flags");
   // The config may hold the auth key: the text buffers are wiped once parsed.
   std::string text;
   {
@@ -178,10 +110,9 @@ core::Result<EndpointConfig> load_endpoint_config(const std::string& path, const
     explicit_bzero(buf, sizeof buf);
     ::close(fd);
   }
-  std::string plain = strip_json_extensions(text);
+  // The shared sing-box loader: JSON with comments and trailing commas, or YAML.
+  auto doc = route::parse_config_text(text, path);
   wipe_string(text);
-  auto doc = core::parse_json(plain, ExitCode::kConfig, path);
-  wipe_string(plain);
   if (!doc) return tl::unexpected(doc.error());
   if (!doc->is_object()) return core::fail(ExitCode::kConfig, path + ": the config is not a JSON object");
   const Json* eps = doc->contains("endpoints") ? &(*doc)["endpoints"] : nullptr;

@@ -40,11 +40,19 @@ jq -s -e 'map(select(.path == "/localapi/v0/start")) | .[0].body.UpdatePrefs as 
   | $p.Hostname == "edge2" and $p.RouteAll == true and $p.AdvertiseRoutes == ["10.9.0.0/16"]
     and $p.AdvertiseTags == ["tag:server"] and $p.ExitNodeIP == "" and $p.ExitNodeAllowLANAccess == false
     and (.[0].body.AuthKey | has("sha256"))' "$FAKE_LOG" >/dev/null || fail "start body: $(grep /start "$FAKE_LOG")"
+# YAML, through the shared sing-box loader: the new hostname reaches the daemon as a prefs edit.
+printf 'endpoints:\n  - type: tailscale\n    tag: ts-yaml\n    hostname: fromyaml\n    accept_routes: true\n' >"$t/c.yaml"
+expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up -c "$t/c.yaml" >"$t/o" 2>/dev/null
+jq -s -e 'last | .type == "up" and .changed == true' "$t/o" >/dev/null || fail "YAML config: $(tail -1 "$t/o")"
+jq -s -e 'map(select(.method == "PATCH" and .path == "/localapi/v0/prefs")) | last | .body.Hostname == "fromyaml" and .body.HostnameSet' \
+  "$FAKE_LOG" >/dev/null || fail "YAML hostname not sent: $(grep PATCH "$FAKE_LOG" | tail -1)"
+# Back to the JSON config's name for the idempotence check below.
+expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up -c "$t/config.json" --endpoint ts-ep --hostname edge2 >/dev/null 2>&1
 # Same config again: nothing to do.
 expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up -c "$t/config.json" --endpoint ts-ep --hostname edge2 >"$t/o" 2>/dev/null
 jq -e '.changed == false' "$t/o" >/dev/null || fail "config run not idempotent: $(cat "$t/o")"
 
-# 78: several tailscale endpoints and no --endpoint, an unknown tag, an unknown key, YAML, bad JSON.
+# 78: several tailscale endpoints and no --endpoint, an unknown tag, an unknown key, bad YAML, bad JSON.
 expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/config.json" 2>"$t/e"
 grep -q "several tailscale endpoints (ts-ep, other)" "$t/e" || fail "ambiguous: $(cat "$t/e")"
 expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/config.json" --endpoint nope 2>/dev/null
@@ -54,8 +62,8 @@ grep -q 'unknown field "auth_keys"' "$t/e" || fail "unknown key: $(cat "$t/e")"
 echo '{"endpoints":[{"type":"tailscale","advertise_routes":["0.0.0.0/0"]}]}' >"$t/default.json"
 expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/default.json" 2>"$t/e"
 grep -q 'cannot be default' "$t/e" || fail "default route: $(cat "$t/e")"
-printf 'endpoints:\n  - type: tailscale\n' >"$t/c.yaml"
-expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/c.yaml" 2>/dev/null
+printf 'endpoints: [\n  - type: tailscale\n' >"$t/bad.yaml"
+expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/bad.yaml" 2>/dev/null
 echo '{"endpoints": [' >"$t/broken.json"
 expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/broken.json" 2>/dev/null
 expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/none.json" 2>/dev/null
