@@ -1,10 +1,10 @@
 // ts-auth: log a node in or out through a running tailscaled, without hanging or leaking the key.
 // Flags → *Args structs → run_*; one guard for exceptions. Exit codes: man/tailbox.7.
 
-#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cmd/ts-auth/commands.hpp"
+#include "libcommon/core/cli.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
 #include "libcommon/core/time.hpp"
@@ -13,23 +13,6 @@ namespace {
 
 using tb::core::ExitCode;
 using tb::core::to_int;
-
-// CLI11 validator/transform for durations ("30s", "2m", "7d").
-struct DurationOpt {
-  static CLI::Option* add(CLI::App* app, const std::string& name, std::chrono::milliseconds& out,
-                          const std::string& desc) {
-    return app
-        ->add_option_function<std::string>(
-            name,
-            [&out, name](const std::string& v) {
-              auto d = tb::core::parse_duration(v);
-              if (!d) throw CLI::ValidationError(name, d.error().line());
-              out = *d;
-            },
-            desc)
-        ->type_name("DURATION");
-  }
-};
 
 constexpr const char* kDescription =
     "ts-auth: log this node in (or out) through a running tailscaled.\n"
@@ -81,7 +64,7 @@ int real_main(int argc, char** argv) {
   app.add_option("--socket", common.socket,
                  "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
       ->type_name("PATH");
-  DurationOpt::add(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
+  tb::core::add_duration_option(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
   app.add_flag("--json", common.json, "Print v1 JSON records (one per line, flushed as they happen)");
   std::string log_level;
   app.add_option("--log-level", log_level, "Log level on stderr: trace, debug, info, warn, error, off")
@@ -121,7 +104,7 @@ int real_main(int argc, char** argv) {
                    "Ask for an ephemeral node (daemon-only mode cannot: a warning explains why)");
   up_cmd->add_flag("--force-reauth", up.force_reauth, "Log in again even if the node is up (needed to change control URL or tags)");
   up_cmd->add_flag("--no-wait", up.no_wait, "Return as soon as a login URL (or machine approval) is pending");
-  DurationOpt::add(up_cmd, "--timeout", up.wait_timeout, "Give up (exit 75) after this long (default 2m)");
+  tb::core::add_duration_option(up_cmd, "--timeout", up.wait_timeout, "Give up (exit 75) after this long (default 2m)");
   up_cmd->add_option("--qr", up.qr, "QR code of the login URL on stderr: auto (when a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->type_name("WHEN");

@@ -1,11 +1,11 @@
 // ts-status: tailscaled's state for people, scripts and cron.
 // Flags → *Args structs → run_*; one guard for exceptions. Exit codes: man/tailbox.7.
 
-#include <CLI/CLI.hpp>
 #include <cstring>
 #include <iostream>
 
 #include "cmd/ts-status/commands.hpp"
+#include "libcommon/core/cli.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
 #include "libcommon/core/time.hpp"
@@ -14,23 +14,6 @@ namespace {
 
 using tb::core::ExitCode;
 using tb::core::to_int;
-
-// CLI11 validator/transform for durations ("30s", "2m", "7d").
-struct DurationOpt {
-  static CLI::Option* add(CLI::App* app, const std::string& name, std::chrono::milliseconds& out,
-                          const std::string& desc) {
-    return app
-        ->add_option_function<std::string>(
-            name,
-            [&out, name](const std::string& v) {
-              auto d = tb::core::parse_duration(v);
-              if (!d) throw CLI::ValidationError(name, d.error().line());
-              out = *d;
-            },
-            desc)
-        ->type_name("DURATION");
-  }
-};
 
 constexpr const char* kDescription =
     "ts-status: tailscaled's state for people, scripts and cron.\n"
@@ -73,7 +56,7 @@ int real_main(int argc, char** argv) {
   app.add_option("--socket", common.socket,
                  "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
       ->type_name("PATH");
-  DurationOpt::add(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
+  tb::core::add_duration_option(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
   std::string color = "auto";
   app.add_option("--color", color, "Colour in text output: auto, never, always (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "never", "always"}));
@@ -96,8 +79,8 @@ int real_main(int argc, char** argv) {
 
   auto* check_cmd = app.add_subcommand("check", "Monitoring plugin: one line with perfdata, exit 0/1/2/3");
   check_cmd->fallthrough();
-  DurationOpt::add(check_cmd, "--warn-expiry", check.warn_expiry, "WARNING when the node key expires within this (default 14d)");
-  DurationOpt::add(check_cmd, "--crit-expiry", check.crit_expiry, "CRITICAL when the node key expires within this (default 3d)");
+  tb::core::add_duration_option(check_cmd, "--warn-expiry", check.warn_expiry, "WARNING when the node key expires within this (default 14d)");
+  tb::core::add_duration_option(check_cmd, "--crit-expiry", check.crit_expiry, "CRITICAL when the node key expires within this (default 3d)");
   check_cmd->add_option("--require-peer", check.require_peers, "CRITICAL unless this peer (name, FQDN or IP) is online; repeatable")
       ->type_name("NAME");
   check_cmd->add_flag("--require-direct", check.require_direct,
@@ -107,14 +90,14 @@ int real_main(int argc, char** argv) {
 
   auto* watch_cmd = app.add_subcommand("watch", "Stream status records and events as JSON lines; never exits on its own");
   watch_cmd->fallthrough();
-  DurationOpt::add(watch_cmd, "--interval", watch.interval, "Re-read the status at least this often (default 10s)");
-  DurationOpt::add(watch_cmd, "--expiry-warn", watch.expiry_warn, "Emit key_expiring when the key expires within this (default 7d)");
+  tb::core::add_duration_option(watch_cmd, "--interval", watch.interval, "Re-read the status at least this often (default 10s)");
+  tb::core::add_duration_option(watch_cmd, "--expiry-warn", watch.expiry_warn, "Emit key_expiring when the key expires within this (default 7d)");
   watch_cmd->add_flag("--events,!--no-events", watch.events, "Print event records (--events=false: status records only)");
 
   auto* wait_cmd = app.add_subcommand("wait", "Block until a condition holds; exit 75 on timeout");
   wait_cmd->fallthrough();
   wait_cmd->add_option("--for", wait.condition, "running, ip, or peer:NAME (online)")->required();
-  DurationOpt::add(wait_cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
+  tb::core::add_duration_option(wait_cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
   wait_cmd->add_flag("-q,--quiet", wait.quiet, "Print nothing on success");
 
   try {

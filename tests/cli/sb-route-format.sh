@@ -1,24 +1,10 @@
 #!/usr/bin/env bash
 # `format` rewrites canonically (idempotent, empty values dropped, one-element lists collapsed);
 # YAML configs and -C directories merge as sing-box merges.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-if [ -f "$here/lib.sh" ]; then
-  # shellcheck source=/dev/null
-  . "$here/lib.sh"
-fi
-# Fallbacks while tests/cli/lib.sh does not exist (or lacks a helper).
-if [ -z "${t:-}" ]; then t=$(mktemp -d); trap 'rm -rf "$t"' EXIT; fi
-declare -F fail >/dev/null || fail() { echo "FAIL: $*" >&2; exit 1; }
-declare -F expect_exit >/dev/null || expect_exit() {
-  local want=$1 rc=0; shift
-  "$@" || rc=$?
-  [ "$rc" -eq "$want" ] || fail "expected exit $want, got $rc: $*"
-}
-sb=${TB_BIN:?TB_BIN not set}/sb-route/sb-route
-fx=${TB_FIXTURES:?TB_FIXTURES not set}
-[ -x "$sb" ] || { echo "skip: $sb not built"; exit 77; }
-command -v jq >/dev/null || { echo "skip: jq missing"; exit 77; }
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "jq missing"
+sb=$(tool sb-route)
+fx=$TB_FIXTURES
 cat >"$t/a.json" <<'JSON'
 // comment
 {
