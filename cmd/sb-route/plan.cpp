@@ -5,6 +5,7 @@
 
 #include "cmd/sb-route/commands.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/route/default_config.hpp"
 #include "libcommon/route/records.hpp"
 #include "libcommon/route/router.hpp"
 
@@ -16,7 +17,13 @@ using tb::core::to_int;
 using namespace tb::route;
 
 int run_plan(const CommonArgs& common, const PlanArgs& args) {
-  auto loaded = load_or_report(common, false);
+  std::optional<Loaded> loaded;
+  if (common.configs.empty() && common.config_dirs.empty()) {
+    auto def = default_config();
+    loaded = Loaded{compile_config(def.merged), def.paths};
+  } else {
+    loaded = load_or_report(common, false);
+  }
   if (!loaded) return to_int(ExitCode::kConfig);
   Router router(loaded->config);
   Json last;
@@ -42,9 +49,13 @@ int run_plan(const CommonArgs& common, const PlanArgs& args) {
     }
     router = router.with_tailnet(std::move(*t));
     Json plan = plan_to_json(router, loaded->paths);
+    // The TUN flag decides how sb-relay dials the endpoint, so it is part of what "changed" means.
+    plan["tun"] = j.contains("tun") && j["tun"].is_boolean() && j["tun"].get<bool>();
     if (plan == last) continue;
     last = plan;
     plan["generation"] = ++generation;
+    plan["source"] = loaded->config->source;
+    plan["status"] = j;
     tb::core::write_stdout(args.pretty ? plan.dump(2) + "\n" : tb::core::dump_line(plan) + "\n");
   }
   return to_int(bad ? ExitCode::kDataErr : ExitCode::kOk);
