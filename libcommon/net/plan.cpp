@@ -1,0 +1,87 @@
+#include "libcommon/net/plan.hpp"
+
+#include "libcommon/route/config.hpp"
+#include "libcommon/route/tailnet.hpp"
+
+namespace tb::net {
+
+namespace {
+thread_local std::map<std::string, std::vector<tb::route::IpAddr>> t_prefetched;
+
+class PrefetchResolver : public tb::route::Resolver {
+ public:
+  std::optional<std::vector<tb::route::IpAddr>> lookup(const std::string& name) const override {
+    auto it = t_prefetched.find(name);
+    if (it == t_prefetched.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  }
+};
+const PrefetchResolver g_prefetch;
+}  // namespace
+
+void prefetch_answer(const std::string& name, std::vector<tb::route::IpAddr> addrs) {
+  t_prefetched[name] = std::move(addrs);
+}
+void clear_prefetched() { t_prefetched.clear(); }
+
+using tb::core::ExitCode;
+using tb::core::fail;
+using tb::core::Json;
+
+tb::core::Result<std::shared_ptr<const Plan>> plan_from_config(const Json& merged, const Json* status,
+                                                               std::vector<std::string> paths) {
+  auto config = tb::route::compile_config(merged);
+  if (!config->ok()) {
+    std::string msg;
+    for (const auto& d : config->diagnostics)
+      if (d.severity == tb::route::Severity::kError) msg += (msg.empty() ? "" : "; ") + d.line();
+    return fail(ExitCode::kConfig, msg.empty() ? "config has errors" : msg);
+  }
+  tb::route::TailnetState tailnet;
+  bool tun = true;
+  if (status && status->is_object()) {
+    auto t = tb::route::tailnet_from_status(*status);
+    if (!t) return tl::unexpected(t.error());
+    tailnet = std::move(*t);
+    if (auto it = status->find("tun"); it != status->end() && it->is_boolean()) tun = it->get<bool>();
+  }
+  auto plan = std::make_shared<Plan>();
+  plan->tun = tun;
+  if (tailnet.self) plan->self_ips = tailnet.self->ips;
+  plan->magic_dns_suffix = tailnet.magic_dns_suffix;
+  for (const auto& r : config->rules)
+    if (r.action.type == tb::route::ActionType::kResolve) plan->has_resolve_action = true;
+  auto outs = outbounds_from_config(merged);
+  if (!outs) return tl::unexpected(outs.error());
+  plan->outbounds = std::move(*outs);
+  plan->inbounds = inbounds_from_config(merged);
+  auto router = std::make_shared<tb::route::Router>(config, std::move(tailnet));
+  router->set_resolver(&g_prefetch);
+  plan->router = std::move(router);
+  plan->config_paths = std::move(paths);
+  return std::shared_ptr<const Plan>(std::move(plan));
+}
+
+tb::core::Result<std::shared_ptr<const Plan>> plan_from_record(const Json& record) {
+  if (!record.is_object() || record.value("type", "") != "plan" || record.value("v", 0) != 1)
+    return fail(ExitCode::kDataErr, "not a v1 plan record");
+  auto src = record.find("source");
+  if (src == record.end() || !src->is_object())
+    return fail(ExitCode::kDataErr, "plan record has no \"source\" (sb-route too old?)");
+  const Json* status = nullptr;
+  if (auto st = record.find("status"); st != record.end() && st->is_object()) status = &*st;
+  std::vector<std::string> paths;
+  if (auto c = record.find("config"); c != record.end() && c->is_array())
+    for (const auto& p : *c)
+      if (p.is_string()) paths.push_back(p.get<std::string>());
+  auto plan = plan_from_config(*src, status, std::move(paths));
+  if (!plan) return fail(ExitCode::kDataErr, "plan: " + plan.error().message);
+  auto g = record.find("generation");
+  if (g != record.end() && g->is_number_unsigned()) {
+    auto p = std::const_pointer_cast<Plan>(*plan);
+    p->generation = g->get<uint64_t>();
+  }
+  return plan;
+}
+
+}  // namespace tb::net

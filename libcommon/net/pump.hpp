@@ -1,0 +1,28 @@
+#pragma once
+// Moving bytes both ways between two connected TCP sockets until both directions end.
+// Linux: splice() through a pipe per direction (zero copy, bounded by the pipe's 64 KiB; the
+// pipe is created at the first byte, so idle connections hold none). EOF on one side is passed
+// on as a half-close (shutdown SHUT_WR); a reset on one side resets the other (SO_LINGER 0).
+// The idle timeout is shared by both directions, so a one-way bulk transfer is never idle.
+// Internal header: it includes asio.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "libcommon/net/io.hpp"
+
+namespace tb::net {
+
+struct PumpResult {
+  uint64_t up = 0;    // client → upstream
+  uint64_t down = 0;  // upstream → client
+  std::string error;  // "idle timeout", "reset by client", …; "" for a clean end
+};
+
+awaitable<PumpResult> pump(tcp::socket& client, tcp::socket& upstream, std::chrono::milliseconds idle);
+
+// Closes a socket so that the peer sees a reset (RST), not a FIN.
+void reset_socket(tcp::socket& s);
+
+}  // namespace tb::net

@@ -1,0 +1,44 @@
+#pragma once
+// One client connection, as one coroutine of named steps:
+//   detect → greeting → auth → request → decide → dial → reply → pump
+// for SOCKS5 (CONNECT, UDP ASSOCIATE), SOCKS4/4a and HTTP (CONNECT and absolute-URI forwarding).
+// The byte work is done by the pure codecs (socks5.hpp, socks4.hpp, http_proxy.hpp); errors are
+// values; the handshake races a watchdog. Internal header: it includes asio.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "libcommon/net/io.hpp"
+#include "libcommon/net/plan.hpp"
+#include "libcommon/net/server.hpp"
+
+namespace tb::net {
+
+// What every session shares: the current plan, counters, options.
+struct RelayShared {
+  RelayOptions opts;
+  mutable std::mutex mu;
+  std::shared_ptr<const Plan> plan;
+  std::atomic<uint64_t> next_id{1};
+  std::atomic<int64_t> active{0};
+  std::atomic<int64_t> refusing{0};
+  std::atomic<bool> draining{false};
+
+  std::shared_ptr<const Plan> current() const {
+    std::lock_guard lock(mu);
+    return plan;
+  }
+};
+
+struct InboundCtx {
+  InboundSpec spec;  // tag, type and listen address; users come from the session's plan
+  std::shared_ptr<RelayShared> shared;
+};
+
+awaitable<void> run_session(tcp::socket client, InboundCtx ctx);
+// Beyond the connection cap: answer in the client's protocol that we are busy, then close.
+awaitable<void> refuse_session(tcp::socket client, InboundCtx ctx);
+
+}  // namespace tb::net

@@ -1,0 +1,178 @@
+#include "libcommon/net/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "libcommon/net/relay_session.hpp"
+
+namespace tb::net {
+
+using namespace std::chrono_literals;
+using tb::core::ExitCode;
+using tb::core::fail;
+
+std::string check_exposure(const std::vector<InboundSpec>& inbounds, bool allow_open) {
+  for (const auto& in : inbounds) {
+    std::error_code ec;
+    auto a = asio::ip::make_address(in.listen, ec);
+    if (ec) return "inbound " + in.tag + ": listen address \"" + in.listen + "\" is not an IP address";
+    if (a.is_loopback() || allow_open || !in.users.empty()) continue;
+    return "inbound " + in.tag + " would listen on " + in.listen +
+           " (not loopback) without users: anyone who can reach it could use the proxy; add users or pass --allow-open";
+  }
+  return "";
+}
+
+struct Worker {
+  asio::io_context io{1};
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::thread thread;
+};
+
+struct RelayServer::Impl {
+  std::shared_ptr<RelayShared> shared = std::make_shared<RelayShared>();
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<BoundInbound> bound;
+  bool started = false;
+};
+
+namespace {
+
+awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer backoff(ex);
+  auto last_warn = std::chrono::steady_clock::time_point{};
+  for (;;) {
+    auto [ec, sock] = co_await acc.async_accept(use_tuple);
+    if (!acc.is_open() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors (or another transient failure): back off instead of spinning.
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_warn > 5s) {
+        spdlog::warn("accept on {}: {}; backing off", ctx.spec.tag, ec.message());
+        last_warn = now;
+      }
+      backoff.expires_after(ec == asio::error::no_descriptors || ec.value() == ENFILE ? 100ms : 10ms);
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    auto& sh = *ctx.shared;
+    if (sh.active.load() >= sh.opts.max_connections) {
+      if (sh.refusing.fetch_add(1) >= 64) {  // refusals are bounded too
+        sh.refusing.fetch_sub(1);
+        std::error_code ignored;
+        sock.close(ignored);
+        continue;
+      }
+      asio::co_spawn(ex, refuse_session(std::move(sock), ctx), [](std::exception_ptr e) {
+        if (e) spdlog::error("refusal ended with an exception");
+      });
+      continue;
+    }
+    sh.active.fetch_add(1);
+    asio::co_spawn(ex, run_session(std::move(sock), ctx), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("session ended with an exception: {}", x.what());
+      } catch (...) {
+        spdlog::error("session ended with an unknown exception");
+      }
+    });
+  }
+}
+
+}  // namespace
+
+RelayServer::RelayServer(RelayOptions opts) : impl_(std::make_unique<Impl>()) { impl_->shared->opts = opts; }
+
+RelayServer::~RelayServer() {
+  if (impl_->started) drain_and_stop(0ms);
+}
+
+tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<const Plan> plan) {
+  auto& sh = *impl_->shared;
+  sh.plan = plan;
+  unsigned n = sh.opts.threads ? sh.opts.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>());
+  if (plan->inbounds.empty()) return fail(ExitCode::kConfig, "the config has no inbounds to listen on");
+  for (const auto& in : plan->inbounds) {
+    BoundInbound b;
+    b.spec = in;
+    uint16_t port = in.port;
+    for (auto& w : impl_->workers) {
+      std::error_code ec;
+      auto addr = asio::ip::make_address(in.listen, ec);
+      if (ec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
+      tcp::endpoint ep(addr, port);
+      auto acc = std::make_unique<tcp::acceptor>(w->io);
+      acc->open(ep.protocol(), ec);
+      if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+          ec = std::error_code(errno, std::system_category());
+      }
+      if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+      if (!ec) acc->bind(ep, ec);
+      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec)
+        return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + ec.message());
+      if (port == 0) port = acc->local_endpoint().port();  // the other threads share the chosen port
+      w->acceptors.push_back(std::move(acc));
+    }
+    b.port = port;
+    b.address = HostPort{in.listen, port}.str();
+    impl_->bound.push_back(b);
+  }
+  for (auto& w : impl_->workers) {
+    for (size_t i = 0; i < w->acceptors.size(); ++i) {
+      InboundCtx ctx{plan->inbounds[i], impl_->shared};
+      asio::co_spawn(w->io, accept_loop(*w->acceptors[i], ctx), [](std::exception_ptr e) {
+        if (e) spdlog::error("accept loop ended with an exception");
+      });
+    }
+    Worker* wp = w.get();
+    w->thread = std::thread([wp] {
+      auto guard = asio::make_work_guard(wp->io);
+      wp->io.run();
+    });
+  }
+  impl_->started = true;
+  return impl_->bound;
+}
+
+void RelayServer::set_plan(std::shared_ptr<const Plan> plan) {
+  auto& sh = *impl_->shared;
+  std::lock_guard lock(sh.mu);
+  sh.plan = std::move(plan);
+}
+
+std::shared_ptr<const Plan> RelayServer::plan() const { return impl_->shared->current(); }
+const std::vector<BoundInbound>& RelayServer::bound() const { return impl_->bound; }
+int64_t RelayServer::active() const { return impl_->shared->active.load(); }
+
+void RelayServer::drain_and_stop(std::chrono::milliseconds deadline) {
+  if (!impl_->started) return;
+  impl_->started = false;
+  impl_->shared->draining = true;
+  for (auto& w : impl_->workers) {
+    Worker* wp = w.get();
+    asio::post(wp->io, [wp] {
+      for (auto& a : wp->acceptors) {
+        std::error_code ec;
+        a->close(ec);
+      }
+    });
+  }
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (impl_->shared->active.load() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  for (auto& w : impl_->workers) w->io.stop();
+  for (auto& w : impl_->workers)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+}  // namespace tb::net
