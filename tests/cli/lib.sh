@@ -19,6 +19,9 @@
 #   proc_open CMD...            run a streaming tool with stdout into a FIFO (PROC_PID; stderr in $t/proc.err)
 #   proc_line [SECONDS]         read its next line into $PROC_LINE within SECONDS (default 5) or fail
 #   proc_until JQ [SECONDS]     read its lines until one satisfies the jq filter
+#   bg_run NAME CMD...          like proc_open, but stdin is passed on and lines read are kept in $BG_OUT
+#   read_until JQ               bg_run's next lines (10 s each) until one satisfies JQ ($LINE)
+#   bg_exit CODE                read the rest (bounded) and check bg_run's exit status
 
 set -euo pipefail
 export LC_ALL=C
@@ -167,4 +170,35 @@ proc_until() {
     if printf '%s\n' "$PROC_LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
   done
   fail "no line matched $filter"
+}
+
+# bg_run NAME CMD...: CMD's stdout goes to a fifo read line by line with read_until; stderr to $t/NAME.err.
+bg_run() {
+  local name=$1
+  shift
+  mkfifo "$t/$name.fifo"
+  "$@" <&0 >"$t/$name.fifo" 2>"$t/$name.err" &  # explicit stdin: a background job would get /dev/null
+  BG_PID=$!
+  BG_ERR=$t/$name.err
+  track_pid "$BG_PID"
+  exec {BG_FD}<"$t/$name.fifo"
+  BG_OUT=$t/$name.out
+  : >"$BG_OUT"
+}
+# read_until JQ: the tool's next lines (each within 10 s) until one satisfies JQ; it is left in $LINE.
+read_until() {
+  local i
+  for i in $(seq 1 50); do
+    IFS= read -r -t 10 -u "$BG_FD" LINE || fail "no line matching $1 within 10 s; got: $(cat "$BG_OUT") $(cat "$BG_ERR")"
+    printf '%s\n' "$LINE" >>"$BG_OUT"
+    if printf '%s\n' "$LINE" | jq -e "$1" >/dev/null 2>&1; then return 0; fi
+  done
+  fail "no line matching $1"
+}
+# bg_exit CODE: reads the rest of the output and checks the exit status (bounded).
+bg_exit() {
+  timeout 20 cat <&"$BG_FD" >>"$BG_OUT" || fail "the tool did not finish within 20 s"
+  local rc=0
+  wait "$BG_PID" || rc=$?
+  [ "$rc" = "$1" ] || fail "exit $rc, expected $1: $(cat "$BG_ERR")"
 }

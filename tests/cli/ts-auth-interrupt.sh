@@ -6,37 +6,6 @@
 command -v jq >/dev/null || skip "jq missing"
 auth=$(tool ts-auth)
 
-# bg_run NAME CMD...: CMD's stdout goes to a fifo read line by line with read_until; stderr to $t/NAME.err.
-bg_run() {
-  local name=$1
-  shift
-  mkfifo "$t/$name.fifo"
-  "$@" >"$t/$name.fifo" 2>"$t/$name.err" &
-  BG_PID=$!
-  BG_ERR=$t/$name.err
-  track_pid "$BG_PID"
-  exec {BG_FD}<"$t/$name.fifo"
-  BG_OUT=$t/$name.out
-  : >"$BG_OUT"
-}
-# read_until JQ: the tool's next lines (each within 10 s) until one satisfies JQ; it is left in $LINE.
-read_until() {
-  local i
-  for i in $(seq 1 50); do
-    IFS= read -r -t 10 -u "$BG_FD" LINE || fail "no line matching $1 within 10 s; got: $(cat "$BG_OUT") $(cat "$BG_ERR")"
-    printf '%s\n' "$LINE" >>"$BG_OUT"
-    if printf '%s\n' "$LINE" | jq -e "$1" >/dev/null 2>&1; then return 0; fi
-  done
-  fail "no line matching $1"
-}
-# bg_exit CODE: reads the rest of the output and checks the exit status (bounded).
-bg_exit() {
-  timeout 20 cat <&"$BG_FD" >>"$BG_OUT" || fail "the tool did not finish within 20 s"
-  local rc=0
-  wait "$BG_PID" || rc=$?
-  [ "$rc" = "$1" ] || fail "exit $rc, expected $1: $(cat "$BG_ERR")"
-}
-
 start_fake --scenario "$TB_FIXTURES/scenarios/needs-login.json"
 before=$(lapi /localapi/v0/prefs)
 
