@@ -51,15 +51,40 @@ DomainIndex::Slot& DomainIndex::slot(std::string_view key) {
   return s;
 }
 
-PrefixIndex::Level& PrefixIndex::level(std::vector<Level>& levels, int bits) {
-  auto it = std::find_if(levels.begin(), levels.end(), [&](const Level& l) { return l.bits == bits; });
+template <typename L>
+L& PrefixIndex::level(std::vector<L>& levels, int bits) {
+  auto it = std::find_if(levels.begin(), levels.end(), [&](const L& l) { return l.bits == bits; });
   if (it != levels.end()) return *it;
-  Level l;
+  L l;
   l.bits = bits;
   l.slots.resize(16);
   levels.push_back(std::move(l));
-  std::sort(levels.begin(), levels.end(), [](const Level& a, const Level& b) { return a.bits > b.bits; });
-  return *std::find_if(levels.begin(), levels.end(), [&](const Level& x) { return x.bits == bits; });
+  std::sort(levels.begin(), levels.end(), [](const L& a, const L& b) { return a.bits > b.bits; });
+  return *std::find_if(levels.begin(), levels.end(), [&](const L& x) { return x.bits == bits; });
+}
+
+uint32_t& PrefixIndex::Level4::insert(uint32_t key) {
+  if (2 * (used + 1) > slots.size()) {
+    std::vector<Slot> old(slots.size() * 2);
+    old.swap(slots);
+    size_t m = slots.size() - 1;
+    for (const Slot& s : old) {
+      if (s.post == Postings::kNone) continue;
+      size_t i = hash(s.key) & m;
+      while (slots[i].post != Postings::kNone) i = (i + 1) & m;
+      slots[i] = s;
+    }
+  }
+  size_t m = slots.size() - 1;
+  size_t i = hash(key) & m;
+  for (;; i = (i + 1) & m) {
+    Slot& s = slots[i];
+    if (s.post == Postings::kNone) break;
+    if (s.key == key) return s.post;
+  }
+  ++used;
+  slots[i].key = key;
+  return slots[i].post;  // kNone until the caller pushes
 }
 
 uint32_t& PrefixIndex::Level::insert(uint64_t hi, uint64_t lo) {
@@ -90,7 +115,9 @@ uint32_t& PrefixIndex::Level::insert(uint64_t hi, uint64_t lo) {
 void PrefixIndex::add(const Prefix& p, uint32_t id) {
   ++count_;
   if (p.addr.v4) {
-    postings_.push(level(v4_, p.bits).insert(p.addr.v4_value(), 0), id);
+    Level4& l = level(v4_, p.bits);
+    l.mask = p.bits == 0 ? 0 : ~uint32_t{0} << (32 - p.bits);
+    postings_.push(l.insert(p.addr.v4_value() & l.mask), id);
     return;
   }
   uint64_t hi = 0, lo = 0;

@@ -168,9 +168,8 @@ class PrefixIndex {
     if (a.v4) {
       uint32_t v = a.v4_value();
       for (const auto& level : v4_) {
-        uint32_t key = level.bits == 0 ? 0 : (v & (~uint32_t{0} << (32 - level.bits)));
-        if (const uint32_t* post = level.find(key, 0))
-          if (!postings_.visit(*post, fn)) return;
+        uint32_t post = level.find(v & level.mask);
+        if (post != Postings::kNone && !postings_.visit(post, fn)) return;
       }
       return;
     }
@@ -211,9 +210,31 @@ class PrefixIndex {
     }
     uint32_t& insert(uint64_t hi, uint64_t lo);
   };
-  Level& level(std::vector<Level>& levels, int bits);
+  // One IPv4 prefix length: 8-byte slots (masked address, posting), so a table of 100k prefixes
+  // is 2 MiB rather than 6. A masked address is never kNone's partner: emptiness is post == kNone.
+  struct Level4 {
+    int bits = 0;
+    uint32_t mask = 0;  // netmask of `bits`
+    struct Slot {
+      uint32_t key = 0;
+      uint32_t post = Postings::kNone;  // kNone: empty slot
+    };
+    std::vector<Slot> slots;
+    size_t used = 0;
+    static uint64_t hash(uint32_t key) { return mix64(key); }
+    uint32_t find(uint32_t key) const {
+      size_t m = slots.size() - 1;
+      for (size_t i = hash(key) & m;; i = (i + 1) & m) {
+        const Slot& s = slots[i];
+        if (s.key == key || s.post == Postings::kNone) return s.post;
+      }
+    }
+    uint32_t& insert(uint32_t key);
+  };
+  template <typename L>
+  static L& level(std::vector<L>& levels, int bits);
 
-  std::vector<Level> v4_;  // longest prefix first
+  std::vector<Level4> v4_;  // longest prefix first
   std::vector<Level> v6_;
   Postings postings_;
   size_t count_ = 0;

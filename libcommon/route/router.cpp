@@ -275,7 +275,7 @@ Decision Router::decide(const Request& req, const Options& opts) const {
       d.rule_index = i;
       d.action = ActionType::kRoute;
       d.outbound = index_->outbound_names[pure_hit->outbound];
-      d.matched_items.push_back({RuleIndex::kKeys[pure_hit->kind], json_quote(pure_hit->value())});
+      if (opts.matched_items) d.matched_items.push_back({RuleIndex::kKeys[pure_hit->kind], json_quote(pure_hit->value())});
       if (pure_hit->flags & RuleIndex::kNoOutbound) d.error = "outbound not found: " + d.outbound;
       break;
     }
@@ -321,7 +321,7 @@ Decision Router::decide(const Request& req, const Options& opts) const {
         else if (resolver_) addrs = resolver_->lookup(fqdn);
         if (!addrs || addrs->empty()) {
           d.rule_index = i;
-          d.matched_items = record();
+          if (opts.items()) d.matched_items = record();
           if (opts.describe) d.rule = r.rule.describe(), d.action_text = a.describe();
           d.action = ActionType::kResolve;
           d.error = "lookup failed: " + fqdn + (resolver_ ? ": no such host" : ": no resolver configured");
@@ -366,7 +366,7 @@ Decision Router::decide(const Request& req, const Options& opts) const {
     d.action = a.type == ActionType::kBypass ? ActionType::kRoute : a.type;
     d.outbound = a.outbound;
     if (a.type == ActionType::kReject) d.reject_method = a.method;
-    d.matched_items = record();
+    if (opts.items()) d.matched_items = record();
     if (opts.describe) {
       d.rule = r.rule.describe();
       d.action_text = a.describe();

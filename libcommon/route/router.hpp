@@ -35,8 +35,12 @@ class Router {
 
   // describe: also fill Decision::rule, action_text and the step texts (sing-box's log wording),
   // for people (explain) and scripts (decide); the relay's hot path leaves them empty.
+  // matched_items: also fill Decision::matched_items (implied by describe); the relay's hot path
+  // does not read them, and building them costs an allocation per decision.
   struct Options {
     bool describe = false;
+    bool matched_items = false;
+    bool items() const { return describe || matched_items; }
   };
   Decision decide(const Request& req) const { return decide(req, Options{}); }
   Decision decide(const Request& req, const Options& opts) const;

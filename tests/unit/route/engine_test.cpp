@@ -386,7 +386,7 @@ TEST(Router, ProcessRulesAskTheSearcherOnce) {
   q.source_port = 40000;
   q.destination_host = "x.test";
   q.destination_port = 80;
-  Decision d = router.decide(q);
+  Decision d = router.decide(q, Router::Options{.matched_items = true});
   EXPECT_EQ(d.rule_index, 1u);
   EXPECT_EQ(owner.calls, 1);
   EXPECT_EQ(d.matched_items, (std::vector<MatchedItem>{{"process_path", "\"/usr/bin/curl\""}, {"user_id", "1000"}}));

@@ -71,7 +71,7 @@ TEST_P(RouteCase, MatchesSingBox) {
   if (c.contains("dns")) router.set_resolver(&dns);
   auto req = request_from_json(c["connection"]);
   ASSERT_TRUE(req) << req.error().message;
-  Decision d = router.decide(*req);
+  Decision d = router.decide(*req, Router::Options{.matched_items = true});
   if (expect.contains("error")) {
     EXPECT_NE(d.error.find(expect["error"].get<std::string>()), std::string::npos) << "error: " << d.error;
     return;
