@@ -11,6 +11,7 @@
 #include "cmd/ts-auth/auth_key.hpp"
 #include "libcommon/core/error.hpp"
 #include "libcommon/core/json.hpp"
+#include "libcommon/tailscale/cancellable_client.hpp"
 #include "libcommon/tailscale/localapi_client.hpp"
 
 namespace tb::cmd {
@@ -66,18 +67,9 @@ int run_url(const CommonArgs& common, const UrlArgs& args);
 
 // ---- shared helpers (common.cpp) ----
 // A Local API client that Ctrl-C cancels (the call in progress returns kInterrupted).
-class Client {
+class Client : public ts::CancellableClient {
  public:
-  explicit Client(const CommonArgs& common);
-  ~Client();
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-  ts::LocalApiClient* operator->() { return api_.get(); }
-  ts::LocalApiClient& api() { return *api_; }
-
- private:
-  std::unique_ptr<ts::LocalApiClient> api_;
-  int handle_ = 0;
+  explicit Client(const CommonArgs& common) : CancellableClient(common.socket, common.timeout) {}
 };
 // Prints "ts-auth: <line>" on stderr (and an error record on stdout with --json); returns the code.
 int report(const CommonArgs& common, const core::Error& e);

@@ -7,15 +7,6 @@
 
 namespace tb::cmd {
 
-Client::Client(const CommonArgs& common) {
-  ts::ClientOptions opts;
-  opts.timeout = common.timeout;
-  api_ = ts::connect_local_api(common.socket, opts);
-  ts::LocalApiClient* raw = api_.get();
-  handle_ = core::on_interrupt([raw] { raw->cancel(); });
-}
-
-Client::~Client() { core::remove_on_interrupt(handle_); }
 
 int report(const CommonArgs& common, const core::Error& e) {
   if (common.json && e.code != core::ExitCode::kClosedPipe) core::emit_record(ts::error_record(e));

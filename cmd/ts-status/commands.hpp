@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libcommon/core/term.hpp"
+#include "libcommon/tailscale/cancellable_client.hpp"
 #include "libcommon/tailscale/localapi_client.hpp"
 
 namespace tb::cmd {
@@ -54,19 +55,10 @@ int run_check(const CommonArgs& common, const CheckArgs& args);
 int run_watch(const CommonArgs& common, const WatchArgs& args);
 int run_wait(const CommonArgs& common, const WaitArgs& args);
 
-// Shared by the subcommands. A Local API client that SIGINT/SIGTERM cancels; its interrupt hook is
-// removed with it, so a late signal never reaches a destroyed client.
-class Client {
+// Shared by the subcommands: a Local API client that SIGINT/SIGTERM cancel.
+class Client : public ts::CancellableClient {
  public:
-  explicit Client(const CommonArgs& common);
-  ~Client();
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-  ts::LocalApiClient* operator->() { return api_.get(); }
-
- private:
-  std::unique_ptr<ts::LocalApiClient> api_;
-  int handle_ = 0;
+  explicit Client(const CommonArgs& common) : CancellableClient(common.socket, common.timeout) {}
 };
 // Prints "ts-status: <line>" on stderr and returns the error's exit code.
 int report(const core::Error& e);

@@ -15,17 +15,6 @@ namespace tb::cmd {
 using core::ExitCode;
 using core::to_int;
 
-Client::Client(const CommonArgs& common) {
-  ts::ClientOptions opts;
-  opts.timeout = common.timeout;
-  api_ = ts::connect_local_api(common.socket, opts);
-  // Ctrl-C unblocks a request in progress; the run_* function then returns 130.
-  ts::LocalApiClient* raw = api_.get();
-  handle_ = core::on_interrupt([raw] { raw->cancel(); });
-}
-
-Client::~Client() { core::remove_on_interrupt(handle_); }
-
 int report(const core::Error& e) {
   core::print_error_line(core::tool_name(), e.line());
   return to_int(e.code);
