@@ -41,7 +41,6 @@ struct WatchArgs {
   std::chrono::milliseconds interval{std::chrono::seconds(10)};       // safety-net refresh
   std::chrono::milliseconds expiry_warn{std::chrono::hours(24 * 7)};  // key_expiring event threshold
   bool events = true;                                                  // --events=false: status only
-  bool raw = false;                                                    // --raw: the daemon's Notify lines
 };
 
 struct WaitArgs {
