@@ -1,7 +1,9 @@
 #pragma once
 // Canonical rewrite of a config, as `sing-box format` does: indent 2, empty values removed
 // (null, "", false, 0, [], {}), a one-element list of a listable field written as its element,
-// top-level keys in sing-box's order. Other keys keep their order.
+// and the keys of every object tailbox knows (top level, log, inbounds, outbounds, endpoints,
+// route, rules and actions, rule-sets, dns servers/rules, experimental) in the field order of
+// sing-box's option structs. Unknown keys follow in input order.
 
 #include <string>
 

@@ -21,6 +21,30 @@ cp "$t/a.json" "$t/w.json"
 "$sb" format -w -c "$t/w.json" 2>"$t/err"
 cmp -s "$t/w.json" "$t/f1" || fail "-w did not rewrite"
 grep -qF "$t/w.json" "$t/err" || fail "-w did not name the file"
+# Keys come out in sing-box's field order, whatever the input order; unknown keys keep theirs.
+cat >"$t/o1.json" <<'JSON'
+{"route": {"final": "direct", "rules": [{"outbound": "direct", "port": 22, "inbound": "in"}]},
+ "inbounds": [{"listen_port": 1080, "listen": "127.0.0.1", "tag": "in", "type": "mixed"}],
+ "outbounds": [{"bind_interface": "eth0", "tag": "direct", "type": "direct"}],
+ "log": {"level": "info", "disabled": false}}
+JSON
+cat >"$t/o2.json" <<'JSON'
+{"log": {"level": "info"},
+ "outbounds": [{"type": "direct", "tag": "direct", "bind_interface": "eth0"}],
+ "inbounds": [{"type": "mixed", "listen": "127.0.0.1", "tag": "in", "listen_port": 1080}],
+ "route": {"rules": [{"inbound": "in", "port": 22, "outbound": "direct"}], "final": "direct"}}
+JSON
+"$sb" format -c "$t/o1.json" >"$t/g1"
+"$sb" format -c "$t/o2.json" >"$t/g2"
+jq -e '(keys_unsorted == ["log", "inbounds", "outbounds", "route"])
+  and (.inbounds[0] | keys_unsorted == ["type", "tag", "listen", "listen_port"])
+  and (.outbounds[0] | keys_unsorted == ["type", "tag", "bind_interface"])
+  and (.route | keys_unsorted == ["rules", "final"])
+  and (.route.rules[0] | keys_unsorted == ["inbound", "port", "outbound"])' "$t/g1" >/dev/null ||
+  fail "format order: $(cat "$t/g1")"
+cmp -s "$t/g1" "$t/g2" || fail "equal configs formatted differently"
+cp "$t/g1" "$t/o3.json"
+"$sb" format -c "$t/o3.json" | cmp -s - "$t/g1" || fail "ordered format is not a fixed point"
 echo '{"route": {"rules": [{"bogus": 1}]}}' >"$t/bad.json"
 expect_exit 78 "$sb" format -c "$t/bad.json"
 # YAML, as the Rust port's users write it.
