@@ -11,10 +11,11 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libasio-dev
   libqrencode-dev libc-ares-dev libyaml-cpp-dev
 )
-# Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps.
-test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base )
+# Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps,
+# microsocks as an upstream for the relay chaining test.
+test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base microsocks )
 # Benchmarks: hyperfine and the relay's peers.
-bench_pkgs=( hyperfine time microsocks dante-server v2ray )
+bench_pkgs=( hyperfine time dante-server v2ray )
 
 want=( "${build_pkgs[@]}" "${test_pkgs[@]}" )
 case "${1:-}" in
