@@ -64,6 +64,10 @@ tb::route::ConfigSources sources(const CommonArgs& common);
 void print_diagnostic(const tb::route::Diagnostic& d);
 // NAME=IP[,IP] → resolver entries; false on a malformed entry (message printed).
 bool parse_dns_args(const std::vector<std::string>& in, tb::route::StaticResolver& out);
+// JSON Lines from `in` (decide, plan): blank lines are skipped; a line that is not a JSON object,
+// or that on_record fails, is reported on stderr as "stdin line N: …" and skipped. Returns false
+// when any line was reported.
+bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void>(const tb::core::Json&)>& on_record);
 // Last status record of a file ("-" = stdin) → tailnet.
 std::optional<tb::route::TailnetState> read_status_file(const std::string& path);
 

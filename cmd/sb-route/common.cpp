@@ -62,6 +62,28 @@ bool parse_dns_args(const std::vector<std::string>& in, tb::route::StaticResolve
   return true;
 }
 
+bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void>(const tb::core::Json&)>& on_record) {
+  std::string line;
+  size_t n = 0;
+  bool bad = false;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    tb::core::Json j = tb::core::Json::parse(line, nullptr, false);
+    std::string problem;
+    if (j.is_discarded() || !j.is_object()) {
+      problem = "not a JSON object; skipped";
+    } else if (auto r = on_record(j); !r) {
+      problem = r.error().message;
+    } else {
+      continue;
+    }
+    tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": " + problem);
+    bad = true;
+  }
+  return !bad;
+}
+
 std::optional<tb::route::TailnetState> read_status_file(const std::string& path) {
   std::ifstream file;
   std::istream* in = &std::cin;

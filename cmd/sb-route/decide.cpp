@@ -30,30 +30,15 @@ int run_decide(const CommonArgs& common, const DecideArgs& args) {
   router.set_resolver(&dns);
   ProcFsProcessSearcher procfs;
   if (args.find_process) router.set_process_searcher(&procfs);
-  std::string line;
-  size_t n = 0;
-  bool bad = false;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": not a JSON object");
-      bad = true;
-      continue;
-    }
+  bool ok = read_json_lines(std::cin, [&](const Json& j) -> tb::core::Result<void> {
     if (j.contains("type") && j["type"].is_string() && j["type"] != "request") {
       if (j["type"] == "status") {
         if (auto t = tailnet_from_status(j)) router = router.with_tailnet(std::move(*t));
       }
-      continue;
+      return {};
     }
     auto req = request_from_json(j);
-    if (!req) {
-      tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": " + req.error().message);
-      bad = true;
-      continue;
-    }
+    if (!req) return tl::unexpected(req.error());
     Json out = decision_to_json(router.decide(*req, {true}), *req);
     if (j.contains("id")) {
       Json with_id;
@@ -65,8 +50,9 @@ int run_decide(const CommonArgs& common, const DecideArgs& args) {
       out = std::move(with_id);
     }
     tb::core::emit_record(out);
-  }
-  return to_int(bad ? ExitCode::kDataErr : ExitCode::kOk);
+    return {};
+  });
+  return to_int(ok ? ExitCode::kOk : ExitCode::kDataErr);
 }
 
 }  // namespace tb::cmd::sb_route

@@ -28,37 +28,23 @@ int run_plan(const CommonArgs& common, const PlanArgs& args) {
   Router router(loaded->config);
   Json last;
   uint64_t generation = 0;
-  std::string line;
-  size_t n = 0;
-  bool bad = false;
-  while (std::getline(std::cin, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": not a JSON object; skipped");
-      bad = true;
-      continue;
-    }
-    if (!j.contains("type") || j["type"] != "status") continue;  // other record types are not ours
+  bool ok = read_json_lines(std::cin, [&](const Json& j) -> tb::core::Result<void> {
+    if (!j.contains("type") || j["type"] != "status") return {};  // other record types are not ours
     auto t = tailnet_from_status(j);
-    if (!t) {
-      tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": " + t.error().message);
-      bad = true;
-      continue;
-    }
+    if (!t) return tl::unexpected(t.error());
     router = router.with_tailnet(std::move(*t));
     Json plan = plan_to_json(router, loaded->paths);
     // The TUN flag decides how sb-relay dials the endpoint, so it is part of what "changed" means.
     plan["tun"] = j.contains("tun") && j["tun"].is_boolean() && j["tun"].get<bool>();
-    if (plan == last) continue;
+    if (plan == last) return {};
     last = plan;
     plan["generation"] = ++generation;
     plan["source"] = loaded->config->source;
     plan["status"] = j;
     tb::core::write_stdout(args.pretty ? plan.dump(2) + "\n" : tb::core::dump_line(plan) + "\n");
-  }
-  return to_int(bad ? ExitCode::kDataErr : ExitCode::kOk);
+    return {};
+  });
+  return to_int(ok ? ExitCode::kOk : ExitCode::kDataErr);
 }
 
 }  // namespace tb::cmd::sb_route
