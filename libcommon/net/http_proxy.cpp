@@ -273,6 +273,11 @@ std::string response_head_text(const ResponseHead& r, bool keep_alive) {
   return out;
 }
 
+bool response_chunked(const ResponseHead& r) {
+  const auto* te = r.find("Transfer-Encoding");
+  return te && has_token(*te, "chunked");
+}
+
 bool response_self_delimited(const ResponseHead& r, bool head_request) {
   if (head_request || r.status / 100 == 1 || r.status == 204 || r.status == 304) return true;
   if (const auto* te = r.find("Transfer-Encoding")) return has_token(*te, "chunked");

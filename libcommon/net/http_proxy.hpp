@@ -72,6 +72,8 @@ Framing request_framing(const RequestHead& r);
 std::string origin_request(const RequestHead& r);
 // The response head sent back to the client, hop-by-hop headers removed, with our Connection.
 std::string response_head_text(const ResponseHead& r, bool keep_alive);
+// Whether a response's body is chunked (Transfer-Encoding lists "chunked").
+bool response_chunked(const ResponseHead& r);
 // Whether the client can find the end of this response without the connection closing.
 bool response_self_delimited(const ResponseHead& r, bool head_request);
 

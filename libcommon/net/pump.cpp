@@ -5,13 +5,17 @@
 #include <unistd.h>
 
 #include <asio/experimental/awaitable_operators.hpp>
+#include <array>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 namespace tb::net {
 
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = 64 * 1024;      // per splice() in bulk mode
+constexpr size_t kCopyChunk = 16 * 1024;  // per recv() in copy mode
 
 struct Shared {
   std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
@@ -30,55 +34,84 @@ struct Pipe {
   }
 };
 
+// The copy buffer of the calling thread. Valid only until the next co_await (other sessions of the
+// thread use it then); not inlined, so its address is never cached across a suspension.
+[[gnu::noinline]] uint8_t* copy_buffer() {
+  thread_local std::array<uint8_t, kCopyChunk> buf;
+  return buf.data();
+}
+
+void note_error(Shared& st, int err, const char* side, const char* op) {
+  if (!st.error.empty()) return;
+  st.error = err == ECONNRESET || err == EPIPE ? std::string("reset by ") + side
+                                               : std::string(side) + " " + op + ": " + std::strerror(err);
+}
+
 // One direction. `label` names the reading side in error texts ("client" / "upstream").
+// It starts in copy mode: recv into the thread's buffer, send at once (a short exchange costs no
+// pipe and no extra syscalls); a read that fills the buffer means bulk, and the direction switches
+// to splice() through its own pipe for the rest of the connection.
 awaitable<void> one_way(tcp::socket& from, tcp::socket& to, uint64_t& count, std::shared_ptr<Shared> st,
                         const char* from_label, const char* to_label) {
   Pipe pipe;
+  bool bulk = false;
   for (;;) {
     auto [ec] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
     if (ec || !from.is_open()) co_return;
-    if (pipe.fd[0] < 0 && ::pipe2(pipe.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
-      st->error = std::string("pipe: ") + std::strerror(errno);
-      from.close();
-      if (to.is_open()) to.close();
-      co_return;
+    uint8_t* buf = nullptr;
+    ssize_t n;
+    if (!bulk) {
+      buf = copy_buffer();
+      n = ::recv(from.native_handle(), buf, kCopyChunk, MSG_DONTWAIT);
+    } else {
+      if (pipe.fd[0] < 0 && ::pipe2(pipe.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        st->error = std::string("pipe: ") + std::strerror(errno);
+        from.close();
+        if (to.is_open()) to.close();
+        co_return;
+      }
+      n = ::splice(from.native_handle(), nullptr, pipe.fd[1], nullptr, kChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     }
-    ssize_t n = ::splice(from.native_handle(), nullptr, pipe.fd[1], nullptr, kChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n == 0) {  // EOF: half-close towards the other side, keep the other direction going
       if (to.is_open()) ::shutdown(to.native_handle(), SHUT_WR);
       co_return;
     }
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      int err = errno;
-      if (st->error.empty())
-        st->error = err == ECONNRESET ? std::string("reset by ") + from_label
-                                      : std::string(from_label) + " read: " + std::strerror(err);
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+      note_error(*st, errno, from_label, "read");
       if (to.is_open()) reset_socket(to);
       co_return;
     }
     count += static_cast<uint64_t>(n);
     st->last = std::chrono::steady_clock::now();
-    size_t in_pipe = static_cast<size_t>(n);
-    while (in_pipe > 0) {
+    // Copy mode: send from the thread's buffer; what the peer cannot take at once moves to `rest`
+    // (owned across the wait). Bulk mode: empty the pipe into the peer.
+    size_t left = static_cast<size_t>(n);
+    std::vector<uint8_t> rest;
+    const uint8_t* data = buf;
+    while (left > 0) {
       if (!to.is_open()) co_return;
-      ssize_t m = ::splice(pipe.fd[0], nullptr, to.native_handle(), nullptr, in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      ssize_t m = bulk ? ::splice(pipe.fd[0], nullptr, to.native_handle(), nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                       : ::send(to.native_handle(), data, left, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (m > 0) {
-        in_pipe -= static_cast<size_t>(m);
+        left -= static_cast<size_t>(m);
+        if (!bulk) data += m;
         continue;
       }
-      if (m < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (!bulk && rest.empty()) {
+          rest.assign(data, data + left);
+          data = rest.data();
+        }
         auto [we] = co_await to.async_wait(tcp::socket::wait_write, use_tuple);
         if (we) co_return;
         continue;
       }
-      int err = m < 0 ? errno : EPIPE;
-      if (st->error.empty())
-        st->error = err == ECONNRESET || err == EPIPE ? std::string("reset by ") + to_label
-                                                      : std::string(to_label) + " write: " + std::strerror(err);
+      note_error(*st, m < 0 ? errno : EPIPE, to_label, "write");
       if (from.is_open()) reset_socket(from);
       co_return;
     }
+    if (!bulk && static_cast<size_t>(n) == kCopyChunk) bulk = true;
   }
 }
 
@@ -111,9 +144,10 @@ awaitable<PumpResult> pump(tcp::socket& client, tcp::socket& upstream, std::chro
   auto st = std::make_shared<Shared>();
   st->a = &client;
   st->b = &upstream;
+  // Asio made both non-blocking for its own async operations already; this costs no syscall then.
   std::error_code ec;
-  client.non_blocking(true, ec);
-  upstream.non_blocking(true, ec);
+  if (!client.native_non_blocking()) client.native_non_blocking(true, ec);
+  if (!upstream.native_non_blocking()) upstream.native_non_blocking(true, ec);
   auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
   if (idle.count() > 0) arm_idle(st, timer, idle);
   PumpResult r;

@@ -1,7 +1,9 @@
 #pragma once
 // Moving bytes both ways between two connected TCP sockets until both directions end.
-// Linux: splice() through a pipe per direction (zero copy, bounded by the pipe's 64 KiB; the
-// pipe is created at the first byte, so idle connections hold none). EOF on one side is passed
+// Each direction starts in copy mode (recv into the thread's 16 KiB buffer, send at once; only what
+// the peer cannot take right away is kept, at most 16 KiB), which makes short exchanges cheap. A
+// read that fills the buffer switches the direction to splice() through its own pipe (zero copy,
+// bounded by the pipe's 64 KiB). Idle connections hold no buffer and no pipe. EOF on one side is passed
 // on as a half-close (shutdown SHUT_WR); a reset on one side resets the other (SO_LINGER 0).
 // The idle timeout is shared by both directions, so a one-way bulk transfer is never idle.
 // Internal header: it includes asio.

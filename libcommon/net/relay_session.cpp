@@ -1,11 +1,14 @@
 #include "libcommon/net/relay_session.hpp"
 
 #include <asio/experimental/awaitable_operators.hpp>
+#include <charconv>
+#include <strings.h>
 #include <map>
 #include <spdlog/spdlog.h>
 
 #include "libcommon/core/output.hpp"
 #include "libcommon/net/dialer.hpp"
+#include "libcommon/net/http_chunked.hpp"
 #include "libcommon/net/http_proxy.hpp"
 #include "libcommon/net/pump.hpp"
 #include "libcommon/net/socks4.hpp"
@@ -38,8 +41,10 @@ bool check_user(const std::vector<std::pair<std::string, std::string>>& users, c
 }
 
 struct Session {
-  Session(tcp::socket c, InboundCtx x) : client(std::move(c)), ctx(std::move(x)), hs_timer(client.get_executor()) {}
+  Session(tcp::socket c, tcp::endpoint p, InboundCtx x)
+      : client(std::move(c)), peer(p), ctx(std::move(x)), hs_timer(client.get_executor()) {}
   tcp::socket client;
+  tcp::endpoint peer;
   InboundCtx ctx;
   std::shared_ptr<const Plan> plan;
   std::vector<std::pair<std::string, std::string>> users;
@@ -138,11 +143,11 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
   tb::route::Request req;
   req.inbound = s.ctx.spec.tag;
   req.network = network;
-  std::error_code ec;
-  auto peer = s.client.remote_endpoint(ec);
-  if (!ec) {
-    req.source_ip = tb::route::IpAddr::parse(peer.address().to_string());
-    req.source_port = peer.port();
+  if (s.peer.port() != 0) {
+    auto a = s.peer.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    req.source_ip = tb::route::IpAddr::parse(a.to_string());
+    req.source_port = s.peer.port();
   }
   req.destination_host = dst.host;
   req.destination_port = dst.port;
@@ -183,6 +188,7 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
     if (network == "udp") co_return out;  // the UDP relay dials per datagram
     out.dial = co_await connect_outbound(plan, *ob, target);
     s.info.ip = out.dial.ip;
+    if (s.info.ip.empty() && is_ip_literal(target.host)) s.info.ip = target.host;  // known even when the dial failed
   }
   emit_open(s);
   if (!out.dial.error.empty()) s.fail(out.dial.error);
@@ -481,18 +487,53 @@ awaitable<bool> http_error(Session& s, int status, std::string msg) {
 awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
   auto framing = http::request_framing(head);
   if (framing.bad) co_return co_await http_error(s, 400, "bad request body framing");
-  if (framing.chunked) co_return co_await http_error(s, 411, "chunked request bodies are not forwarded; send Content-Length");
   auto o = co_await decide_and_dial(s, head.destination, "tcp");
   if (!o.dial.ok()) {
     if (o.drop) co_return false;
     co_return co_await http_error(s, o.dial.http_status, o.dial.error);
   }
   tcp::socket& up = *o.dial.socket;
-  std::string req = http::origin_request(head);
+  // Expect: 100-continue is answered here, as soon as the upstream is connected, and not passed
+  // on: the client sends its body without waiting for an answer the relay would only read after
+  // the body (a request is forwarded one direction at a time).
+  const std::string* expect = head.find("Expect");
+  bool answer_continue = expect && (framing.chunked || framing.length.value_or(0) > 0) && s.buf.empty() &&
+                         std::string_view(*expect).size() == 12 && strncasecmp(expect->c_str(), "100-continue", 12) == 0;
+  std::string req;
+  if (answer_continue) {
+    http::RequestHead fwd = head;
+    std::erase_if(fwd.headers, [](const http::Header& h) { return strcasecmp(h.name.c_str(), "Expect") == 0; });
+    req = http::origin_request(fwd);
+  } else {
+    req = http::origin_request(head);
+  }
   if (!co_await write_all(up, req)) co_return co_await http_error(s, 502, "upstream write failed");
   s.info.bytes_up += req.size();
+  if (answer_continue) {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!co_await write_all(s.client, std::string_view(kContinue))) co_return false;
+  }
   uint64_t body = framing.length.value_or(0);
   std::array<uint8_t, 16384> chunk;
+  // A chunked body is forwarded as it comes, chunk framing and trailers included; the scanner
+  // finds where it ends, so a pipelined next request is not sent upstream with it.
+  if (framing.chunked) {
+    http::ChunkedScanner scan;
+    while (scan.status() == http::ChunkedScanner::Status::kMore) {
+      if (s.buf.empty()) {
+        auto [ec, n] = co_await s.client.async_read_some(asio::buffer(chunk), use_tuple);
+        if (ec) co_return (s.fail("client closed during request body"), false);
+        s.buf.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      size_t take = scan.feed(Bytes(s.buf.data(), s.buf.size()));
+      if (scan.status() == http::ChunkedScanner::Status::kBad)
+        co_return co_await http_error(s, 400, std::string("bad chunked request body: ") + scan.error());
+      Bytes part(s.buf.data(), take);
+      if (!co_await write_all(up, Bytes(part))) co_return co_await http_error(s, 502, "upstream write failed");
+      s.buf.erase(s.buf.begin(), s.buf.begin() + static_cast<std::ptrdiff_t>(take));
+      s.info.bytes_up += take;
+    }
+  }
   while (body > 0) {
     if (s.buf.empty()) {
       auto [ec, n] = co_await s.client.async_read_some(asio::buffer(chunk.data(), std::min<uint64_t>(chunk.size(), body)), use_tuple);
@@ -506,11 +547,18 @@ awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
     body -= take;
     s.info.bytes_up += take;
   }
-  // The response head, bounded.
+  // The response head, bounded. Interim answers (100 Continue, 103 Early Hints) are passed on
+  // as they come, then the final one is read.
   Buffer rbuf;
   Parsed<http::ResponseHead> rh;
   for (;;) {
     rh = http::parse_response_head(Bytes(rbuf.data(), rbuf.size()));
+    if (rh.ok() && rh.value.status / 100 == 1 && rh.value.status != 101) {
+      Bytes interim(rbuf.data(), rh.used);
+      if (!co_await write_all(s.client, Bytes(interim))) co_return false;
+      rbuf.erase(rbuf.begin(), rbuf.begin() + static_cast<std::ptrdiff_t>(rh.used));
+      continue;
+    }
     if (rh.status != ParseStatus::kNeedMore) break;
     size_t old = rbuf.size();
     rbuf.resize(old + 4096);
@@ -519,22 +567,55 @@ awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
     if (ec) co_return co_await http_error(s, 502, "upstream closed before a response");
   }
   if (!rh.ok()) co_return co_await http_error(s, 502, "upstream sent a malformed response: " + rh.error);
-  bool keep = http::wants_keep_alive(head) && http::response_self_delimited(rh.value, head.method == "HEAD");
+  // Where the body ends: nowhere (HEAD, 204, 304), after Content-Length bytes, after the last
+  // chunk, or when the upstream closes. Only the last one ends the client's connection too; the
+  // others stop at the body's end even if the upstream keeps its connection open.
+  enum class Body { kNone, kLength, kChunked, kUntilClose } mode = Body::kUntilClose;
+  uint64_t left = 0;
+  const int st = rh.value.status;
+  if (head.method == "HEAD" || st == 204 || st == 304) {
+    mode = Body::kNone;
+  } else if (rh.value.find("Transfer-Encoding")) {
+    if (http::response_chunked(rh.value)) mode = Body::kChunked;  // any other coding: until close
+  } else if (const auto* cl = rh.value.find("Content-Length")) {
+    std::string_view v = *cl;
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    auto [ptr, perr] = std::from_chars(v.data(), v.data() + v.size(), left);
+    if (perr == std::errc() && ptr == v.data() + v.size() && !v.empty()) mode = left == 0 ? Body::kNone : Body::kLength;
+  }
+  bool keep = http::wants_keep_alive(head) && mode != Body::kUntilClose;
   std::string out = http::response_head_text(rh.value, keep);
   if (!co_await write_all(s.client, out)) co_return false;
-  if (rbuf.size() > rh.used) {
-    Bytes rest(rbuf.data() + rh.used, rbuf.size() - rh.used);
-    s.info.bytes_down += rest.size();
-    if (!co_await write_all(s.client, rest)) co_return false;
-  }
-  for (;;) {
-    auto [ec, n] = co_await up.async_read_some(asio::buffer(chunk), use_tuple);
-    if (n > 0) {
-      s.info.bytes_down += n;
-      Bytes msg16(chunk.data(), n);
-      if (!co_await write_all(s.client, Bytes(msg16))) co_return false;
+  Buffer pending(rbuf.begin() + static_cast<std::ptrdiff_t>(rh.used), rbuf.end());
+  http::ChunkedScanner scan;
+  bool done = mode == Body::kNone;
+  while (!done) {
+    if (pending.empty()) {
+      auto [ec, n] = co_await up.async_read_some(asio::buffer(chunk), use_tuple);
+      if (n > 0) {
+        pending.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+      } else if (ec) {
+        if (mode == Body::kUntilClose) break;
+        co_return (s.fail("upstream closed in the middle of the response body"), false);
+      }
+      continue;
     }
-    if (ec) break;
+    size_t take = pending.size();
+    if (mode == Body::kLength) {
+      take = static_cast<size_t>(std::min<uint64_t>(take, left));
+      left -= take;
+      done = left == 0;
+    } else if (mode == Body::kChunked) {
+      take = scan.feed(Bytes(pending.data(), pending.size()));
+      if (scan.status() == http::ChunkedScanner::Status::kBad)
+        co_return (s.fail(std::string("upstream sent a bad chunked body: ") + scan.error()), false);
+      done = scan.status() == http::ChunkedScanner::Status::kDone;
+    }
+    s.info.bytes_down += take;
+    Bytes part(pending.data(), take);
+    if (!co_await write_all(s.client, Bytes(part))) co_return false;
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
   }
   co_return keep;
 }
@@ -580,7 +661,7 @@ awaitable<void> serve_http(Session& s) {
 }
 
 awaitable<void> serve(Session& s) {
-  if (!co_await read_more(s, 1)) co_return;
+  if (!co_await read_more(s, 512)) co_return;  // one read: usually the whole greeting or request head
   uint8_t first = s.buf[0];
   const std::string& type = s.ctx.spec.type;
   bool socks = first == socks5::kVersion || first == socks4::kVersion;
@@ -593,12 +674,12 @@ awaitable<void> serve(Session& s) {
 
 }  // namespace
 
-awaitable<void> run_session(tcp::socket client, InboundCtx ctx) {
+awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx) {
   struct Active {
     RelayShared& sh;
     ~Active() { sh.active.fetch_sub(1); }
   } active{*ctx.shared};
-  Session s(std::move(client), std::move(ctx));
+  Session s(std::move(client), peer, std::move(ctx));
   s.plan = s.ctx.shared->current();
   s.users = s.ctx.spec.users;
   for (const auto& in : s.plan->inbounds)
@@ -607,8 +688,7 @@ awaitable<void> run_session(tcp::socket client, InboundCtx ctx) {
   s.info.inbound = s.ctx.spec.tag;
   s.info.generation = s.plan->generation;
   std::error_code ec;
-  auto peer = s.client.remote_endpoint(ec);
-  if (!ec) s.info.source = endpoint_text(peer);
+  if (peer.port() != 0) s.info.source = endpoint_text(peer);
   s.client.set_option(tcp::no_delay(true), ec);
   s.arm(s.ctx.shared->opts.handshake_timeout);
   co_await serve(s);
@@ -620,7 +700,7 @@ awaitable<void> run_session(tcp::socket client, InboundCtx ctx) {
   if (s.ctx.shared->opts.events != Events::kNone) tb::core::emit_record(conn_record(s.info, "close"));
 }
 
-awaitable<void> refuse_session(tcp::socket client, InboundCtx ctx) {
+awaitable<void> refuse_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx) {
   struct Refusing {
     RelayShared& sh;
     ~Refusing() { sh.refusing.fetch_sub(1); }
@@ -630,8 +710,7 @@ awaitable<void> refuse_session(tcp::socket client, InboundCtx ctx) {
   info.inbound = ctx.spec.tag;
   info.error = "connection limit reached";
   std::error_code ec;
-  auto peer = client.remote_endpoint(ec);
-  if (!ec) info.source = endpoint_text(peer);
+  if (peer.port() != 0) info.source = endpoint_text(peer);
   auto start = Clock::now();
   // Peek at the first byte (briefly) to refuse in the client's own protocol.
   std::array<uint8_t, 1> b{};

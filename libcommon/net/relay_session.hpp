@@ -37,8 +37,9 @@ struct InboundCtx {
   std::shared_ptr<RelayShared> shared;
 };
 
-awaitable<void> run_session(tcp::socket client, InboundCtx ctx);
+// `peer` is the client's address as accept() returned it.
+awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx);
 // Beyond the connection cap: answer in the client's protocol that we are busy, then close.
-awaitable<void> refuse_session(tcp::socket client, InboundCtx ctx);
+awaitable<void> refuse_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx);
 
 }  // namespace tb::net

@@ -44,7 +44,8 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
   asio::steady_timer backoff(ex);
   auto last_warn = std::chrono::steady_clock::time_point{};
   for (;;) {
-    auto [ec, sock] = co_await acc.async_accept(use_tuple);
+    tcp::endpoint peer;  // from accept itself: no getpeername per connection
+    auto [ec, sock] = co_await acc.async_accept(peer, use_tuple);
     if (!acc.is_open() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Out of descriptors (or another transient failure): back off instead of spinning.
@@ -65,13 +66,13 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
         sock.close(ignored);
         continue;
       }
-      asio::co_spawn(ex, refuse_session(std::move(sock), ctx), [](std::exception_ptr e) {
+      asio::co_spawn(ex, refuse_session(std::move(sock), peer, ctx), [](std::exception_ptr e) {
         if (e) spdlog::error("refusal ended with an exception");
       });
       continue;
     }
     sh.active.fetch_add(1);
-    asio::co_spawn(ex, run_session(std::move(sock), ctx), [](std::exception_ptr e) {
+    asio::co_spawn(ex, run_session(std::move(sock), peer, ctx), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -102,10 +103,24 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
     BoundInbound b;
     b.spec = in;
     uint16_t port = in.port;
+    std::error_code aec;
+    auto addr = asio::ip::make_address(in.listen, aec);
+    if (aec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
+    if (port != 0) {
+      // SO_REUSEPORT would let this relay share a port another process (of the same user) already
+      // listens on, silently splitting its connections. A plain bind first makes that an error.
+      tcp::acceptor probe(impl_->workers.front()->io);
+      std::error_code pec;
+      tcp::endpoint pep(addr, port);
+      probe.open(pep.protocol(), pec);
+      if (!pec) probe.set_option(asio::socket_base::reuse_address(true), pec);
+      if (!pec && addr.is_v6()) probe.set_option(asio::ip::v6_only(true), pec);
+      if (!pec) probe.bind(pep, pec);
+      if (pec)
+        return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + pec.message());
+    }
     for (auto& w : impl_->workers) {
       std::error_code ec;
-      auto addr = asio::ip::make_address(in.listen, ec);
-      if (ec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
       tcp::endpoint ep(addr, port);
       auto acc = std::make_unique<tcp::acceptor>(w->io);
       acc->open(ep.protocol(), ec);
