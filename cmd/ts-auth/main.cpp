@@ -1,6 +1,9 @@
 // ts-auth: log a node in or out through a running tailscaled, without hanging or leaking the key.
 // Flags → *Args structs → run_*; one guard for exceptions. Exit codes: man/tailbox.7.
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <iostream>
 
 #include "cmd/ts-auth/commands.hpp"
@@ -160,6 +163,11 @@ int real_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The auth key passes through this process's memory: no core dump may hold it, and other
+  // non-root users cannot read /proc/PID/{environ,mem} or attach a debugger (non-dumpable).
+  struct rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   try {
     return real_main(argc, argv);
   } catch (const std::exception& e) {
