@@ -1,6 +1,7 @@
 # tailbox: a thin wrapper over cmake and ctest. Sources are listed in the CMakeLists, never here.
 #   make run     install missing packages, build, run the proxy pipeline on the embedded default config
 #   make test    install missing packages, build, run every test
+#   make package build a Debian package (CPack) in build/: tailbox_<version>_<arch>.deb
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
 PREFIX   ?= /usr/local
@@ -9,7 +10,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 
-.PHONY: all deps build test run bench install asan format clean help
+.PHONY: all deps build test run bench install package asan format clean help
 
 all: build
 
@@ -43,6 +44,10 @@ bench:
 install: build
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The .deb installs under /usr whatever PREFIX is; its Depends come from dpkg-shlibdeps.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DTB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)

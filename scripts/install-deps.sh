@@ -13,7 +13,8 @@ build_pkgs=(
 )
 # Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps,
 # microsocks as an upstream for the relay chaining test.
-test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base microsocks )
+test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base microsocks
+            zsh dpkg-dev file )  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
 
