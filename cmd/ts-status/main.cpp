@@ -25,7 +25,7 @@ constexpr const char* kFooter = R"(Examples:
   ts-status check --warn-expiry 14d --require-peer nas     monitoring plugin (0/1/2/3)
   ts-status watch | sb-route plan -c config.json | sb-relay
   ts-status wait --for running --timeout 60s && systemctl start myservice
-  ts-status --format prometheus --output /var/lib/node_exporter/tailscale.prom
+  ts-status --format prometheus --output /var/lib/prometheus/node-exporter/tailscale.prom
 
 Exit status: 0 running, 1 not running (logged out, stopped, …), 2 usage, 69 tailscaled
 unreachable, 75 timeout, 76 protocol error, 77 access denied, 130 interrupted.
