@@ -1,9 +1,12 @@
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cmd/sb-route/commands.hpp"
+#include "libcommon/core/exit_code.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/process.hpp"
 #include "libcommon/route/router.hpp"
 
 namespace tb::cmd::sb_route {
@@ -62,25 +65,38 @@ bool parse_dns_args(const std::vector<std::string>& in, tb::route::StaticResolve
   return true;
 }
 
+namespace {
+// Set while a record is being handled (its output may be half written): an interrupt then waits
+// for the record to finish instead of exiting at once.
+std::atomic<bool> g_handling{false};
+}  // namespace
+
 bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void>(const tb::core::Json&)>& on_record) {
+  // A read of stdin never observes the interrupt flag, so SIGINT/SIGTERM exit from the signal
+  // thread, unless a record is being handled; then the loop stops right after it.
+  int handle = tb::core::on_interrupt([] {
+    if (!g_handling.load()) std::_Exit(tb::core::to_int(tb::core::ExitCode::kInterrupted));
+  });
   std::string line;
   size_t n = 0;
   bool bad = false;
-  while (std::getline(in, line)) {
+  while (!tb::core::interrupted() && std::getline(in, line)) {
     ++n;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    g_handling = true;
     tb::core::Json j = tb::core::Json::parse(line, nullptr, false);
     std::string problem;
     if (j.is_discarded() || !j.is_object()) {
       problem = "not a JSON object; skipped";
     } else if (auto r = on_record(j); !r) {
       problem = r.error().message;
-    } else {
-      continue;
     }
+    g_handling = false;
+    if (problem.empty()) continue;
     tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": " + problem);
     bad = true;
   }
+  tb::core::remove_on_interrupt(handle);
   return !bad;
 }
 

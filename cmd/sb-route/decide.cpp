@@ -5,6 +5,7 @@
 
 #include "cmd/sb-route/commands.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/process.hpp"
 #include "libcommon/route/records.hpp"
 #include "libcommon/route/router.hpp"
 
@@ -52,6 +53,7 @@ int run_decide(const CommonArgs& common, const DecideArgs& args) {
     tb::core::emit_record(out);
     return {};
   });
+  if (tb::core::interrupted()) return to_int(ExitCode::kInterrupted);
   return to_int(ok ? ExitCode::kOk : ExitCode::kDataErr);
 }
 

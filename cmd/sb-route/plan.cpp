@@ -5,6 +5,7 @@
 
 #include "cmd/sb-route/commands.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/process.hpp"
 #include "libcommon/route/default_config.hpp"
 #include "libcommon/route/records.hpp"
 #include "libcommon/route/router.hpp"
@@ -44,6 +45,7 @@ int run_plan(const CommonArgs& common, const PlanArgs& args) {
     tb::core::write_stdout(args.pretty ? plan.dump(2) + "\n" : tb::core::dump_line(plan) + "\n");
     return {};
   });
+  if (tb::core::interrupted()) return to_int(ExitCode::kInterrupted);
   return to_int(ok ? ExitCode::kOk : ExitCode::kDataErr);
 }
 
