@@ -556,6 +556,7 @@ awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
     if (rh.ok() && rh.value.status / 100 == 1 && rh.value.status != 101) {
       Bytes interim(rbuf.data(), rh.used);
       if (!co_await write_all(s.client, Bytes(interim))) co_return false;
+      s.info.bytes_down += rh.used;
       rbuf.erase(rbuf.begin(), rbuf.begin() + static_cast<std::ptrdiff_t>(rh.used));
       continue;
     }
@@ -587,6 +588,7 @@ awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
   bool keep = http::wants_keep_alive(head) && mode != Body::kUntilClose;
   std::string out = http::response_head_text(rh.value, keep);
   if (!co_await write_all(s.client, out)) co_return false;
+  s.info.bytes_down += out.size();  // heads count both ways, as the request head does upstream
   Buffer pending(rbuf.begin() + static_cast<std::ptrdiff_t>(rh.used), rbuf.end());
   http::ChunkedScanner scan;
   bool done = mode == Body::kNone;

@@ -103,6 +103,10 @@ grep -q '^GET /after HTTP/1.1$' "$t/origin.log" || fail "the request pipelined a
 wait_for 10 count_conns r 4
 conn_records r | jq -se 'map(select(.error != null and (.error | test("bad chunked")))) | length == 1' >/dev/null ||
   fail "no conn record for the malformed body: $(conn_records r)"
+# Response heads are counted in bytes_down (as request heads are in bytes_up): the first connection
+# received two 72-byte bodies, each after an "HTTP/1.1 200 OK" status line at least.
+conn_records r | jq -se 'map(select(.event == "close" and .id == 1))[0].bytes_down >= 2 * (72 + 17)' >/dev/null ||
+  fail "response heads are not counted: $(conn_records r | jq -c 'select(.event == "close" and .id == 1)')"
 # curl's uploads ask Expect: 100-continue; answered at once, they never wait out curl's 1 s delay.
 conn_records r | jq -se 'map(select(.event == "close" and .id <= 2 and .duration_ms >= 900)) | length == 0' >/dev/null ||
   fail "an upload waited for 100 Continue: $(conn_records r | jq -c 'select(.event == "close") | [.id, .duration_ms]')"
