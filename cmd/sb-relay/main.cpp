@@ -74,7 +74,35 @@ struct Wake {
 };
 Wake g_wake;
 
+// Descriptors: the soft limit is raised to the hard one (as Go programs do), and the connection
+// cap is lowered to what the limit can hold (two descriptors per connection, plus the relay's own),
+// so connections beyond it are refused politely rather than failing mid-dial. Pipes for splice()
+// are extra: without descriptors for them a connection copies instead.
+int64_t fit_connections(int64_t wanted, unsigned threads) {
+  struct rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return wanted;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return wanted;
+  int64_t loops = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  int64_t fit = std::max<int64_t>(1, (static_cast<int64_t>(rl.rlim_cur) - 32 - 4 * loops) / 2);
+  if (wanted <= fit) return wanted;
+  tb::core::print_error_line("sb-relay", "warning: --max-connections " + std::to_string(wanted) + " needs more descriptors than the limit of " +
+                                             std::to_string(rl.rlim_cur) + " (ulimit -n); accepting at most " + std::to_string(fit));
+  return fit;
+}
+
 int real_main(int argc, char** argv) {
+  // SIGHUP (reload) is blocked before any thread starts, init_process's signal thread included,
+  // so every thread inherits the mask and only the sigwait below ever takes it. Blocked later, a
+  // SIGHUP could land on that thread and kill the process (its default action).
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
   tb::core::init_process("sb-relay");
   CLI::App app{kDescription, "sb-relay"};
   app.footer(kFooter);
@@ -110,7 +138,7 @@ int real_main(int argc, char** argv) {
   tb::net::RelayOptions opts;
   opts.events = a.events == "none" ? tb::net::Events::kNone : a.events == "all" ? tb::net::Events::kAll : tb::net::Events::kClose;
   opts.threads = a.threads;
-  opts.max_connections = a.max_connections;
+  opts.max_connections = fit_connections(a.max_connections, a.threads);
   opts.handshake_timeout = secs(a.handshake_timeout);
   opts.idle_timeout = secs(a.idle_timeout);
   opts.allow_open = a.allow_open;
@@ -144,11 +172,6 @@ int real_main(int argc, char** argv) {
     return to_int(ExitCode::kConfig);
   }
 
-  // SIGHUP: blocked here and waited for by one thread (init_process handles SIGINT/SIGTERM).
-  sigset_t hup;
-  sigemptyset(&hup);
-  sigaddset(&hup, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
   tb::net::RelayServer server(opts);
   auto bound = server.start(plan);
   if (!bound) {

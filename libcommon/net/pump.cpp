@@ -55,21 +55,21 @@ awaitable<void> one_way(tcp::socket& from, tcp::socket& to, uint64_t& count, std
                         const char* from_label, const char* to_label) {
   Pipe pipe;
   bool bulk = false;
+  bool no_pipe = false;
   for (;;) {
     auto [ec] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
     if (ec || !from.is_open()) co_return;
+    // Out of descriptors for a pipe (EMFILE), the direction keeps copying: slower, never broken.
+    if (bulk && pipe.fd[0] < 0 && ::pipe2(pipe.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
+      bulk = false;
+      no_pipe = true;
+    }
     uint8_t* buf = nullptr;
     ssize_t n;
     if (!bulk) {
       buf = copy_buffer();
       n = ::recv(from.native_handle(), buf, kCopyChunk, MSG_DONTWAIT);
     } else {
-      if (pipe.fd[0] < 0 && ::pipe2(pipe.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
-        st->error = std::string("pipe: ") + std::strerror(errno);
-        from.close();
-        if (to.is_open()) to.close();
-        co_return;
-      }
       n = ::splice(from.native_handle(), nullptr, pipe.fd[1], nullptr, kChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     }
     if (n == 0) {  // EOF: half-close towards the other side, keep the other direction going
@@ -111,7 +111,7 @@ awaitable<void> one_way(tcp::socket& from, tcp::socket& to, uint64_t& count, std
       if (from.is_open()) reset_socket(from);
       co_return;
     }
-    if (!bulk && static_cast<size_t>(n) == kCopyChunk) bulk = true;
+    if (!bulk && !no_pipe && static_cast<size_t>(n) == kCopyChunk) bulk = true;
   }
 }
 
