@@ -49,7 +49,6 @@ void StatusFollower::stop() {
 
 void StatusFollower::bus_loop() {
   auto backoff = 250ms;
-  bool was_down = false;
   for (;;) {
     bool got_any = false;
     auto result = bus_client_->watch_ipn_bus(kMask, [&](const ts::Notify& n) {
@@ -58,13 +57,13 @@ void StatusFollower::bus_loop() {
       if (!got_any) {
         got_any = true;
         backoff = 250ms;
-        if (was_down) {
+        if (daemon_down_) {
           Json e = ts::make_event("daemon", core::now_unix());
           e["reachable"] = true;
           e["message"] = "tailscaled is back";
           events_.push_back(std::move(e));
           reconnected_ = true;
-          was_down = false;
+          daemon_down_ = false;
         }
       }
       if (n.err_message && !n.err_message->empty()) {
@@ -78,12 +77,12 @@ void StatusFollower::bus_loop() {
     });
     std::unique_lock lock(mu_);
     if (stop_) return;
-    if (!was_down) {
+    if (!daemon_down_) {
       Json e = ts::make_event("daemon", core::now_unix());
       e["reachable"] = false;
       e["message"] = result ? std::string("tailscaled closed the stream") : result.error().line();
       events_.push_back(std::move(e));
-      was_down = true;
+      daemon_down_ = true;
     }
     dirty_ = true;
     cv_.notify_all();
@@ -99,6 +98,7 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
     std::unique_lock lock(mu_);
     auto wake = std::chrono::steady_clock::now() + interval_;
     if (deadline && *deadline < wake) wake = *deadline;
+    if (retry_at_ && *retry_at_ < wake) wake = *retry_at_;  // the last status read failed: retry
     cv_.wait_until(lock, wake, [this] { return dirty_ || stop_; });
     if (stop_) {
       u.interrupted = true;
@@ -125,14 +125,36 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
     reconnected_ = false;
   }
   auto status = req_client_->status(true);
+  std::lock_guard lock(mu_);
   if (!status) {
     if (status.error().code == core::ExitCode::kInterrupted) {
       u.interrupted = true;
       return u;
     }
     u.record = ts::unreachable_status_record(status.error());
+    // A status read that fails (a timeout on a slow daemon) while the bus stream still stands is
+    // a lost daemon too: said once, then retried with the bus's backoff without waiting for news.
+    if (!daemon_down_) {
+      Json e = ts::make_event("daemon", core::now_unix());
+      e["reachable"] = false;
+      e["message"] = status.error().line();
+      u.events.push_back(std::move(e));
+      daemon_down_ = true;
+    }
+    retry_at_ = std::chrono::steady_clock::now() + retry_backoff_;
+    retry_backoff_ = std::min<std::chrono::milliseconds>(retry_backoff_ * 2, 5000ms);
   } else {
     u.record = ts::status_record(*status);
+    retry_at_.reset();
+    retry_backoff_ = 250ms;
+    if (daemon_down_) {
+      Json e = ts::make_event("daemon", core::now_unix());
+      e["reachable"] = true;
+      e["message"] = "tailscaled answers again";
+      u.events.push_back(std::move(e));
+      u.reconnected = true;
+      daemon_down_ = false;
+    }
   }
   return u;
 }

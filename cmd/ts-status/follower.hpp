@@ -53,6 +53,9 @@ class StatusFollower {
   bool dirty_ = true;
   bool stop_ = false;
   bool reconnected_ = false;
+  bool daemon_down_ = false;  // announced as a daemon event (by the bus or a failed status read)
+  std::optional<std::chrono::steady_clock::time_point> retry_at_;  // after a failed status read
+  std::chrono::milliseconds retry_backoff_{250};
   std::deque<core::Json> events_;
   int interrupt_handle_ = 0;
   std::thread thread_;

@@ -15,6 +15,7 @@ int run_watch(const CommonArgs& common, const WatchArgs& args) {
   core::exit_when_stdout_closed();
   StatusFollower follower(common, args.interval);
   Json last_rec = nullptr;
+  Json last_known = nullptr;  // the last record that knew the peers: a daemon outage is not a removal
   Json last_key = nullptr;
   std::string warned_expiry;  // the key_expiry value we already announced
 
@@ -29,9 +30,15 @@ int run_watch(const CommonArgs& common, const WatchArgs& args) {
     if (key != last_key || u.reconnected) {
       if (args.events && !last_rec.is_null()) {
         for (const auto& e : ts::diff_events(last_rec, u.record, now)) core::emit_record(e);
+        // Back after an outage: peer changes since the last record that knew them.
+        if (!last_known.is_null() && last_known != last_rec)
+          for (const auto& e : ts::diff_events(last_known, u.record, now))
+            if (e.value("event", "") != "state") core::emit_record(e);
       }
       core::emit_record(u.record);
       last_rec = u.record;
+      std::string st = u.record.value("state", "");
+      if (st != "daemon_unreachable" && st != "access_denied") last_known = u.record;
       last_key = std::move(key);
     }
     // Key expiry is a matter of time passing, not of the daemon saying something.

@@ -221,7 +221,13 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
     e["to"] = to;
     out.push_back(std::move(e));
   }
-  if (!prev.is_object()) return out;
+  // Without an answer from the daemon (unreachable, access denied) nothing is known of its peers:
+  // no peer events towards or from such a record (watch diffs against the last one that knew).
+  auto knows = [](const Json& r) {
+    std::string st = r.is_object() ? r.value("state", "") : "";
+    return st != "daemon_unreachable" && st != "access_denied";
+  };
+  if (!prev.is_object() || !knows(prev) || !knows(next)) return out;
 
   const Json& old_peers = list(prev, "peers");
   const Json& new_peers = list(next, "peers");

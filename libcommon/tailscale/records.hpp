@@ -40,6 +40,7 @@ core::Json error_record(const core::Error& e);
 core::Json dedupe_key(const core::Json& status_rec);
 
 // Events that lead from prev to next (both status records). prev may be null (first record).
+// Peer events only between records that know the peers (not daemon_unreachable/access_denied).
 std::vector<core::Json> diff_events(const core::Json& prev, const core::Json& next, int64_t now_unix);
 core::Json make_event(std::string_view name, int64_t now_unix);
 
