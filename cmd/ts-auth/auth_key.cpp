@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -185,9 +186,17 @@ core::Result<AuthKey> read_auth_key(KeySources& src) {
 }
 
 std::string redact(std::string text, const std::string& secret) {
-  if (secret.size() < 4) return text;
-  for (size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p)) {
-    text.replace(p, secret.size(), "[REDACTED]");
+  if (secret.size() >= 4 && secret.find('\0') == std::string::npos) {
+    for (size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p)) {
+      text.replace(p, secret.size(), "[REDACTED]");
+      p += 10;
+    }
+  }
+  // Any Tailscale key, also once ours is wiped: "tskey-" and the key characters after it.
+  for (size_t p = text.find("tskey-"); p != std::string::npos; p = text.find("tskey-", p)) {
+    size_t end = p + 6;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '-' || text[end] == '_')) ++end;
+    text.replace(p, end - p, "[REDACTED]");
     p += 10;
   }
   return text;

@@ -55,6 +55,7 @@ core::Result<AuthKey> read_auth_key(KeySources& src);
 core::Result<void> validate_key(const std::string& key, const std::string& source);
 
 // Replaces every occurrence of secret in text with "[REDACTED]".
+// `secret` replaced by [REDACTED], and any other tskey- token too (so it works once the key is wiped).
 std::string redact(std::string text, const std::string& secret);
 
 // Overwrites the argv strings that hold secret (as "--auth-key=KEY" or "KEY") so that

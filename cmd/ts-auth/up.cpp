@@ -327,9 +327,23 @@ int run_up(const CommonArgs& common, UpArgs& args) {
     if (core::interrupted()) return report(common, interrupted());
     bus.drain();
     print.state(initial, control_url);
-    Json options = {{"AuthKey", secret}, {"UpdatePrefs", std::move(full)}};
-    auto started = client->start(options);
-    wipe_string(options["AuthKey"].get_ref<std::string&>());
+    // The body is written into one buffer reserved up front (a growing string would leave freed
+    // copies of the key behind), sent, and wiped together with the key itself: once tailscaled
+    // has it, ts-auth no longer holds it (messages are redacted by pattern from then on).
+    std::string prefs_text = full.dump();
+    std::string body;
+    body.reserve(prefs_text.size() + 2 * secret.size() + 40);
+    body += "{\"AuthKey\":\"";
+    for (char c : secret) {
+      if (c == '"' || c == '\\') body += '\\';
+      body += c;
+    }
+    body += "\",\"UpdatePrefs\":";
+    body += prefs_text;
+    body += '}';
+    auto started = client->start(body);
+    wipe_string(body);
+    key.key.wipe();
     if (!started) {
       core::Error e = started.error();
       e.message = redact(e.message, secret);
@@ -343,7 +357,7 @@ int run_up(const CommonArgs& common, UpArgs& args) {
       if (auto r = client->login_interactive(); !r) return report(common, core::interrupted() ? interrupted() : r.error());
     }
   }
-  // The key stays (wiped when run_up returns) only so that daemon messages can be redacted.
+  // The key was wiped right after start; daemon messages are still redacted (any tskey- token).
 
   // ---- 4. Follow the bus ----
   ts::BackendState state = initial;

@@ -117,8 +117,8 @@ core::Result<void> LocalApiClient::check_prefs(const Json& prefs) {
   return {};
 }
 
-core::Result<void> LocalApiClient::start(const Json& options) {
-  auto resp = call("POST", "start", options.dump(), "start");
+core::Result<void> LocalApiClient::start(std::string_view options_json) {
+  auto resp = call("POST", "start", options_json, "start");
   if (!resp) return tl::unexpected(resp.error());
   return {};
 }

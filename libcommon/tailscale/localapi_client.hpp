@@ -40,7 +40,9 @@ class LocalApiClient {
   core::Result<Prefs> patch_prefs(const core::Json& masked_prefs);
   // check-prefs answers 200 even when the prefs are invalid; {"Error": …} becomes kDataErr here.
   core::Result<void> check_prefs(const core::Json& prefs);
-  core::Result<void> start(const core::Json& options);
+  // POST start with the options document as JSON text (it may hold an auth key: the caller owns
+  // and wipes the text; no copy of it outlives the request).
+  core::Result<void> start(std::string_view options_json);
   core::Result<void> login_interactive();
   core::Result<void> logout();
   core::Result<core::Json> whois(const std::string& addr);

@@ -566,8 +566,15 @@ class HttpTransport final : public Transport {
       httplib::Request req;
       req.method = std::string(method);
       req.path = std::string(path_and_query);
-      req.body = std::string(body);
-      if (!body.empty()) req.headers.emplace("Content-Type", "application/json");
+      if (!body.empty()) {
+        // Streamed from the caller's buffer, never copied into req.body: httplib copies the whole
+        // Request while handling it, and a body may hold an auth key (start) that the caller wipes.
+        req.content_length_ = body.size();
+        req.content_provider_ = [body](size_t offset, size_t length, httplib::DataSink& sink) {
+          return offset <= body.size() && sink.write(body.data() + offset, std::min(length, body.size() - offset));
+        };
+        req.headers.emplace("Content-Type", "application/json");
+      }
       bool got_head = false;
       req.response_handler = [&](const httplib::Response&) {
         got_head = true;
@@ -577,17 +584,19 @@ class HttpTransport final : public Transport {
       configure(timeout, backstop(timeout), timeout);
 
       bool timed_out = false;
-      auto res = [&] {
+      httplib::Response res;
+      httplib::Error err = httplib::Error::Success;
+      // send(req, res, err) works on req itself; send(req) would copy it, body included.
+      bool ok = [&] {
         Watchdog wd([this] { client_->stop(); });
         wd.arm(deadline_after(timeout));
-        auto r = client_->send(req);
+        bool r = client_->send(req, res, err);
         timed_out = wd.fired();
         return r;
       }();
-      if (res) return to_response(res->status, std::move(res->body), lower_headers(res->headers));
+      if (ok) return to_response(res.status, std::move(res.body), lower_headers(res.headers));
       if (cancelled_.load()) return tl::unexpected(interrupted());
       if (timed_out) return tl::unexpected(no_answer(timeout));
-      auto err = res.error();
       // A kept-alive connection the daemon has just closed fails at once; Go's client retries
       // idempotent requests in that case, and so do we, once, on a fresh connection.
       bool stale = !new_connection_.load() && !got_head &&
