@@ -2,6 +2,8 @@
 #   make run     install missing packages, build, run the proxy pipeline on the embedded default config
 #   make test    install missing packages, build, run every test
 #   make package build a Debian package (CPack) in build/: tailbox_<version>_<arch>.deb
+#   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
+#   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
 PREFIX   ?= /usr/local
@@ -54,6 +56,17 @@ asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+# Load (minutes, not part of make test): 5,000 relayed connections held, a LOAD_SOAK-second soak,
+# the connection cap; ts-status watch on a churning 1,000-peer tailnet. Figures: docs/reliability-load.md.
+LOAD_SOAK ?= 120
+.PHONY: load tsan
+load: build
+	TB_BIN=$(CURDIR)/$(BUILD)/cmd TB_FAKES=$(CURDIR)/$(BUILD)/tests/fakes LOAD_SOAK=$(LOAD_SOAK) bash tests/load/run.sh
+
+# sb-relay built with ThreadSanitizer in build-tsan, run under load with plan hot-swaps.
+tsan: build
+	JOBS=2 bash scripts/tsan.sh --build build-tsan --bin $(BUILD)/cmd
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
