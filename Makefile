@@ -1,6 +1,7 @@
 # tailbox: a thin wrapper over cmake and ctest. Sources are listed in the CMakeLists, never here.
 #   make run     install missing packages, build, run the proxy pipeline on the embedded default config
-#   make test    install missing packages, build, run every test
+#   make test    install missing packages, build, run every test (and a 10 s fuzz smoke run per target)
+#   make fuzz    build the libFuzzer targets with clang and fuzz each for FUZZ_TIME seconds (default 60)
 #   make package build a Debian package (CPack) in build/: tailbox_<version>_<arch>.deb
 #   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
@@ -11,8 +12,9 @@ DESTDIR  ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
+FUZZ_TIME ?= 60
 
-.PHONY: all deps build test run bench install package asan format clean help
+.PHONY: all deps build test run bench install package asan fuzz format clean help
 
 all: build
 
@@ -33,6 +35,7 @@ test: deps
 	cmake -S . -B $(BUILD) -DTB_WERROR=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	bash scripts/fuzz.sh --smoke
 
 run: build
 	@bash scripts/tailbox-proxy --bin $(BUILD)/cmd
@@ -67,6 +70,10 @@ load: build
 # sb-relay built with ThreadSanitizer in build-tsan, run under load with plan hot-swaps.
 tsan: build
 	JOBS=2 bash scripts/tsan.sh --build build-tsan --bin $(BUILD)/cmd
+
+# libFuzzer + ASan + UBSan in build-fuzz (clang); a crash fails. See HACKING.md, "Fuzzing".
+fuzz: deps
+	FUZZ_TIME=$(FUZZ_TIME) bash scripts/fuzz.sh
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -12,8 +12,10 @@ build_pkgs=(
   libqrencode-dev libc-ares-dev libyaml-cpp-dev
 )
 # Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps,
-# microsocks as an upstream for the relay chaining test.
+# microsocks as an upstream for the relay chaining test, clang and its libFuzzer/sanitizer runtimes
+# for the fuzz smoke run of `make test` (scripts/fuzz.sh).
 test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base microsocks
+            clang libclang-rt-14-dev
             zsh dpkg-dev file )  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )

@@ -29,6 +29,12 @@ size_t head_end(Bytes in) {
 
 // Splits head lines; first line returned separately. false on a malformed header line.
 bool split_head(std::string_view head, std::string_view& first, std::vector<Header>& headers) {
+  // A bare CR or LF (RFC 9112 §2.2) is refused: forwarded, it would end a line for a peer that
+  // accepts bare LF and smuggle a header or a status line past us (found by http_proxy_fuzz).
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\r' && (i + 1 == head.size() || head[i + 1] != '\n')) return false;
+    if (head[i] == '\n' && (i == 0 || head[i - 1] != '\r')) return false;
+  }
   size_t pos = head.find("\r\n");
   first = head.substr(0, pos);
   pos += 2;
@@ -137,6 +143,8 @@ Parsed<ResponseHead> parse_response_head(Bytes in) {
   if (code.size() != 3 || !std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return Parsed<ResponseHead>::bad("malformed status code");
   r.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+  // "007" would go back to the client as "7" (found by http_proxy_fuzz); RFC 9110 §15: 100..599.
+  if (r.status < 100) return Parsed<ResponseHead>::bad("malformed status code");
   if (first.size() > sp1 + 5) r.reason = std::string(first.substr(sp1 + 5));
   return Parsed<ResponseHead>::done(std::move(r), end);
 }

@@ -24,6 +24,8 @@ Parsed<Request> parse_request(Bytes in) {
   size_t uid_end = find_nul(in, 8);
   if (uid_end == std::string::npos)
     return in.size() - 8 > kMaxField ? Parsed<Request>::bad("SOCKS4 user id too long") : Parsed<Request>::need_more();
+  // The limit holds for a field that arrived whole too (found by socks4_fuzz).
+  if (uid_end - 8 > kMaxField) return Parsed<Request>::bad("SOCKS4 user id too long");
   r.user_id.assign(reinterpret_cast<const char*>(in.data() + 8), uid_end - 8);
   size_t used = uid_end + 1;
   bool is4a = in[4] == 0 && in[5] == 0 && in[6] == 0 && in[7] != 0;
@@ -33,6 +35,7 @@ Parsed<Request> parse_request(Bytes in) {
       return in.size() - used > kMaxField ? Parsed<Request>::bad("SOCKS4a host name too long")
                                           : Parsed<Request>::need_more();
     if (host_end == used) return Parsed<Request>::bad("SOCKS4a empty host name");
+    if (host_end - used > kMaxField) return Parsed<Request>::bad("SOCKS4a host name too long");
     r.destination.host.assign(reinterpret_cast<const char*>(in.data() + used), host_end - used);
     r.socks4a = true;
     used = host_end + 1;
