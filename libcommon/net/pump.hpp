@@ -3,7 +3,7 @@
 // Each direction starts in copy mode (recv into the thread's 16 KiB buffer, send at once; only what
 // the peer cannot take right away is kept, at most 16 KiB), which makes short exchanges cheap. A
 // read that fills the buffer switches the direction to splice() through its own pipe (zero copy,
-// bounded by the pipe's 64 KiB); without a descriptor for the pipe it keeps copying. Idle
+// bounded by the pipe, 1 MiB when the kernel allows); without a descriptor for the pipe it keeps copying. Idle
 // connections hold no buffer and no pipe. EOF on one side is passed
 // on as a half-close (shutdown SHUT_WR); a reset on one side resets the other (SO_LINGER 0).
 // The idle timeout is shared by both directions, so a one-way bulk transfer is never idle.
