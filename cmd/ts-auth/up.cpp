@@ -343,14 +343,15 @@ int run_up(const CommonArgs& common, UpArgs& args) {
     body += '}';
     auto started = client->start(body);
     wipe_string(body);
-    key.key.wipe();
     if (!started) {
       core::Error e = started.error();
-      e.message = redact(e.message, secret);
+      e.message = redact(e.message, secret);  // before the wipe: also keys without a tskey- prefix
+      key.key.wipe();
       // A 500 from start is the backend refusing what we sent (a bad key, invalid prefs).
       if (e.code == ExitCode::kProtocol && e.message.find("HTTP 500") != std::string::npos) e.code = ExitCode::kDataErr;
       return report(common, core::interrupted() ? interrupted() : e);
     }
+    key.key.wipe();
     out.changed = true;
     out.changes = diffs;
     if ((!has_node_key(*st) || args.force_reauth) && !have_key) {

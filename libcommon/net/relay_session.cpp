@@ -497,7 +497,7 @@ awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
   // on: the client sends its body without waiting for an answer the relay would only read after
   // the body (a request is forwarded one direction at a time).
   const std::string* expect = head.find("Expect");
-  bool answer_continue = expect && (framing.chunked || framing.length.value_or(0) > 0) && s.buf.empty() &&
+  bool answer_continue = expect && head.version != "HTTP/1.0" && (framing.chunked || framing.length.value_or(0) > 0) && s.buf.empty() &&
                          std::string_view(*expect).size() == 12 && strncasecmp(expect->c_str(), "100-continue", 12) == 0;
   std::string req;
   if (answer_continue) {
