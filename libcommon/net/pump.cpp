@@ -6,6 +6,7 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -27,11 +28,33 @@ struct Shared {
   tcp::socket* b = nullptr;
 };
 
+// Pipes are extra descriptors: they come out of what the connection cap leaves spare, so they can
+// never starve the sockets of admitted connections (set_pipe_budget; -1 = no limit).
+std::atomic<int64_t> g_pipe_budget{-1};
+std::atomic<int64_t> g_pipes{0};
+
 struct Pipe {
   int fd[2] = {-1, -1};
+  // Takes a pipe from the budget; false (and no pipe) when the budget or the descriptors are out.
+  bool open() {
+    int64_t budget = g_pipe_budget.load();
+    if (budget >= 0 && g_pipes.fetch_add(1) >= budget) {
+      g_pipes.fetch_sub(1);
+      return false;
+    }
+    if (budget < 0) g_pipes.fetch_add(1);
+    if (::pipe2(fd, O_NONBLOCK | O_CLOEXEC) != 0) {
+      fd[0] = fd[1] = -1;
+      g_pipes.fetch_sub(1);
+      return false;
+    }
+    return true;
+  }
   ~Pipe() {
-    if (fd[0] >= 0) ::close(fd[0]);
-    if (fd[1] >= 0) ::close(fd[1]);
+    if (fd[0] < 0) return;
+    ::close(fd[0]);
+    ::close(fd[1]);
+    g_pipes.fetch_sub(1);
   }
 };
 
@@ -56,16 +79,15 @@ awaitable<void> one_way(tcp::socket& from, tcp::socket& to, uint64_t& count, std
                         const char* from_label, const char* to_label) {
   Pipe pipe;
   bool bulk = false;
-  bool no_pipe = false;
   size_t chunk = kChunk;
   for (;;) {
     auto [ec] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
     if (ec || !from.is_open()) co_return;
-    // Out of descriptors for a pipe (EMFILE), the direction keeps copying: slower, never broken.
+    // Without a pipe (the budget is spent, or EMFILE) the direction keeps copying: slower, never
+    // broken; it asks again after its next full read.
     if (bulk && pipe.fd[0] < 0) {
-      if (::pipe2(pipe.fd, O_NONBLOCK | O_CLOEXEC) != 0) {
+      if (!pipe.open()) {
         bulk = false;
-        no_pipe = true;
       } else {
         // A bigger pipe moves more per splice() pair (fewer syscalls per byte); its pages are the
         // kernel's, taken only while data is in flight.
@@ -120,7 +142,7 @@ awaitable<void> one_way(tcp::socket& from, tcp::socket& to, uint64_t& count, std
       if (from.is_open()) reset_socket(from);
       co_return;
     }
-    if (!bulk && !no_pipe && static_cast<size_t>(n) == kCopyChunk) bulk = true;
+    if (!bulk && static_cast<size_t>(n) == kCopyChunk) bulk = true;
   }
 }
 
@@ -141,6 +163,8 @@ void arm_idle(std::shared_ptr<Shared> st, std::shared_ptr<asio::steady_timer> ti
 }
 
 }  // namespace
+
+void set_pipe_budget(int64_t pipes) { g_pipe_budget.store(pipes); }
 
 void reset_socket(tcp::socket& s) {
   std::error_code ec;

@@ -25,6 +25,10 @@ struct PumpResult {
 
 awaitable<PumpResult> pump(tcp::socket& client, tcp::socket& upstream, std::chrono::milliseconds idle);
 
+// At most this many splice pipes at once in the process (-1: no limit). The server sets it to what
+// RLIMIT_NOFILE leaves once every admitted connection has its two sockets.
+void set_pipe_budget(int64_t pipes);
+
 // Closes a socket so that the peer sees a reset (RST), not a FIN.
 void reset_socket(tcp::socket& s);
 

@@ -1,9 +1,12 @@
 #include "libcommon/net/server.hpp"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include <thread>
 
+#include "libcommon/net/pump.hpp"
 #include "libcommon/net/relay_session.hpp"
 
 namespace tb::net {
@@ -97,6 +100,11 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
   auto& sh = *impl_->shared;
   sh.plan = plan;
   unsigned n = sh.opts.threads ? sh.opts.threads : std::max(1u, std::thread::hardware_concurrency());
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    int64_t spare = static_cast<int64_t>(rl.rlim_cur) - 32 - 4 * static_cast<int64_t>(n) - 2 * sh.opts.max_connections;
+    set_pipe_budget(std::max<int64_t>(0, spare / 2));
+  }
   for (unsigned i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>());
   if (plan->inbounds.empty()) return fail(ExitCode::kConfig, "the config has no inbounds to listen on");
   for (const auto& in : plan->inbounds) {
