@@ -7,6 +7,8 @@
 #   expect_exit CODE CMD...     run CMD, fail unless it exits CODE (its output passes through)
 #   track_pid PID               kill PID when the test ends
 #   tool NAME                   path of a built tool ($TB_BIN/NAME/NAME); skips the test if absent
+#   sanitized BIN               true when BIN is built with ASan or TSan (make asan/tsan): RSS and
+#                               memory scans mean nothing there, and ASan handles SIGSEGV itself
 #   start_fake [ARGS...]        start fake_tailscaled (socket, control socket and log in $t), wait for
 #                               its ready line; exports FAKE_SOCK FAKE_CTL FAKE_PID FAKE_LOG
 #                               (+ FAKE_TCP_PORT with --tcp-port)
@@ -75,6 +77,8 @@ tool() {
   [ -x "$p" ] || skip "$1 not built ($p)"
   echo "$p"
 }
+
+sanitized() { ldd "$1" 2>/dev/null | grep -q -e libasan -e libtsan; }
 
 start_fake() {
   local n=$_tb_fake_n

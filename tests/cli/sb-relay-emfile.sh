@@ -45,6 +45,6 @@ used=$(( $(ticks) - before ))
 # The clients let go: the relay serves again, without a restart.
 exec 7>&-
 wait_for 10 sh -c "! kill -0 $hold_pid"
-wait_for 15 curl -sS --max-time 2 --proxy "socks5h://127.0.0.1:$p" "http://127.0.0.1:$hp/hello.txt" -o /dev/null
+wait_for 30 curl -sS --max-time 2 --proxy "socks5h://127.0.0.1:$p" "http://127.0.0.1:$hp/hello.txt" -o /dev/null
 kill -0 "$RELAY_PID" || fail "sb-relay is gone"
 echo ok

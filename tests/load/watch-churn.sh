@@ -62,7 +62,11 @@ printf '%s\n' "$cmp_line" | jq -e '.match' >/dev/null || fail "watch missed the 
 read -r first last max < <(jq -rs '(length / 3 | floor | if . < 1 then 1 else . end) as $k |
   [(.[:$k] | max), (.[-$k:] | max), max] | @tsv' "$t/rss")
 echo "  watch RSS: start $rss0 kB, first third max $first kB, last third max $last kB, max $max kB, end $rss_end kB ($(wc -l <"$t/rss") samples)"
-[ "$last" -le $((first * 125 / 100 + 8192)) ] || fail "watch's RSS keeps growing: first third $first kB, last third $last kB"
+if sanitized "$ts"; then
+  echo "  (RSS not judged: ts-status is built with a sanitizer, whose quarantine holds freed memory)"
+else
+  [ "$last" -le $((first * 125 / 100 + 8192)) ] || fail "watch's RSS keeps growing: first third $first kB, last third $last kB"
+fi
 summary=$(jq -cn --argjson peers "$PEERS" --argjson secs "$SECS" --arg period "$PERIOD" --argjson churn "$churn_line" \
   --argjson cmp "$cmp_line" --argjson counts "$counts" --argjson rss0 "$rss0" --argjson first "$first" --argjson last "$last" \
   --argjson max "$max" --argjson rss_end "$rss_end" \
