@@ -90,8 +90,8 @@ int64_t fit_connections(int64_t wanted, unsigned threads) {
   int64_t loops = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
   int64_t fit = std::max<int64_t>(1, (static_cast<int64_t>(rl.rlim_cur) - 32 - 4 * loops) / 2);
   if (wanted <= fit) return wanted;
-  tb::core::print_error_line("sb-relay", "warning: --max-connections " + std::to_string(wanted) + " needs more descriptors than the limit of " +
-                                             std::to_string(rl.rlim_cur) + " (ulimit -n); accepting at most " + std::to_string(fit));
+  tb::core::print_error_line("sb-relay", "warning: a connection cap of " + std::to_string(wanted) + " (--max-connections) needs more descriptors than the limit of " +
+                                             std::to_string(rl.rlim_cur) + " (ulimit -n); accepting at most " + std::to_string(fit) + " connections");
   return fit;
 }
 
