@@ -17,6 +17,14 @@ constexpr uint64_t kMask = ts::notify_mask::kInitialState | ts::notify_mask::kIn
                            ts::notify_mask::kNoPrivateKeys | ts::notify_mask::kInitialHealthState |
                            ts::notify_mask::kPeerChanges | ts::notify_mask::kPeerPatches;
 
+// The daemon went away (reachable false) or came back.
+Json daemon_event(bool reachable, std::string message) {
+  Json e = ts::make_event("daemon", core::now_unix());
+  e["reachable"] = reachable;
+  e["message"] = std::move(message);
+  return e;
+}
+
 std::unique_ptr<ts::LocalApiClient> client_for(const CommonArgs& common) {
   ts::ClientOptions opts;
   opts.timeout = common.timeout;
@@ -58,10 +66,7 @@ void StatusFollower::bus_loop() {
         got_any = true;
         backoff = 250ms;
         if (daemon_down_) {
-          Json e = ts::make_event("daemon", core::now_unix());
-          e["reachable"] = true;
-          e["message"] = "tailscaled is back";
-          events_.push_back(std::move(e));
+          events_.push_back(daemon_event(true, "tailscaled is back"));
           reconnected_ = true;
           daemon_down_ = false;
         }
@@ -78,10 +83,7 @@ void StatusFollower::bus_loop() {
     std::unique_lock lock(mu_);
     if (stop_) return;
     if (!daemon_down_) {
-      Json e = ts::make_event("daemon", core::now_unix());
-      e["reachable"] = false;
-      e["message"] = result ? std::string("tailscaled closed the stream") : result.error().line();
-      events_.push_back(std::move(e));
+      events_.push_back(daemon_event(false, result ? std::string("tailscaled closed the stream") : result.error().line()));
       daemon_down_ = true;
     }
     dirty_ = true;
@@ -135,10 +137,7 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
     // A status read that fails (a timeout on a slow daemon) while the bus stream still stands is
     // a lost daemon too: said once, then retried with the bus's backoff without waiting for news.
     if (!daemon_down_) {
-      Json e = ts::make_event("daemon", core::now_unix());
-      e["reachable"] = false;
-      e["message"] = status.error().line();
-      u.events.push_back(std::move(e));
+      u.events.push_back(daemon_event(false, status.error().line()));
       daemon_down_ = true;
     }
     retry_at_ = std::chrono::steady_clock::now() + retry_backoff_;
@@ -148,10 +147,7 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
     retry_at_.reset();
     retry_backoff_ = 250ms;
     if (daemon_down_) {
-      Json e = ts::make_event("daemon", core::now_unix());
-      e["reachable"] = true;
-      e["message"] = "tailscaled answers again";
-      u.events.push_back(std::move(e));
+      u.events.push_back(daemon_event(true, "tailscaled answers again"));
       u.reconnected = true;
       daemon_down_ = false;
     }

@@ -37,8 +37,7 @@ int run_watch(const CommonArgs& common, const WatchArgs& args) {
       }
       core::emit_record(u.record);
       last_rec = u.record;
-      std::string st = u.record.value("state", "");
-      if (st != "daemon_unreachable" && st != "access_denied") last_known = u.record;
+      if (ts::knows_peers(u.record)) last_known = u.record;
       last_key = std::move(key);
     }
     // Key expiry is a matter of time passing, not of the daemon saying something.

@@ -207,6 +207,11 @@ Json make_event(std::string_view name, int64_t now) {
   return j;
 }
 
+bool knows_peers(const Json& status_rec) {
+  std::string st = status_rec.is_object() ? status_rec.value("state", "") : "";
+  return st != "daemon_unreachable" && st != "access_denied";
+}
+
 std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
   std::vector<Json> out;
   const Json empty_list = Json::array();
@@ -221,13 +226,9 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
     e["to"] = to;
     out.push_back(std::move(e));
   }
-  // Without an answer from the daemon (unreachable, access denied) nothing is known of its peers:
-  // no peer events towards or from such a record (watch diffs against the last one that knew).
-  auto knows = [](const Json& r) {
-    std::string st = r.is_object() ? r.value("state", "") : "";
-    return st != "daemon_unreachable" && st != "access_denied";
-  };
-  if (!prev.is_object() || !knows(prev) || !knows(next)) return out;
+  // Without an answer from the daemon nothing is known of its peers: no peer events towards or
+  // from such a record (watch diffs against the last one that knew).
+  if (!prev.is_object() || !knows_peers(prev) || !knows_peers(next)) return out;
 
   const Json& old_peers = list(prev, "peers");
   const Json& new_peers = list(next, "peers");

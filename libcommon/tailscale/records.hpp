@@ -39,6 +39,10 @@ core::Json error_record(const core::Error& e);
 // two records with equal keys describe the same tailnet state.
 core::Json dedupe_key(const core::Json& status_rec);
 
+// Whether a status record knows the daemon's peers: not when the daemon could not be asked
+// (daemon_unreachable, access_denied).
+bool knows_peers(const core::Json& status_rec);
+
 // Events that lead from prev to next (both status records). prev may be null (first record).
 // Peer events only between records that know the peers (not daemon_unreachable/access_denied).
 std::vector<core::Json> diff_events(const core::Json& prev, const core::Json& next, int64_t now_unix);
