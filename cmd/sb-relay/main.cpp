@@ -2,7 +2,6 @@
 // the same Router as `sb-route explain`, from `plan` records on stdin or a config.
 // Flags → RelayOptions; one guard for exceptions. Exit codes: man/tailbox.7.
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -50,14 +49,6 @@ struct Args {
 
 std::chrono::milliseconds secs(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
-void raise_fd_limit() {
-  rlimit r{};
-  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
-  }
-}
-
 // What ends the main wait: an interrupt, SIGHUP (reload) or the end of stdin.
 struct Wake {
   std::mutex mu;
@@ -73,27 +64,6 @@ struct Wake {
   }
 };
 Wake g_wake;
-
-// Descriptors: the soft limit is raised to the hard one (as Go programs do), and the connection
-// cap is lowered to what the limit can hold (two descriptors per connection, plus the relay's own),
-// so connections beyond it are refused politely rather than failing mid-dial. Pipes for splice()
-// are extra: without descriptors for them a connection copies instead.
-int64_t fit_connections(int64_t wanted, unsigned threads) {
-  struct rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return wanted;
-  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
-    struct rlimit raised = rl;
-    raised.rlim_cur = rl.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
-  }
-  if (rl.rlim_cur == RLIM_INFINITY) return wanted;
-  int64_t loops = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
-  int64_t fit = std::max<int64_t>(1, (static_cast<int64_t>(rl.rlim_cur) - 32 - 4 * loops) / 2);
-  if (wanted <= fit) return wanted;
-  tb::core::print_error_line("sb-relay", "warning: a connection cap of " + std::to_string(wanted) + " (--max-connections) needs more descriptors than the limit of " +
-                                             std::to_string(rl.rlim_cur) + " (ulimit -n); accepting at most " + std::to_string(fit) + " connections");
-  return fit;
-}
 
 int real_main(int argc, char** argv) {
   // SIGHUP (reload) is blocked before any thread starts, init_process's signal thread included,
@@ -133,12 +103,11 @@ int real_main(int argc, char** argv) {
     return rc == 0 ? 0 : to_int(ExitCode::kUsage);
   }
   tb::core::set_log_level(a.log_level);
-  raise_fd_limit();
 
   tb::net::RelayOptions opts;
   opts.events = a.events == "none" ? tb::net::Events::kNone : a.events == "all" ? tb::net::Events::kAll : tb::net::Events::kClose;
   opts.threads = a.threads;
-  opts.max_connections = fit_connections(a.max_connections, a.threads);
+  opts.max_connections = a.max_connections;  // the server fits it to the file limit
   opts.handshake_timeout = secs(a.handshake_timeout);
   opts.idle_timeout = secs(a.idle_timeout);
   opts.allow_open = a.allow_open;

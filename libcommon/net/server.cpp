@@ -42,6 +42,30 @@ struct RelayServer::Impl {
 
 namespace {
 
+// Descriptors, in one place: the soft limit is raised to the hard one (as Go programs do), the
+// connection cap is lowered (with a warning) to what the limit holds at two descriptors per
+// connection beside the relay's own, so connections beyond it are refused politely rather than
+// failing mid-dial; splice pipes only get what is left (set_pipe_budget).
+void fit_file_limit(RelayOptions& opts, unsigned loops) {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return;
+  int64_t usable = static_cast<int64_t>(rl.rlim_cur) - 32 - 4 * static_cast<int64_t>(loops);
+  int64_t fit = std::max<int64_t>(1, usable / 2);
+  if (opts.max_connections > fit) {
+    spdlog::warn("a connection cap of {} (--max-connections) needs more descriptors than the limit of {} (ulimit -n); "
+                 "accepting at most {} connections",
+                 opts.max_connections, static_cast<int64_t>(rl.rlim_cur), fit);
+    opts.max_connections = fit;
+  }
+  set_pipe_budget(std::max<int64_t>(0, (usable - 2 * opts.max_connections) / 2));
+}
+
 awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer backoff(ex);
@@ -100,11 +124,7 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
   auto& sh = *impl_->shared;
   sh.plan = plan;
   unsigned n = sh.opts.threads ? sh.opts.threads : std::max(1u, std::thread::hardware_concurrency());
-  struct rlimit rl {};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    int64_t spare = static_cast<int64_t>(rl.rlim_cur) - 32 - 4 * static_cast<int64_t>(n) - 2 * sh.opts.max_connections;
-    set_pipe_budget(std::max<int64_t>(0, spare / 2));
-  }
+  fit_file_limit(sh.opts, n);
   for (unsigned i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>());
   if (plan->inbounds.empty()) return fail(ExitCode::kConfig, "the config has no inbounds to listen on");
   for (const auto& in : plan->inbounds) {
