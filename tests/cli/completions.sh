@@ -11,7 +11,7 @@ for tool in "${tools[@]}"; do
   [ -f "$comp_dir/bash/$tool" ] || fail "no bash completion for $tool"
   [ -f "$comp_dir/zsh/_$tool" ] || fail "no zsh completion for $tool"
   bash -n "$comp_dir/bash/$tool" || fail "bash completion for $tool does not parse"
-  head -1 "$comp_dir/zsh/_$tool" | grep -qx "#compdef $tool" || fail "_$tool does not start with #compdef $tool"
+  head -1 "$comp_dir/zsh/_$tool" | contains -x "#compdef $tool" || fail "_$tool does not start with #compdef $tool"
 done
 
 # comp WORD...: the words of the command line, the last one being completed (bash splits at = and :,

@@ -25,7 +25,7 @@ grep -q '^X-Content-Type-Options: nosniff' "$t/h" || fail "no nosniff"
 grep -q "^Content-Security-Policy: default-src 'none'" "$t/h" || fail "no CSP"
 grep -q '^HTTP/1.1 404' "$t/h" || fail "unknown endpoint not 404"
 [ "$(lapi /localapi/v0/nope)" = "404 page not found" ] || fail "404 body"
-lapi / | grep -q 'This is the local Tailscale daemon' || fail "GET / page"
+lapi / | contains 'This is the local Tailscale daemon' || fail "GET / page"
 [ "$(code http://local-tailscaled.sock/other)" = 404 ] || fail "non-localapi path not 404"
 
 # Status: tab indentation, trailing newline, Go escaping of <>&, sorted nodekeys, 3 peers.

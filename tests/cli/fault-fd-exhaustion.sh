@@ -36,7 +36,7 @@ others=$(jq --argjson r "$refused" '.failed - $r' <<<"$held")
 [ "$(jq .failed <<<"$pushed")" = 0 ] || fail "held connections broke on the second push: $pushed"
 [ "$(jq '.held' <<<"$held")" -gt 0 ] || fail "nothing was served: $held"
 wait_for 20 sh -c "[ \$(ls /proc/$RELAY_PID/fd | wc -l) -le $base ]"
-! conn_records r | grep -q -e '"error":"pipe' -e 'Too many open files' || fail "descriptor errors in conn records"
+! conn_records r | contains -e '"error":"pipe' -e 'Too many open files' || fail "descriptor errors in conn records"
 [ "$(curl -sS --max-time 10 --proxy "socks5h://127.0.0.1:$port" "http://127.0.0.1:$HTTP_PORT/hello.txt")" = "hello from tailbox" ] ||
   fail "the relay does not serve after the clients left"
 echo ok

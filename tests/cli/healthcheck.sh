@@ -20,7 +20,7 @@ last_log() {
   line=$(tail -n 1 "$t/hc.log")
   printf '%s\n' "$line" | grep -Eq "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z tailbox-healthcheck $1 exit=$2 TAILSCALE $1 - " ||
     fail "bad log line for $1/$2: $line"
-  printf '%s\n' "$line" | grep -q -- "$3" || fail "log line lacks '$3': $line"
+  printf '%s\n' "$line" | contains -- "$3" || fail "log line lacks '$3': $line"
 }
 lines() { wc -l <"$t/hc.log" | tr -d ' '; }
 

@@ -10,7 +10,7 @@ for tool in ts-status ts-auth sb-route sb-relay; do
   [ -x "$TB_BIN/$tool/$tool" ] || continue
   [ -x "$t/root/opt/tb/bin/$tool" ] || fail "$tool not installed"
   [ -f "$t/root/opt/tb/share/man/man1/$tool.1" ] || fail "$tool.1 not installed"
-  "$t/root/opt/tb/bin/$tool" --version | grep -q "$tool" || fail "installed $tool does not run"
+  "$t/root/opt/tb/bin/$tool" --version | contains "$tool" || fail "installed $tool does not run"
 done
 [ -f "$t/root/opt/tb/share/man/man7/tailbox.7" ] || fail "tailbox.7 not installed"
 [ ! -e "$t/root/opt/tb/bin/fake_tailscaled" ] || fail "the test daemon was installed"

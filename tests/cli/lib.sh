@@ -78,7 +78,10 @@ tool() {
   echo "$p"
 }
 
-sanitized() { ldd "$1" 2>/dev/null | grep -q -e libasan -e libtsan; }
+sanitized() { ldd "$1" 2>/dev/null | contains -e libasan -e libtsan; }
+# cmd | contains GREP-ARGS: grep -q on all of cmd's output. Under pipefail, `cmd | grep -q` fails (or,
+# negated, passes) at random when grep exits at the first match and cmd dies of SIGPIPE.
+contains() { local s; s=$(cat); grep -q "$@" <<<"$s"; }
 
 start_fake() {
   local n=$_tb_fake_n

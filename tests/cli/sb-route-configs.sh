@@ -37,6 +37,6 @@ for f in "$dir"/*.json; do
   n=$((n + 1))
 done
 # Accepted configs also explain a connection without error.
-"$sb" explain -c "$dir/nekoray-1115-http-socks-inbounds.json" example.com:443 | grep -q 'outbound direct' ||
+"$sb" explain -c "$dir/nekoray-1115-http-socks-inbounds.json" example.com:443 | contains 'outbound direct' ||
   fail "implicit direct outbound not used"
 echo "ok: $n configs"

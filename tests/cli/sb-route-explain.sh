@@ -39,6 +39,6 @@ j=$("$sb" explain -c "$t/c.json" --json other.test:80)
 jq -e '.error | startswith("lookup failed")' <<<"$j" >/dev/null || fail "lookup failure: $j"
 # Process rules with a given owner.
 echo '{"outbounds":[{"type":"direct","tag":"direct"},{"type":"block","tag":"b"}],"route":{"rules":[{"process_name":"curl","outbound":"b"}]}}' >"$t/p.json"
-"$sb" explain -c "$t/p.json" --process-path /usr/bin/curl x.test:80 | grep -qF '"process_name": "curl"' || fail "process_name"
-"$sb" explain -c "$t/p.json" --process-path /usr/bin/wget x.test:80 | grep -qF 'outbound direct' || fail "process_name miss"
+"$sb" explain -c "$t/p.json" --process-path /usr/bin/curl x.test:80 | contains -F '"process_name": "curl"' || fail "process_name"
+"$sb" explain -c "$t/p.json" --process-path /usr/bin/wget x.test:80 | contains -F 'outbound direct' || fail "process_name miss"
 echo ok

@@ -37,8 +37,8 @@ leaks() {  # leaks FILE...: fail if any secret form is in them
   done
 }
 proc_clean() {  # proc_clean PID
-  ! tr '\0' '\n' <"/proc/$1/cmdline" | grep -q -F -e "$pw" -e "$wrong" || fail "a password is in sb-relay's argv"
-  ! tr '\0' '\n' <"/proc/$1/environ" | grep -q -F -e "$pw" -e "$wrong" || fail "a password is in sb-relay's environment"
+  ! tr '\0' '\n' <"/proc/$1/cmdline" | contains -F -e "$pw" -e "$wrong" || fail "a password is in sb-relay's argv"
+  ! tr '\0' '\n' <"/proc/$1/environ" | contains -F -e "$pw" -e "$wrong" || fail "a password is in sb-relay's environment"
 }
 
 start_relay a --threads 2 --log-level trace --events all -c "$t/users.json"

@@ -27,11 +27,11 @@ check_run() {
   read_until '.type == "state" and .state == "needs_machine_auth"'
   local p
   for p in /proc/[0-9]*; do
-    if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q "$marker"; then
+    if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | contains "$marker"; then
       fail "$1: the key is in the argv of $p: $(tr '\0' ' ' <"$p/cmdline")"
     fi
   done
-  if tr '\0' '\n' <"/proc/$BG_PID/environ" 2>/dev/null | grep -q "$marker"; then
+  if tr '\0' '\n' <"/proc/$BG_PID/environ" 2>/dev/null | contains "$marker"; then
     fail "$1: the key is in ts-auth's environment"
   fi
   fake_ctl /approve-machine >/dev/null

@@ -46,7 +46,7 @@ for fixture in "$TB_FIXTURES"/localapi/status-*.json; do
   [ "$rc" = "$want_exit" ] || fail "$name: text exit $rc"
   if [ "$want_exit" = 0 ]; then
     self_ip=$(jq -r '.self.ips[0] // empty' "$t/out.json")
-    [ -z "$self_ip" ] || head -1 "$t/text" | grep -q "^$self_ip " || fail "$name: first row is not self: $(head -1 "$t/text")"
+    [ -z "$self_ip" ] || head -1 "$t/text" | contains "^$self_ip " || fail "$name: first row is not self: $(head -1 "$t/text")"
     [ "$(grep -c '^100\.\|^fd7a' "$t/text")" -ge "$(jq '[.peers[] | select(.dns_name | endswith(".mullvad.ts.net") | not)] | length' "$t/out.json")" ] \
       || fail "$name: missing peer rows"
   else
