@@ -1,5 +1,7 @@
 #include "libcommon/net/dialer.hpp"
 
+#include <poll.h>
+
 #include <net/if.h>
 #include <sys/socket.h>
 
@@ -132,14 +134,29 @@ struct Race {
   asio::steady_timer wake;
 };
 
-// A non-blocking connect(), a wait for writability, then SO_ERROR: what async_connect does, less
-// the poll() it adds on every connection.
-awaitable<std::error_code> connect_socket(tcp::socket& sock, const tcp::endpoint& ep) {
+// A non-blocking connect(). Loopback (and other local) connects are usually established, or
+// refused, by the time connect() returns: a zero-timeout poll() then settles it without the
+// reactor. `pending` says the caller must wait (finish_connect).
+std::error_code begin_connect(tcp::socket& sock, const tcp::endpoint& ep, bool& pending) {
+  pending = false;
   std::error_code ec;
   if (!sock.native_non_blocking()) sock.native_non_blocking(true, ec);
-  if (ec) co_return ec;
-  if (::connect(sock.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) == 0) co_return std::error_code{};
-  if (errno != EINPROGRESS && errno != EINTR) co_return std::error_code(errno, asio::error::get_system_category());
+  if (ec) return ec;
+  if (::connect(sock.native_handle(), ep.data(), static_cast<socklen_t>(ep.size())) == 0) return {};
+  if (errno != EINPROGRESS && errno != EINTR) return std::error_code(errno, asio::error::get_system_category());
+  struct pollfd pfd {sock.native_handle(), POLLOUT, 0};
+  if (::poll(&pfd, 1, 0) != 1) {
+    pending = true;
+    return {};
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  return err ? std::error_code(err, asio::error::get_system_category()) : std::error_code{};
+}
+
+// The wait for writability, then SO_ERROR: what async_connect does, less the poll() it adds.
+awaitable<std::error_code> finish_connect(tcp::socket& sock) {
   auto [we] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
   if (we) co_return we;
   int err = 0;
@@ -148,8 +165,12 @@ awaitable<std::error_code> connect_socket(tcp::socket& sock, const tcp::endpoint
   co_return err ? std::error_code(err, asio::error::get_system_category()) : std::error_code{};
 }
 
-awaitable<void> attempt(std::shared_ptr<Race> race, size_t i, tcp::endpoint ep) {
-  auto ec = co_await connect_socket(*race->attempts[i], ep);
+// One attempt of the race; `started` when begin_connect already left it pending.
+awaitable<void> attempt(std::shared_ptr<Race> race, size_t i, tcp::endpoint ep, bool started) {
+  std::error_code ec;
+  bool pending = started;
+  if (!started) ec = begin_connect(*race->attempts[i], ep, pending);
+  if (pending) ec = co_await finish_connect(*race->attempts[i]);
   --race->pending;
   if (!ec && !race->finished) {
     race->finished = true;
@@ -159,6 +180,34 @@ awaitable<void> attempt(std::shared_ptr<Race> race, size_t i, tcp::endpoint ep) 
     race->last_error = ec;
   }
   race->wake.cancel();
+}
+
+// A socket for one address, protected and bound as the outbound says; nullptr and `error` set
+// when that fails.
+std::unique_ptr<tcp::socket> open_attempt(asio::any_io_executor ex, const tcp::endpoint& ep, const DialOptions& opts,
+                                          std::string& error) {
+  auto sock = std::make_unique<tcp::socket>(ex);
+  std::error_code ec;
+  sock->open(ep.protocol(), ec);
+  if (ec) {
+    error = "socket: " + ec.message();
+    return nullptr;
+  }
+  bool v6 = ep.address().is_v6();
+  if (auto err = protect_socket(sock->native_handle(), v6, opts); !err.empty()) {
+    error = err;
+    return nullptr;
+  }
+  const std::string& bind = v6 ? opts.inet6_bind_address : opts.inet4_bind_address;
+  if (!bind.empty()) {
+    auto ba = asio::ip::make_address(bind, ec);
+    if (!ec) sock->bind(tcp::endpoint(ba, 0), ec);
+    if (ec) {
+      error = "bind " + bind + ": " + ec.message();
+      return nullptr;
+    }
+  }
+  return sock;
 }
 
 }  // namespace
@@ -194,7 +243,35 @@ awaitable<DialResult> dial_addresses(std::vector<asio::ip::address> addrs, uint1
   auto ex = co_await asio::this_coro::executor;
   if (addrs.empty()) co_return failure("no address to dial", socks5::Reply::kHostUnreachable, 502);
   addrs = interleave(addrs);
+  std::string setup_error;
+  // The first address first, without the race's timers and coroutines: when its connect settles at
+  // once (a local destination, an immediate refusal), that is the whole dial.
+  tcp::endpoint first_ep(addrs[0], port);
+  auto first = open_attempt(ex, first_ep, opts, setup_error);
+  bool first_pending = false;
+  std::error_code first_error;
+  if (first) {
+    first_error = begin_connect(*first, first_ep, first_pending);
+    if (!first_pending && !first_error) {
+      DialResult r;
+      r.socket.emplace(std::move(*first));
+      r.ip = addrs[0].to_string();
+      co_return r;
+    }
+    if (!first_pending) first.reset();
+  }
+  if (!first_pending && addrs.size() == 1) {
+    DialResult r;
+    if (first_error) {
+      r.error = "connect: " + first_error.message();
+      classify_error(first_error, r);
+    } else {
+      r = failure(setup_error.empty() ? "connect failed" : setup_error, socks5::Reply::kGeneralFailure, 502);
+    }
+    co_return r;
+  }
   auto race = std::make_shared<Race>(ex);
+  race->last_error = first_error;
   auto deadline = std::chrono::steady_clock::now() + opts.connect_timeout;
   asio::steady_timer watchdog(ex, opts.connect_timeout);
   watchdog.async_wait([race](std::error_code e) {
@@ -204,32 +281,15 @@ awaitable<DialResult> dial_addresses(std::vector<asio::ip::address> addrs, uint1
       if (s) s->close();
     race->wake.cancel();
   });
-  std::string setup_error;
   for (size_t i = 0; i < addrs.size() && !race->finished && !race->timed_out; ++i) {
-    auto sock = std::make_unique<tcp::socket>(ex);
-    std::error_code ec;
     tcp::endpoint ep(addrs[i], port);
-    sock->open(ep.protocol(), ec);
-    if (ec) {
-      setup_error = "socket: " + ec.message();
-      continue;
-    }
-    if (auto err = protect_socket(sock->native_handle(), addrs[i].is_v6(), opts); !err.empty()) {
-      setup_error = err;
-      continue;
-    }
-    const std::string& bind = addrs[i].is_v6() ? opts.inet6_bind_address : opts.inet4_bind_address;
-    if (!bind.empty()) {
-      auto ba = asio::ip::make_address(bind, ec);
-      if (!ec) sock->bind(tcp::endpoint(ba, 0), ec);
-      if (ec) {
-        setup_error = "bind " + bind + ": " + ec.message();
-        continue;
-      }
-    }
+    bool started = i == 0 && first_pending;
+    if (i == 0 && !first_pending) continue;  // settled above (refused, or no socket)
+    auto sock = started ? std::move(first) : open_attempt(ex, ep, opts, setup_error);
+    if (!sock) continue;
     race->attempts.push_back(std::move(sock));
     ++race->pending;
-    asio::co_spawn(ex, attempt(race, race->attempts.size() - 1, ep), [](std::exception_ptr) {});
+    asio::co_spawn(ex, attempt(race, race->attempts.size() - 1, ep, started), [](std::exception_ptr) {});
     if (i + 1 == addrs.size()) break;
     // Wait up to 250 ms (RFC 8305's connection attempt delay), less when every attempt so far failed.
     auto next = std::chrono::steady_clock::now() + 250ms;

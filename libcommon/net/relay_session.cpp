@@ -55,6 +55,10 @@ struct Session {
   std::shared_ptr<bool> hs_armed = std::make_shared<bool>(false);
   bool opened = false;
   bool between_requests = false;  // HTTP keep-alive: a close here is a normal end
+  // Set by a handshake that ends in a relayed connection. The handshake's coroutine frames (large:
+  // every local of every step) are freed before run_session relays, so a held connection costs
+  // only the relay's own state.
+  std::optional<tcp::socket> upstream;
 
   void fail(std::string e) {
     if (info.error.empty()) info.error = std::move(e);
@@ -422,7 +426,7 @@ awaitable<void> serve_socks5(Session& s) {
   Buffer msg10 = socks5::reply(socks5::Reply::kSucceeded, {ec ? "" : le.address().to_string(), ec ? uint16_t(0) : le.port()});
   if (!co_await write_all(s.client, Bytes(msg10)))
     co_return;
-  co_await relay(s, *o.dial.socket);
+  s.upstream = std::move(o.dial.socket);  // run_session relays, once this frame is gone
 }
 
 // ---- SOCKS4 / 4a ------------------------------------------------------------------------------
@@ -453,7 +457,7 @@ awaitable<void> serve_socks4(Session& s) {
   }
   Buffer msg14 = socks4::reply(socks4::kGranted);
   if (!co_await write_all(s.client, Bytes(msg14))) co_return;
-  co_await relay(s, *o.dial.socket);
+  s.upstream = std::move(o.dial.socket);  // run_session relays, once this frame is gone
 }
 
 // ---- HTTP -------------------------------------------------------------------------------------
@@ -653,7 +657,8 @@ awaitable<void> serve_http(Session& s) {
       }
       static const std::string kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
       if (!co_await write_all(s.client, std::string_view(kEstablished))) co_return;
-      co_return co_await relay(s, *o.dial.socket);
+      s.upstream = std::move(o.dial.socket);  // run_session relays, once this frame is gone
+      co_return;
     }
     if (!co_await http_forward(s, head.value)) co_return;
     // Keep-alive: the next request head must come within the idle timeout.
@@ -695,6 +700,10 @@ awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx c
   s.arm(s.ctx.shared->opts.handshake_timeout);
   co_await serve(s);
   s.disarm();
+  if (s.upstream) {
+    co_await relay(s, *s.upstream);
+    s.upstream->close(ec);
+  }
   s.client.close(ec);
   s.info.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.start).count();
   spdlog::debug("conn {} {} {} → {}:{} {} {}", s.info.id, s.info.protocol, s.info.source, s.info.host, s.info.port,
