@@ -42,6 +42,8 @@ struct Args {
   bool allow_open = false;
   bool use_default = false;
   unsigned threads = 0;
+  bool reuseport = false;
+  int64_t busy_poll = 30;
   int64_t max_connections = 4096;
   double handshake_timeout = 10, idle_timeout = 300, drain_timeout = 5;
   std::string log_level = "warn";
@@ -90,7 +92,12 @@ int real_main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "close", "all"}));
   app.add_flag("--exit-on-eof", a.exit_on_eof, "Drain and exit when the plan stream ends (default: keep running)");
   app.add_flag("--allow-open", a.allow_open, "Allow a non-loopback listen address for an inbound without users");
-  app.add_option("--threads", a.threads, "Event loops, one per thread with SO_REUSEPORT (default: one per core)");
+  app.add_option("--threads", a.threads, "Event loops, one per thread, sharing one accept queue (default: one per core)");
+  app.add_flag("--reuseport", a.reuseport,
+               "One listening socket per event loop (SO_REUSEPORT; the kernel spreads connections by address hash)");
+  app.add_option("--busy-poll", a.busy_poll,
+                 "Microseconds an event loop keeps polling after its last event before it sleeps (default 30; 0: sleep at once)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   app.add_option("--max-connections", a.max_connections, "Connections beyond this are refused politely (default 4096)");
   app.add_option("--handshake-timeout", a.handshake_timeout, "Seconds for a client to finish its request (default 10)");
   app.add_option("--idle-timeout", a.idle_timeout, "Seconds without traffic before a connection is closed (default 300)");
@@ -107,6 +114,8 @@ int real_main(int argc, char** argv) {
   tb::net::RelayOptions opts;
   opts.events = a.events == "none" ? tb::net::Events::kNone : a.events == "all" ? tb::net::Events::kAll : tb::net::Events::kClose;
   opts.threads = a.threads;
+  opts.reuseport = a.reuseport;
+  opts.busy_poll = std::chrono::microseconds(a.busy_poll);
   opts.max_connections = a.max_connections;  // the server fits it to the file limit
   opts.handshake_timeout = secs(a.handshake_timeout);
   opts.idle_timeout = secs(a.idle_timeout);

@@ -1,6 +1,11 @@
 #include "libcommon/net/server.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -112,6 +117,32 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
   }
 }
 
+// A loop that has just handled events polls (epoll_wait with no timeout) for `busy_poll` more
+// before it sleeps, as the kernel's busy_poll does for NAPI: the next step of a connection (the
+// upstream's answer, the client's next request) usually comes within tens of microseconds on a
+// local path, and sleeping and waking for it costs more than that. Between polls it yields, so a
+// thread waiting for the CPU is not held up. An idle relay sleeps at once.
+void run_loop(asio::io_context& io, std::chrono::microseconds busy_poll) {
+  auto guard = asio::make_work_guard(io);
+  if (busy_poll.count() <= 0) {
+    io.run();
+    return;
+  }
+  auto last = std::chrono::steady_clock::now();
+  while (!io.stopped()) {
+    if (io.poll() > 0) {
+      last = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() - last < busy_poll) {
+      sched_yield();  // politely: a thread waiting for this CPU gets it first
+      continue;
+    }
+    io.run_one();
+    last = std::chrono::steady_clock::now();
+  }
+}
+
 }  // namespace
 
 RelayServer::RelayServer(RelayOptions opts) : impl_(std::make_unique<Impl>()) { impl_->shared->opts = opts; }
@@ -134,7 +165,12 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
     std::error_code aec;
     auto addr = asio::ip::make_address(in.listen, aec);
     if (aec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
-    if (port != 0) {
+    // Default: one listening socket whose descriptor every loop watches (a dup each), so whichever
+    // loop is free accepts the next connection. With --reuseport, one socket per loop and the
+    // kernel spreads connections by address hash: measured on 2 cores at 64 concurrent clients,
+    // that uneven split doubled p99 latency (bench/RESULTS.md).
+    bool reuseport = sh.opts.reuseport && impl_->workers.size() > 1;
+    if (port != 0 && reuseport) {
       // SO_REUSEPORT would let this relay share a port another process (of the same user) already
       // listens on, silently splitting its connections. A plain bind first makes that an error.
       tcp::acceptor probe(impl_->workers.front()->io);
@@ -147,13 +183,25 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
       if (pec)
         return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + pec.message());
     }
+    int first_fd = -1;
     for (auto& w : impl_->workers) {
       std::error_code ec;
       tcp::endpoint ep(addr, port);
       auto acc = std::make_unique<tcp::acceptor>(w->io);
+      if (!reuseport && first_fd >= 0) {
+        int fd = ::fcntl(first_fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) ec = std::error_code(errno, std::system_category());
+        if (!ec) acc->assign(ep.protocol(), fd, ec);
+        if (ec) {
+          if (fd >= 0) ::close(fd);
+          return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + ec.message());
+        }
+        w->acceptors.push_back(std::move(acc));
+        continue;
+      }
       acc->open(ep.protocol(), ec);
       if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) {
+      if (!ec && reuseport) {
         int one = 1;
         if (setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
           ec = std::error_code(errno, std::system_category());
@@ -161,9 +209,17 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
       if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
       if (!ec) acc->bind(ep, ec);
       if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (!ec) {
+        // Clients of a mixed inbound speak first (SOCKS greeting, HTTP request line): accept() when
+        // that first data is there, so one wakeup takes both. A client that sends nothing is
+        // accepted after about a second all the same (and then meets the handshake timeout).
+        int secs = 1;
+        ::setsockopt(acc->native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+      }
       if (ec)
         return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + ec.message());
-      if (port == 0) port = acc->local_endpoint().port();  // the other threads share the chosen port
+      if (port == 0) port = acc->local_endpoint().port();  // the other loops share the chosen port
+      first_fd = acc->native_handle();
       w->acceptors.push_back(std::move(acc));
     }
     b.port = port;
@@ -178,10 +234,8 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
       });
     }
     Worker* wp = w.get();
-    w->thread = std::thread([wp] {
-      auto guard = asio::make_work_guard(wp->io);
-      wp->io.run();
-    });
+    auto busy_poll = sh.opts.busy_poll;
+    w->thread = std::thread([wp, busy_poll] { run_loop(wp->io, busy_poll); });
   }
   impl_->started = true;
   return impl_->bound;

@@ -22,6 +22,8 @@ struct RelayOptions {
   std::chrono::milliseconds idle_timeout{300000};
   int64_t max_connections = 4096;
   unsigned threads = 0;  // 0: one per core
+  bool reuseport = false;  // one listening socket per loop (SO_REUSEPORT) instead of a shared one
+  std::chrono::microseconds busy_poll{30};  // a loop polls this long after its last event before it sleeps
   bool allow_open = false;
 };
 
