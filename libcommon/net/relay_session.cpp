@@ -681,10 +681,20 @@ awaitable<void> serve(Session& s) {
 
 }  // namespace
 
+namespace {
+thread_local int t_loop_sessions = 0;
+}  // namespace
+
+int loop_sessions() { return t_loop_sessions; }
+
 awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx) {
   struct Active {
     RelayShared& sh;
-    ~Active() { sh.active.fetch_sub(1); }
+    explicit Active(RelayShared& s) : sh(s) { ++t_loop_sessions; }
+    ~Active() {
+      sh.active.fetch_sub(1);
+      --t_loop_sessions;
+    }
   } active{*ctx.shared};
   Session s(std::move(client), peer, std::move(ctx));
   s.plan = s.ctx.shared->current();

@@ -41,5 +41,7 @@ struct InboundCtx {
 awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx);
 // Beyond the connection cap: answer in the client's protocol that we are busy, then close.
 awaitable<void> refuse_session(tcp::socket client, tcp::endpoint peer, InboundCtx ctx);
+// Sessions running on the calling thread's event loop.
+int loop_sessions();
 
 }  // namespace tb::net
