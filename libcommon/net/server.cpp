@@ -1,9 +1,9 @@
 #include "libcommon/net/server.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -122,8 +122,8 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
 // upstream's answer, the client's next request) usually comes within tens of microseconds on a
 // local path, and sleeping and waking for it costs more than that. Between polls it yields, so a
 // thread waiting for the CPU is not held up. An idle relay sleeps at once, and so does a loop with
-// more than a few connections: their events keep it busy anyway, and under load the CPU is worth
-// more to the other processes than the spin (measured at 64 concurrent clients on 2 cores).
+// more than a few connections: their events keep it busy anyway, and a loaded relay should leave
+// the CPU to the other processes rather than spin.
 constexpr int kBusyPollSessions = 4;
 void run_loop(asio::io_context& io, std::chrono::microseconds busy_poll) {
   auto guard = asio::make_work_guard(io);
@@ -170,8 +170,8 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
     if (aec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
     // Default: one listening socket whose descriptor every loop watches (a dup each), so whichever
     // loop is free accepts the next connection. With --reuseport, one socket per loop and the
-    // kernel spreads connections by address hash: measured on 2 cores at 64 concurrent clients,
-    // that uneven split doubled p99 latency (bench/RESULTS.md).
+    // kernel spreads connections by address hash: measured side by side on 2 cores at 64
+    // concurrent clients, that uneven split doubled p99 latency.
     bool reuseport = sh.opts.reuseport && impl_->workers.size() > 1;
     if (port != 0 && reuseport) {
       // SO_REUSEPORT would let this relay share a port another process (of the same user) already
