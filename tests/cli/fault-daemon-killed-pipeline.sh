@@ -9,8 +9,6 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$TB_FIXTURES/relay/relay-lib.sh"
-ts=$(tool ts-status)
-sb=$(tool sb-route)
 cat >"$t/config.json" <<'JSON'
 {
   "endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
@@ -22,18 +20,8 @@ JSON
 start_http 127.0.0.1
 start_fake --generate-peers 3
 sock=$FAKE_SOCK
-mkfifo "$t/w2p" "$t/p2t" "$t/t2r"
-"$ts" --socket "$sock" watch --interval 60s >"$t/w2p" 2>"$t/watch.err" &
-watch_pid=$!; track_pid "$watch_pid"
-"$sb" plan -c "$t/config.json" <"$t/w2p" >"$t/p2t" 2>"$t/plan.err" &
-plan_pid=$!; track_pid "$plan_pid"
-tee "$t/plans" <"$t/p2t" >"$t/t2r" &
-tee_pid=$!; track_pid "$tee_pid"
-RELAY_OUT=$t/r.out
-"$relay" --threads 2 --events close <"$t/t2r" >"$RELAY_OUT" 2>"$t/r.err" &
-RELAY_PID=$!; track_pid "$RELAY_PID"
-wait_for 10 grep -q '"type":"listening"' "$RELAY_OUT"
-port=$(grep '"type":"listening"' "$RELAY_OUT" | head -1 | jq -r '.inbounds[0].port')
+start_pipeline "$t/config.json"
+port=$RELAY_PORT
 peer=$(head -1 "$t/plans" | jq -r '.tailnet.peer_ips[0]')
 [ -n "$peer" ] && [ "$peer" != null ] || fail "the first plan has no peer: $(head -c 300 "$t/plans")"
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null || fail "watch never subscribed"
@@ -70,7 +58,7 @@ wait_for 15 plan_back
 gen_up=$(jq -s --argjson g "$gen_down" 'map(select(.generation > $g and .tailnet.state == "running")) | .[0].generation' "$t/plans")
 wait_for 10 has_gen "$gen_up"
 peer_goes_to ts-ep
-for p in "$watch_pid" "$plan_pid" "$tee_pid" "$RELAY_PID"; do kill -0 "$p" 2>/dev/null || fail "a pipeline stage exited"; done
+for p in "$WATCH_PID" "$PLAN_PID" "$TEE_PID" "$RELAY_PID"; do kill -0 "$p" 2>/dev/null || fail "a pipeline stage exited"; done
 [ "$(grep -c '"type":"listening"' "$RELAY_OUT")" -ge 1 ] || fail "no listening record"
 [ "$(grep '"type":"listening"' "$RELAY_OUT" | jq -r '.inbounds[0].port' | sort -u)" = "$port" ] || fail "the relay moved its port"
 jq -e 'has("v") and .type == "plan"' "$t/plans" >/dev/null || fail "a plan line is not a complete record"

@@ -8,22 +8,10 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$TB_FIXTURES/relay/relay-lib.sh"
-ts=$(tool ts-status)
-sb=$(tool sb-route)
 start_http 127.0.0.1
 start_fake --generate-peers 3
-mkfifo "$t/w2p" "$t/p2t" "$t/p2r"
-"$ts" --socket "$FAKE_SOCK" watch --interval 60s >"$t/w2p" 2>"$t/watch.err" &
-watch_pid=$!; track_pid "$watch_pid"
-"$sb" plan -c "$TB_FIXTURES/relay/direct.json" <"$t/w2p" >"$t/p2t" 2>"$t/plan.err" &
-plan_pid=$!; track_pid "$plan_pid"
-tee "$t/plans" <"$t/p2t" >"$t/p2r" &
-track_pid $!
-RELAY_OUT=$t/r.out
-"$relay" --threads 2 --events close <"$t/p2r" >"$RELAY_OUT" 2>"$t/r.err" &
-RELAY_PID=$!; track_pid "$RELAY_PID"
-wait_for 10 grep -q '"type":"listening"' "$RELAY_OUT"
-port=$(grep '"type":"listening"' "$RELAY_OUT" | head -1 | jq -r '.inbounds[0].port')
+start_pipeline "$TB_FIXTURES/relay/direct.json"
+port=$RELAY_PORT
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null || fail "watch never subscribed"
 fake_ctl '/peer?name=peer1&online=false' >/dev/null  # a second plan
 wait_for 10 sh -c "[ \$(wc -l <'$t/plans') -ge 2 ]"
@@ -33,9 +21,9 @@ get() { curl -sS --max-time 10 --proxy "socks5h://127.0.0.1:$port" "http://127.0
 reading_stdin() { grep -q 'pipe_read' /proc/"$RELAY_PID"/task/*/wchan 2>/dev/null; }
 reading_stdin || fail "no sb-relay thread is reading the plan stream (cannot observe the end of input)"
 
-kill "$watch_pid"
-rc=0; timeout 10 tail --pid="$plan_pid" -f /dev/null || fail "sb-route plan did not exit within 10 s of the end of its input"
-wait "$plan_pid" || rc=$?
+kill "$WATCH_PID"
+rc=0; timeout 10 tail --pid="$PLAN_PID" -f /dev/null || fail "sb-route plan did not exit within 10 s of the end of its input"
+wait "$PLAN_PID" || rc=$?
 [ "$rc" = 0 ] || fail "sb-route plan exited $rc at the end of its input: $(cat "$t/plan.err")"
 jq -e '.v == 1 and .type == "plan"' "$t/plans" >/dev/null || fail "a partial plan line"
 stdin_done() { ! reading_stdin; }

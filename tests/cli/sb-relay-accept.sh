@@ -58,19 +58,7 @@ done
 
 # A client that says nothing at all.
 start_relay quiet --threads 2 --handshake-timeout 1 -c "$TB_FIXTURES/relay/direct.json"
-python3 - "$RELAY_PORT" >"$t/quiet.out" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(10)
-t0 = time.time()
-try:
-    d = s.recv(10)
-except socket.timeout:
-    d = None
-except ConnectionResetError:
-    d = b""
-print("closed" if d == b"" else "open", round(time.time() - t0, 1))
-PY
+await_close "$RELAY_PORT" "" 10 >"$t/quiet.out"
 read -r state secs <"$t/quiet.out"
 [ "$state" = closed ] || fail "a silent client was not closed within 10 s: $(cat "$t/quiet.out")"
 wait_for 5 grep -q '"error":"handshake timeout"' "$RELAY_OUT"

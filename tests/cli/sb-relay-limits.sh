@@ -9,18 +9,7 @@ start_http 127.0.0.1
 start_relay r --threads 1 --handshake-timeout 1 --max-connections 1 -c "$TB_FIXTURES/relay/direct.json"
 p=$RELAY_PORT
 # Slowloris: half a SOCKS5 greeting, then silence. The relay must close within the timeout.
-python3 - "$p" >"$t/slow.out" <<'PY' &
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"\x05")
-s.settimeout(8)
-t0 = time.time()
-try:
-    d = s.recv(10)
-except socket.timeout:
-    d = None
-print("closed" if d == b"" else "open", round(time.time() - t0, 1))
-PY
+await_close "$p" 05 8 >"$t/slow.out" &
 slow=$!
 track_pid "$slow"
 wait_for 5 grep -q '"error":"handshake timeout"' "$RELAY_OUT"
