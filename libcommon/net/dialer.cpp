@@ -134,6 +134,14 @@ struct Race {
   asio::steady_timer wake;
 };
 
+// The outcome of a connect() that has finished (the socket is writable): SO_ERROR.
+std::error_code connect_result(tcp::socket& sock) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  return err ? std::error_code(err, asio::error::get_system_category()) : std::error_code{};
+}
+
 // A non-blocking connect(). Loopback (and other local) connects are usually established, or
 // refused, by the time connect() returns: a zero-timeout poll() then settles it without the
 // reactor. `pending` says the caller must wait (finish_connect).
@@ -149,20 +157,14 @@ std::error_code begin_connect(tcp::socket& sock, const tcp::endpoint& ep, bool& 
     pending = true;
     return {};
   }
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  return err ? std::error_code(err, asio::error::get_system_category()) : std::error_code{};
+  return connect_result(sock);
 }
 
 // The wait for writability, then SO_ERROR: what async_connect does, less the poll() it adds.
 awaitable<std::error_code> finish_connect(tcp::socket& sock) {
   auto [we] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
   if (we) co_return we;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  co_return err ? std::error_code(err, asio::error::get_system_category()) : std::error_code{};
+  co_return connect_result(sock);
 }
 
 // One attempt of the race; `started` when begin_connect already left it pending.
@@ -180,6 +182,15 @@ awaitable<void> attempt(std::shared_ptr<Race> race, size_t i, tcp::endpoint ep, 
     race->last_error = ec;
   }
   race->wake.cancel();
+}
+
+// Every attempt failed: the last connect error, or else why no socket could be set up.
+DialResult dial_failure(const std::error_code& last_error, const std::string& setup_error) {
+  if (!last_error) return failure(setup_error.empty() ? "connect failed" : setup_error, socks5::Reply::kGeneralFailure, 502);
+  DialResult r;
+  r.error = "connect: " + last_error.message();
+  classify_error(last_error, r);
+  return r;
 }
 
 // A socket for one address, protected and bound as the outbound says; nullptr and `error` set
@@ -260,16 +271,7 @@ awaitable<DialResult> dial_addresses(std::vector<asio::ip::address> addrs, uint1
     }
     if (!first_pending) first.reset();
   }
-  if (!first_pending && addrs.size() == 1) {
-    DialResult r;
-    if (first_error) {
-      r.error = "connect: " + first_error.message();
-      classify_error(first_error, r);
-    } else {
-      r = failure(setup_error.empty() ? "connect failed" : setup_error, socks5::Reply::kGeneralFailure, 502);
-    }
-    co_return r;
-  }
+  if (!first_pending && addrs.size() == 1) co_return dial_failure(first_error, setup_error);
   auto race = std::make_shared<Race>(ex);
   race->last_error = first_error;
   auto deadline = std::chrono::steady_clock::now() + opts.connect_timeout;
@@ -312,17 +314,10 @@ awaitable<DialResult> dial_addresses(std::vector<asio::ip::address> addrs, uint1
     r.ip = race->winner_ip;
     co_return r;
   }
-  DialResult r;
-  if (timed_out) {
-    r = failure("connect timed out after " + std::to_string(opts.connect_timeout.count()) + " ms",
-                socks5::Reply::kTtlExpired, 504);
-  } else if (race->last_error) {
-    r.error = "connect: " + race->last_error.message();
-    classify_error(race->last_error, r);
-  } else {
-    r = failure(setup_error.empty() ? "connect failed" : setup_error, socks5::Reply::kGeneralFailure, 502);
-  }
-  co_return r;
+  if (timed_out)
+    co_return failure("connect timed out after " + std::to_string(opts.connect_timeout.count()) + " ms",
+                      socks5::Reply::kTtlExpired, 504);
+  co_return dial_failure(race->last_error, setup_error);
 }
 
 namespace {

@@ -679,10 +679,8 @@ awaitable<void> serve(Session& s) {
   co_await serve_http(s);
 }
 
-}  // namespace
+thread_local int t_loop_sessions = 0;  // run_session's on this thread's loop
 
-namespace {
-thread_local int t_loop_sessions = 0;
 }  // namespace
 
 int loop_sessions() { return t_loop_sessions; }
