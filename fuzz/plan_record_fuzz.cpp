@@ -17,7 +17,7 @@
 namespace {
 
 std::string safe_line(std::string line) {
-  auto j = tb::core::Json::parse(line, nullptr, false);
+  auto j = tb::core::parse_or_discarded(line);
   if (j.is_discarded() || !j.is_object()) return line;
   auto src = j.find("source");
   if (src == j.end() || !src->is_object()) return line;

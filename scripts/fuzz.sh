@@ -3,9 +3,11 @@
 # for a bounded time on a working copy of its corpus (the committed fuzz/corpus is never grown),
 # with its regression inputs and dictionary. Prints a markdown table per target: executions,
 # exec/s, coverage (cov: and ft: from libFuzzer's final lines), corpus, crashes.
+# FUZZ_SEED=N fixes libFuzzer's seed (0 or unset: random; --smoke: 1 unless set), so a smoke run
+# in CI tries the same inputs as here, in the same order, as far as its time allows.
 #
 #   scripts/fuzz.sh                  every target, 60 s each (FUZZ_TIME overrides)
-#   scripts/fuzz.sh --smoke          every target, 10 s each (make test)
+#   scripts/fuzz.sh --smoke          every target, 10 s each, seed 1 (make test)
 #   scripts/fuzz.sh --time 300 http_proxy socks5
 #   scripts/fuzz.sh --report docs/fuzz-run.md
 #
@@ -19,14 +21,15 @@ BUILD="${FUZZ_BUILD:-$ROOT/build-fuzz}"
 TIME="${FUZZ_TIME:-60}"
 RSS_MB="${FUZZ_RSS_MB:-2048}"
 TIMEOUT_S="${FUZZ_TIMEOUT:-10}"
+SEED="${FUZZ_SEED:-0}"
 JOBS="${FUZZ_JOBS:-2}"
 REPORT=""
 targets=()
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --smoke) TIME=10 ;;
+    --smoke) TIME=10; SEED="${FUZZ_SEED:-1}" ;;
     --time) TIME="${2:?--time needs seconds}"; shift ;;
     --report) REPORT="${2:?--report needs a file}"; shift ;;
     --build) BUILD="${2:?--build needs a folder}"; shift ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 case "$TIME" in ''|*[!0-9]*) echo "fuzz.sh: --time wants whole seconds" >&2; exit 2 ;; esac
+case "$SEED" in ''|*[!0-9]*) echo "fuzz.sh: FUZZ_SEED wants a whole number" >&2; exit 2 ;; esac
 
 if [ ${#targets[@]} -eq 0 ]; then
   for f in "$ROOT"/fuzz/*_fuzz.cpp; do
@@ -76,7 +80,7 @@ field() {  # field LOG NAME: the value of libFuzzer's "stat::NAME: value" line
   sed -n "s/^stat::$2: *//p" "$1" | tail -n 1
 }
 last_stat() {  # last_stat LOG KEY: the number after "KEY: " on the last status line that has it
-  grep -o "$2: [0-9/a-zA-Z]*" "$1" | tail -n 1 | sed "s/^$2: //"
+  { grep -o "$2: [0-9/a-zA-Z]*" "$1" || true; } | tail -n 1 | sed "s/^$2: //"
 }
 
 mkdir -p "$BUILD/fuzz-logs"
@@ -84,6 +88,7 @@ table="| target | time (s) | executions | exec/s | cov | ft | corpus (files/byte
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 commands=""
 failed=0
+failures=""
 for t in "${targets[@]}"; do
   exe="$BUILD/fuzz/${t}_fuzz"
   if [ ! -x "$exe" ]; then
@@ -98,6 +103,7 @@ for t in "${targets[@]}"; do
   done
   opts=( -max_total_time="$TIME" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT_S" -print_final_stats=1
          -artifact_prefix="$art/" )
+  [ "$SEED" != 0 ] && opts+=( -seed="$SEED" )
   [ -f "$ROOT/fuzz/dict/$t.dict" ] && opts+=( -dict="$ROOT/fuzz/dict/$t.dict" )
   # sb-route's reader reports every bad line on stderr; libFuzzer keeps its own output.
   [ "$t" = status_record ] && opts+=( -close_fd_mask=2 )
@@ -118,12 +124,19 @@ for t in "${targets[@]}"; do
   files="$(find "$work" -type f | wc -l)"; bytes="$(find "$work" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')"
   crashes="$(find "$art" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)"
   result=ok
-  if [ "$crashes" -gt 0 ]; then
-    result="CRASH (build-fuzz/fuzz-artifacts/$t)"; failed=1
-    grep -m 3 -E 'ERROR: |runtime error|invariant failed|SUMMARY' "$log" >&2 || true
-  elif [ $rc -ne 0 ]; then
-    result="FAILED rc=$rc (see $log)"; failed=1
-    tail -n 20 "$log" >&2
+  if [ "$crashes" -gt 0 ] || [ $rc -ne 0 ]; then
+    # What failed, where and with which seed, on one line: CI shows only the end of the output.
+    seed="$(sed -n 's/^INFO: Seed: \([0-9]*\).*/\1/p' "$log" | head -n 1)"
+    why="$(grep -m 1 -E 'ERROR: |runtime error|invariant failed' "$log" | cut -c1-160 || true)"
+    if [ "$crashes" -gt 0 ]; then
+      result="CRASH (build-fuzz/fuzz-artifacts/$t)"
+      grep -m 3 -E 'ERROR: |runtime error|invariant failed|SUMMARY' "$log" >&2 || true
+    else
+      result="FAILED rc=$rc (see $log)"
+      tail -n 20 "$log" >&2
+    fi
+    failed=1
+    failures+="fuzz.sh: $t: ${why:-exit $rc} (seed ${seed:-?}; inputs: $(find "$art" -type f | head -n 3 | tr '\n' ' ')log: $log)"$'\n'
   fi
   table+=$'\n'"| $t | $took | ${execs:-?} | ${eps:-?} | ${cov:-?} | ${ft:-?} | $files/$bytes | ${newu:-?} | ${rss:-?} | $crashes | $result |"
 done
@@ -131,7 +144,7 @@ total_s=$(( SECONDS - started ))
 
 summary="$table
 
-Per target ${TIME} s, -rss_limit_mb=$RSS_MB, -timeout=$TIMEOUT_S; clang build ${build_s} s; whole run ${total_s} s ($(date -u +%Y-%m-%dT%H:%MZ), $("$CXX_BIN" --version | head -n 1)).
+Per target ${TIME} s, seed $([ "$SEED" = 0 ] && echo random || echo "$SEED"), -rss_limit_mb=$RSS_MB, -timeout=$TIMEOUT_S; clang build ${build_s} s; whole run ${total_s} s ($(date -u +%Y-%m-%dT%H:%MZ), $("$CXX_BIN" --version | head -n 1)).
 
 Commands (from the repository root, after \`scripts/fuzz.sh\` built $(basename "$BUILD")):
 
@@ -144,6 +157,7 @@ if [ -n "$REPORT" ]; then
   echo "fuzz.sh: report written to $REPORT" >&2
 fi
 if [ $failed -ne 0 ]; then
+  printf '%s' "$failures" >&2
   echo "fuzz.sh: FAILED: a target crashed or failed (inputs in $BUILD/fuzz-artifacts/)" >&2
   exit 1
 fi

@@ -84,10 +84,12 @@ bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void
     ++n;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     g_handling = true;
-    tb::core::Json j = tb::core::Json::parse(line, nullptr, false);
+    tb::core::Json j = tb::core::parse_or_discarded(line);
     std::string problem;
     if (j.is_discarded() || !j.is_object()) {
-      problem = "not a JSON object; skipped";
+      problem = tb::core::nests_deeper_than(line)
+                    ? "nested deeper than " + std::to_string(tb::core::kMaxJsonDepth) + " levels; skipped"
+                    : "not a JSON object; skipped";
     } else if (auto r = on_record(j); !r) {
       problem = r.error().message;
     }
@@ -114,7 +116,7 @@ std::optional<tb::route::TailnetState> read_status_file(const std::string& path)
   std::optional<tb::route::TailnetState> last;
   std::string line;
   while (std::getline(*in, line)) {
-    auto j = tb::core::Json::parse(line, nullptr, false);
+    auto j = tb::core::parse_or_discarded(line);
     if (j.is_discarded() || !j.is_object()) continue;
     if (auto t = tb::route::tailnet_from_status(j)) last = std::move(*t);
   }

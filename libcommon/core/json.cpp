@@ -2,7 +2,33 @@
 
 namespace tb::core {
 
+bool nests_deeper_than(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+Json parse_or_discarded(std::string_view text) {
+  if (nests_deeper_than(text)) return Json(Json::value_t::discarded);
+  return Json::parse(text.begin(), text.end(), nullptr, false);
+}
+
 Result<Json> parse_json(std::string_view text, ExitCode code_on_error, std::string_view what) {
+  if (nests_deeper_than(text))
+    return fail(code_on_error, std::string(what) + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::exception& e) {

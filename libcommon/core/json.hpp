@@ -16,6 +16,19 @@ namespace tb::core {
 
 using Json = nlohmann::ordered_json;
 
+// The deepest nesting of arrays and objects accepted from any input (configs, daemon replies,
+// plan and status records). nlohmann parses without recursion, but copying, comparing and
+// dumping a value recurse once per level: a line of 100,000 '[' would overflow the stack.
+// sing-box's Go decoder stops at 10,000; no config, Status or record nests past a dozen.
+inline constexpr int kMaxJsonDepth = 512;
+
+// Whether text nests arrays/objects deeper than max_depth. Brackets inside strings do not count;
+// on text that is not JSON the answer only bounds what a parser could build from it.
+bool nests_deeper_than(std::string_view text, int max_depth = kMaxJsonDepth);
+
+// Json::parse(text, nullptr, false), also discarded when nested deeper than kMaxJsonDepth.
+Json parse_or_discarded(std::string_view text);
+
 // Parses text; errors carry nlohmann's position text and the given code (76 for daemon replies,
 // 65 for user input, 78 for configs).
 Result<Json> parse_json(std::string_view text, ExitCode code_on_error, std::string_view what);

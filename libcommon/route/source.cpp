@@ -1,5 +1,6 @@
 #include "libcommon/route/source.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -78,18 +79,45 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 bool is_yaml_name(const std::string& name) { return ends_with(name, ".yaml") || ends_with(name, ".yml"); }
 
-Json yaml_to_json(const YAML::Node& n) {
+// yaml-cpp's aliases share one node; in JSON each is a copy. Nine anchors of nine aliases each
+// ("billion laughs") turn 500 bytes into 387 million values, so the conversion has a budget of
+// values proportional to the text (without aliases a document has fewer values than bytes) and
+// stops at the JSON nesting limit.
+struct YamlToJson {
+  explicit YamlToJson(size_t max_values) : limit(max_values), budget(max_values) {}
+  size_t limit;
+  size_t budget;
+  std::string error;
+
+  Json convert(const YAML::Node& n, int depth) {
+    if (!error.empty()) return nullptr;
+    if (budget == 0) {
+      error = "aliases expand to more than " + std::to_string(limit) + " values";
+      return nullptr;
+    }
+    --budget;
+    if ((n.Type() == YAML::NodeType::Sequence || n.Type() == YAML::NodeType::Map) && depth >= tb::core::kMaxJsonDepth) {
+      error = "nested deeper than " + std::to_string(tb::core::kMaxJsonDepth) + " levels";
+      return nullptr;
+    }
+    return value(n, depth);
+  }
+
+  Json value(const YAML::Node& n, int depth);
+};
+
+Json YamlToJson::value(const YAML::Node& n, int depth) {
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: return nullptr;
     case YAML::NodeType::Sequence: {
       Json a = Json::array();
-      for (const auto& x : n) a.push_back(yaml_to_json(x));
+      for (const auto& x : n) a.push_back(convert(x, depth + 1));
       return a;
     }
     case YAML::NodeType::Map: {
       Json o = Json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = convert(kv.second, depth + 1);
       return o;
     }
     case YAML::NodeType::Scalar: {
@@ -146,9 +174,15 @@ Result<std::string> read_file(const std::string& path) {
 Result<Json> parse_yaml(std::string_view text, const std::string& name) {
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    Json j = yaml_to_json(root);
+    YamlToJson conv(16 * text.size() + 4096);
+    Json j = conv.convert(root, 0);
+    if (!conv.error.empty()) return fail(ExitCode::kConfig, "decode config at " + name + ": yaml: " + conv.error);
     if (!j.is_object()) return fail(ExitCode::kConfig, "decode config at " + name + ": YAML document is not a mapping");
     return j;
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp 0.7 stops at its own depth limit with the message "bad file".
+    return fail(ExitCode::kConfig, "decode config at " + name + ": yaml: line " + std::to_string(e.mark.line + 1) +
+                                       ", column " + std::to_string(e.mark.column + 1) + ": nested too deeply");
   } catch (const YAML::Exception& e) {
     return fail(ExitCode::kConfig, "decode config at " + name + ": yaml: line " + std::to_string(e.mark.line + 1) +
                                        ", column " + std::to_string(e.mark.column + 1) + ": " + printable(e.msg));
@@ -162,6 +196,9 @@ Result<Json> parse_config_text(std::string_view text, const std::string& name) {
     return fail(ExitCode::kConfig, "decode config at " + name + ": not a text file (NUL byte)");
   if (is_yaml_name(name)) return parse_yaml(text, name);
   std::string stripped = strip_jsonc(text);
+  if (tb::core::nests_deeper_than(stripped))
+    return fail(ExitCode::kConfig, "decode config at " + name + ": json: nested deeper than " +
+                                       std::to_string(tb::core::kMaxJsonDepth) + " levels");
   try {
     Json j = Json::parse(stripped);
     if (!j.is_object())

@@ -39,7 +39,7 @@ std::string url_escape(const std::string& s) {
 }  // namespace
 
 std::string daemon_error_message(std::string_view body) {
-  auto doc = Json::parse(body.begin(), body.end(), nullptr, false);
+  auto doc = core::parse_or_discarded(body);
   if (!doc.is_discarded() && doc.is_object()) {
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       std::string key = it.key();

@@ -38,6 +38,15 @@ bad dup-tag '{"outbounds":[{"type":"direct","tag":"a"},{"type":"block","tag":"a"
 bad rs-missing '{"route":{"rules":[{"rule_set":"nope","outbound":"direct"}]}}' 'rule-set not found: nope'
 bad rs-reserved '{"route":{"rule_set":[{"tag":"tailscale","rules":[]}]}}' 'reserved'
 bad yaml-bad '' 'empty'
+# Nesting past the stack and YAML alias bombs: refused in a moment, not a SIGSEGV or minutes of
+# allocation ending in bad_alloc (both crashed before).
+bad deep "{\"route\":{\"rules\":$(printf '[%.0s' $(seq 100000))$(printf ']%.0s' $(seq 100000))}}" 'json: nested deeper than 512 levels'
+{ echo 'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'; l=abcdefghi
+  for i in 1 2 3 4 5 6 7 8; do x=${l:i:1} p="*${l:i-1:1}"
+    echo "$x: &$x [$p, $p, $p, $p, $p, $p, $p, $p, $p]"; done; } >"$t/laughs.yaml"
+rc=0; timeout 20 "$sb" check -c "$t/laughs.yaml" 2>"$t/err" || rc=$?
+[ "$rc" -eq 78 ] || fail "billion laughs: exit $rc, want 78: $(cat "$t/err")"
+contains -F 'yaml: aliases expand to more than' <"$t/err" || fail "billion laughs: $(cat "$t/err")"
 printf 'route: [unclosed\n' >"$t/broken.yaml"
 expect_exit 78 "$sb" check -c "$t/broken.yaml"
 expect_exit 78 "$sb" check -c "$t/does-not-exist.json"

@@ -36,5 +36,24 @@ TEST(Json, DumpLineIsOneLineAndSurvivesBadUtf8) {
   EXPECT_EQ(line.rfind("{\"v\":1,", 0), 0u);  // insertion order kept
 }
 
+TEST(Json, NestingIsBoundedBeforeParsing) {
+  auto nest = [](int n) { return std::string(n, '[') + std::string(n, ']'); };
+  EXPECT_FALSE(nests_deeper_than(nest(kMaxJsonDepth)));
+  EXPECT_TRUE(nests_deeper_than(nest(kMaxJsonDepth + 1)));
+  // Brackets inside strings, escaped quotes included, do not count.
+  std::string quoted = "[\"\\\"" + std::string(kMaxJsonDepth + 1, '{') + "\"]";
+  EXPECT_FALSE(nests_deeper_than(quoted));
+  EXPECT_FALSE(parse_or_discarded(quoted).is_discarded());
+
+  // 100,000 levels: refused, never built (a copy or dump of it would overflow the stack).
+  std::string deep = "{\"a\":" + nest(100000) + "}";
+  EXPECT_TRUE(parse_or_discarded(deep).is_discarded());
+  auto r = parse_json(deep, ExitCode::kProtocol, "status: tailscaled sent invalid JSON");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ExitCode::kProtocol);
+  EXPECT_EQ(r.error().message, "status: tailscaled sent invalid JSON: nested deeper than 512 levels");
+  EXPECT_TRUE(parse_json(nest(kMaxJsonDepth), ExitCode::kProtocol, "x"));
+}
+
 }  // namespace
 }  // namespace tb::core

@@ -206,6 +206,35 @@ TEST(Source, YamlTypes) {
   EXPECT_TRUE(r["invert"].is_boolean());
 }
 
+TEST(Source, NestingAndAliasExpansionAreBounded) {
+  auto expect_config_error = [](const std::string& text, const char* name, const std::string& says) {
+    auto j = parse_config_text(text, name);
+    ASSERT_FALSE(j) << name;
+    EXPECT_EQ(j.error().code, tb::core::ExitCode::kConfig);
+    EXPECT_NE(j.error().message.find(says), std::string::npos) << j.error().message;
+  };
+  // JSON (and JSONC) nested 100,000 deep: refused before parsing (merge and format recurse).
+  expect_config_error("{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}", "c.json",
+                      "c.json: json: nested deeper than 512 levels");
+  // yaml-cpp's own depth limit, with a message instead of its "bad file".
+  expect_config_error("a: " + std::string(100000, '[') + std::string(100000, ']'), "c.yaml", "nested too deeply");
+  // "Billion laughs": 9^9 values from 500 bytes of anchors and aliases.
+  std::string laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1)), alias = "*" + prev;
+    laughs += std::string(1, c) + ": &" + std::string(1, c) + " [" + alias;
+    for (int i = 0; i < 8; ++i) laughs += ", " + alias;
+    laughs += "]\n";
+  }
+  expect_config_error(laughs, "c.yaml", "yaml: aliases expand to more than");
+  // Aliases used as sing-box users do (one shared list) still work.
+  auto ok = parse_config_text("x: &ips [10.0.0.0/8, 100.64.0.0/10]\nroute:\n  rules:\n    - ip_cidr: *ips\n"
+                              "      outbound: direct\n    - source_ip_cidr: *ips\n      outbound: direct\n",
+                              "c.yaml");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ((*ok)["route"]["rules"][1]["source_ip_cidr"][1], "100.64.0.0/10");
+}
+
 TEST(Source, MergeLikeSingBox) {
   Json a = Json::parse(R"({"outbounds":[{"tag":"a"}],"route":{"final":"a"}})");
   Json b = Json::parse(R"({"outbounds":[{"tag":"b"}],"route":{"final":"b","rules":[]}})");
