@@ -137,7 +137,10 @@ Json YamlToJson::value(const YAML::Node& n, int depth) {
           if (v[0] == '-') return std::stoll(s);
           return std::stoull(std::string(v[0] == '+' ? v.substr(1) : v));
         } catch (...) {
-          return Json::parse(s, nullptr, false);  // huge: a double, rejected later as out of range
+          // Huge: a double, rejected later as out of range; past a double (over 308 digits) the
+          // parse is discarded, and a discarded value would dump as "<discarded>": a string then.
+          Json d = Json::parse(s, nullptr, false);
+          return d.is_discarded() ? Json(s) : d;
         }
       }
       auto dot = v.find('.');
@@ -205,7 +208,9 @@ Result<Json> parse_config_text(std::string_view text, const std::string& name) {
       return fail(ExitCode::kConfig, "decode config at " + name + ": json: cannot unmarshal " +
                                          std::string(j.is_array() ? "array" : "value") + " into Go value of type option._Options");
     return j;
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error for bad syntax, out_of_range for a number past a double ("1e999"): both are a bad
+    // config (exit 78), never an uncaught exception.
     if (text[first] != '{' && text[first] != '[') {
       auto y = parse_yaml(text, name);
       if (y) return y;

@@ -1,6 +1,8 @@
 #include "libcommon/tailscale/records.hpp"
 
 #include <set>
+#include <unordered_map>
+#include <vector>
 
 #include "libcommon/core/time.hpp"
 
@@ -78,12 +80,14 @@ std::string peer_identity(const Json& p) {
   return id.empty() ? "key:" + p.value("key", "") : id;
 }
 
-const Json* find_peer(const Json& peers, const Json& like) {
-  std::string want = peer_identity(like);
-  for (const auto& p : peers) {
-    if (peer_identity(p) == want) return &p;
-  }
-  return nullptr;
+// The peers of a record by identity, in their order. A well-formed status has each identity once;
+// where a malformed one lists it more often, the k-th of them pairs with the k-th in the other
+// record, so a record never differs from itself (found by the status fuzzer).
+using PeersById = std::unordered_map<std::string, std::vector<const Json*>>;
+PeersById peers_by_id(const Json& peers) {
+  PeersById m;
+  for (const auto& p : peers) m[peer_identity(p)].push_back(&p);
+  return m;
 }
 
 std::string node_label(const Json& p) {
@@ -232,8 +236,17 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
 
   const Json& old_peers = list(prev, "peers");
   const Json& new_peers = list(next, "peers");
+  const PeersById old_by_id = peers_by_id(old_peers), new_by_id = peers_by_id(new_peers);
+  // counterpart(P, BY_ID, SEEN): the peer of the other record paired with P, or null.
+  auto counterpart = [](const Json& p, const PeersById& other, std::unordered_map<std::string, size_t>& seen) -> const Json* {
+    std::string id = peer_identity(p);
+    size_t k = seen[id]++;
+    auto it = other.find(id);
+    return it != other.end() && k < it->second.size() ? it->second[k] : nullptr;
+  };
+  std::unordered_map<std::string, size_t> seen_new, seen_old;
   for (const auto& np : new_peers) {
-    const Json* op = find_peer(old_peers, np);
+    const Json* op = counterpart(np, old_by_id, seen_new);
     auto peer_event = [&](std::string_view name) {
       Json e = make_event(name, now);
       e["peer"] = node_label(np);
@@ -257,7 +270,7 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
     }
   }
   for (const auto& op : old_peers) {
-    if (!find_peer(new_peers, op)) {
+    if (!counterpart(op, new_by_id, seen_old)) {
       Json e = make_event("peer_removed", now);
       e["peer"] = node_label(op);
       e["id"] = op.value("id", "");

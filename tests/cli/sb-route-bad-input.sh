@@ -23,6 +23,7 @@ bad syntax '{"route": {' 'decode config'
 bad port-type '{"route":{"rules":[{"port":"443","outbound":"direct"}]}}' 'route.rules[0].port: json: cannot unmarshal string'
 bad port-huge '{"route":{"rules":[{"port":99999999999999999999999,"outbound":"direct"}]}}' 'route.rules[0].port'
 bad port-big '{"route":{"rules":[{"port":65536,"outbound":"direct"}]}}' 'route.rules[0].port'
+bad port-overflow '{"route":{"rules":[{"port":1e999,"outbound":"direct"}]}}' "number overflow parsing '1e999'"
 bad regex '{"route":{"rules":[{"domain_regex":"(unclosed","outbound":"direct"}]}}' 'route.rules[0].domain_regex: parse expression 0'
 bad cidr '{"route":{"rules":[{"ip_cidr":["10.0.0.0/8","300.1.1.1/8"],"outbound":"direct"}]}}' 'ipcidr: parse [1]'
 bad cidr-src '{"route":{"rules":[{"source_ip_cidr":"nope","outbound":"direct"}]}}' 'source_ip_cidr: parse [0]'
@@ -47,6 +48,11 @@ bad deep "{\"route\":{\"rules\":$(printf '[%.0s' $(seq 100000))$(printf ']%.0s' 
 rc=0; timeout 20 "$sb" check -c "$t/laughs.yaml" 2>"$t/err" || rc=$?
 [ "$rc" -eq 78 ] || fail "billion laughs: exit $rc, want 78: $(cat "$t/err")"
 contains -F 'yaml: aliases expand to more than' <"$t/err" || fail "billion laughs: $(cat "$t/err")"
+# A YAML integer past a double: a string, so the field's type error (it aborted in JSON, see above).
+printf 'route:\n  rules:\n    - port: %s\n      outbound: direct\n' "$(printf '9%.0s' $(seq 400))" >"$t/huge.yaml"
+rc=0; "$sb" check -c "$t/huge.yaml" 2>"$t/err" || rc=$?
+[ "$rc" -eq 78 ] || fail "yaml huge port: exit $rc, want 78: $(cat "$t/err")"
+contains -F 'route.rules[0].port: json: cannot unmarshal string' <"$t/err" || fail "yaml huge port: $(cat "$t/err")"
 printf 'route: [unclosed\n' >"$t/broken.yaml"
 expect_exit 78 "$sb" check -c "$t/broken.yaml"
 expect_exit 78 "$sb" check -c "$t/does-not-exist.json"

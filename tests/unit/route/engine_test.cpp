@@ -235,6 +235,25 @@ TEST(Source, NestingAndAliasExpansionAreBounded) {
   EXPECT_EQ((*ok)["route"]["rules"][1]["source_ip_cidr"][1], "100.64.0.0/10");
 }
 
+TEST(Source, NumbersPastADouble) {
+  // nlohmann throws out_of_range (not parse_error) for 1e999: a bad config, not an uncaught
+  // exception (found by the config_json fuzzer: sb-route check aborted).
+  auto j = parse_config_text(R"({"route": {"rules": [{"port": 1e999, "outbound": "direct"}]}})", "c.json");
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error().code, tb::core::ExitCode::kConfig);
+  EXPECT_NE(j.error().message.find("c.json: number overflow parsing '1e999'"), std::string::npos) << j.error().message;
+  // A YAML integer past a double stays a string, never a discarded value that dumps as "<discarded>".
+  auto y = parse_config_text("route:\n  rules:\n    - port: " + std::string(400, '9') + "\n      outbound: direct\n", "c.yaml");
+  ASSERT_TRUE(y) << y.error().message;
+  const Json& port = (*y)["route"]["rules"][0]["port"];
+  EXPECT_TRUE(port.is_string());
+  EXPECT_EQ(y->dump().find("discarded"), std::string::npos);
+  // One short of overflowing is still a number (rejected later as out of a port's range).
+  auto big = parse_config_text("route:\n  rules:\n    - port: " + std::string(300, '9') + "\n", "c.yaml");
+  ASSERT_TRUE(big) << big.error().message;
+  EXPECT_TRUE((*big)["route"]["rules"][0]["port"].is_number_float());
+}
+
 TEST(Source, MergeLikeSingBox) {
   Json a = Json::parse(R"({"outbounds":[{"tag":"a"}],"route":{"final":"a"}})");
   Json b = Json::parse(R"({"outbounds":[{"tag":"b"}],"route":{"final":"b","rules":[]}})");

@@ -151,6 +151,27 @@ TEST(Records, DiffEventsForPeersWithoutIds) {
   EXPECT_EQ(gone[0]["peer"], "oldbox.alice.gmail.com.beta.tailscale.net");
 }
 
+TEST(Records, DiffEventsWithARepeatedPeer) {
+  // A malformed status listing one peer twice (same ID, different online state, as the status
+  // fuzzer built one): a record never differs from itself, and the k-th copy pairs with the k-th.
+  Status s = load(k1102);
+  ASSERT_FALSE(s.peers.empty());
+  PeerStatus copy = s.peers[0];
+  copy.online = !s.peers[0].online;
+  s.peers.push_back(copy);
+  Json a = status_record(s);
+  EXPECT_TRUE(diff_events(a, a, 1000).empty());
+  // One copy gone: one removal, nothing else.
+  Status t = s;
+  t.peers.pop_back();
+  auto gone = diff_events(a, status_record(t), 1000);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0]["event"], "peer_removed");
+  auto back = diff_events(status_record(t), a, 1000);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0]["event"], "peer_added");
+}
+
 TEST(Records, DisplayName) {
   PeerStatus p;
   p.dns_name = "peer.tail1234.ts.net.";
