@@ -32,7 +32,7 @@ constexpr const char* kFooter = R"(Examples:
   curl --proxy socks5h://127.0.0.1:1080 http://nas.tail1234.ts.net/
 
 Exit status: 0 ok (SIGTERM drained, or EOF with --exit-on-eof), 2 usage, 65 no usable plan on stdin,
-69 cannot listen, 78 bad configuration, 130 interrupted.
+69 cannot listen, 78 bad configuration, 130 interrupted (SIGINT, or SIGTERM before the first plan).
 See sb-relay(1), sb-route(1) and tailbox(7).)";
 
 struct Args {
@@ -132,7 +132,11 @@ int real_main(int argc, char** argv) {
     }
     plan = *p;
   } else {
-    // The listeners come from the first plan: wait for it.
+    // The listeners come from the first plan: wait for it. A blocked read of stdin never looks at
+    // the interrupt flag, and the signal thread exits only on a second signal: until a plan is in,
+    // there is nothing to drain and nothing on stdout, so SIGINT/SIGTERM end sb-relay at once (130).
+    // Without this, a relay whose planner never produced a plan outlived tailbox-proxy.
+    int waiting = tb::core::on_interrupt([] { std::_Exit(to_int(ExitCode::kInterrupted)); });
     std::string line;
     while (!plan && std::getline(std::cin, line)) {
       ++line_no;
@@ -140,6 +144,7 @@ int real_main(int argc, char** argv) {
       if (!p) tb::core::print_error_line("sb-relay", "stdin line " + std::to_string(line_no) + ": " + p.error().message);
       else if (*p) plan = **p;
     }
+    tb::core::remove_on_interrupt(waiting);
     if (!plan) {
       tb::core::print_error_line("sb-relay", "no usable plan record on stdin (pipe `sb-route plan` into sb-relay, or use -c)");
       return to_int(tb::core::interrupted() ? ExitCode::kInterrupted : ExitCode::kDataErr);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every long option in a tool's --help (and each subcommand's) is documented in its man page,
-# and every option the page documents exists in --help. scripts/tailbox-healthcheck is checked too.
+# and every option the page documents exists in --help. scripts/tailbox-healthcheck and
+# scripts/tailbox-proxy are checked too.
 set -euo pipefail
 bin=${TB_BIN:?TB_BIN not set}; src=${TB_SRC:?TB_SRC not set}
 status=0 checked=0
-for tool in ts-status ts-auth sb-route sb-relay tailbox-healthcheck; do
+for tool in ts-status ts-auth sb-route sb-relay tailbox-healthcheck tailbox-proxy; do
   exe="$bin/$tool/$tool"; page="$src/man/$tool.1"
   [ -x "$exe" ] || exe="$src/scripts/$tool"   # the scripts are checked the same way
   [ -x "$exe" ] || continue

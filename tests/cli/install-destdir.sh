@@ -25,7 +25,7 @@ fi
 for f in bin/tailbox-proxy bin/tailbox-healthcheck; do
   [ -x "$p/$f" ] || fail "$f not installed"
 done
-for f in share/man/man1/tailbox-healthcheck.1 share/doc/tailbox/README.md share/doc/tailbox/examples/tailbox-prometheus \
+for f in share/man/man1/tailbox-healthcheck.1 share/man/man1/tailbox-proxy.1 share/doc/tailbox/README.md share/doc/tailbox/examples/tailbox-prometheus \
     lib/systemd/system/tailbox-proxy.service lib/systemd/system/tailbox-healthcheck.service \
     lib/systemd/system/tailbox-healthcheck.timer; do
   [ -f "$p/$f" ] || fail "$f not installed"

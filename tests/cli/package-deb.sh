@@ -37,6 +37,7 @@ grep -q 'daemon-only' <<<"$(field Description)" || fail "Description: $(field De
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$t/files"
 for f in /usr/bin/ts-status /usr/bin/ts-auth /usr/bin/sb-route /usr/bin/sb-relay /usr/bin/tailbox-proxy \
     /usr/bin/tailbox-healthcheck /usr/share/man/man1/ts-status.1 /usr/share/man/man1/tailbox-healthcheck.1 \
+    /usr/share/man/man1/tailbox-proxy.1 \
     /usr/share/man/man5/sb-route.json.5 /usr/share/man/man7/tailbox.7 \
     /usr/lib/systemd/system/tailbox-proxy.service /usr/lib/systemd/system/tailbox-healthcheck.service \
     /usr/lib/systemd/system/tailbox-healthcheck.timer /usr/share/doc/tailbox/examples/tailbox-prometheus \
