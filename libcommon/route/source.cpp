@@ -137,9 +137,10 @@ Json YamlToJson::value(const YAML::Node& n, int depth) {
           if (v[0] == '-') return std::stoll(s);
           return std::stoull(std::string(v[0] == '+' ? v.substr(1) : v));
         } catch (...) {
-          // Huge: a double, rejected later as out of range; past a double (over 308 digits) the
-          // parse is discarded, and a discarded value would dump as "<discarded>": a string then.
-          Json d = Json::parse(s, nullptr, false);
+          // Huge: a double, rejected later as out of range (JSON has no leading '+'). Past a
+          // double (about 1.8e308) the parse is discarded, and a discarded value would dump as
+          // "<discarded>": it stays a string then, and the field's type check names it.
+          Json d = Json::parse(v[0] == '+' ? v.substr(1) : v, nullptr, false);
           return d.is_discarded() ? Json(s) : d;
         }
       }

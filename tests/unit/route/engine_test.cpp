@@ -248,10 +248,13 @@ TEST(Source, NumbersPastADouble) {
   const Json& port = (*y)["route"]["rules"][0]["port"];
   EXPECT_TRUE(port.is_string());
   EXPECT_EQ(y->dump().find("discarded"), std::string::npos);
-  // One short of overflowing is still a number (rejected later as out of a port's range).
-  auto big = parse_config_text("route:\n  rules:\n    - port: " + std::string(300, '9') + "\n", "c.yaml");
-  ASSERT_TRUE(big) << big.error().message;
-  EXPECT_TRUE((*big)["route"]["rules"][0]["port"].is_number_float());
+  // Within a double (300 digits, with or without '+'), still a number: rejected later as out of a
+  // port's range.
+  for (const std::string& n : {std::string(300, '9'), "+" + std::string(300, '9')}) {
+    auto big = parse_config_text("route:\n  rules:\n    - port: " + n + "\n", "c.yaml");
+    ASSERT_TRUE(big) << big.error().message;
+    EXPECT_TRUE((*big)["route"]["rules"][0]["port"].is_number_float()) << n.substr(0, 2);
+  }
 }
 
 TEST(Source, MergeLikeSingBox) {
