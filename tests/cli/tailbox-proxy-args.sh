@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tailbox-proxy refuses what it cannot run before starting any stage, with one line on stderr,
 # nothing on stdout, no run directory left behind and no stage process started:
-#   a bad command line (an unknown argument, an option without its value) is exit 2;
+#   a bad command line (an unknown argument, an option without its value or with an empty one)
+#   is exit 2;
 #   a config sb-route check refuses is sb-route check's status (78), with sb-route's message;
 #   tools missing from --bin (and PATH) is exit 69.
 # --help lists the options and exits 0.
@@ -24,7 +25,7 @@ run_refused() {
 }
 
 bash "$proxy" --help >"$t/help" || fail "--help exit $?"
-for o in --config --bin --socket --help; do contains -e "$o" <"$t/help" || fail "--help lacks $o"; done
+for o in --config --bin --socket --allow-open --help; do contains -e "$o" <"$t/help" || fail "--help lacks $o"; done
 
 run_refused 2 --frobnicate
 [ "$(wc -l <"$t/err")" = 1 ] || fail "more than one line for an unknown argument: $(cat "$t/err")"
@@ -32,6 +33,13 @@ contains 'unknown argument --frobnicate' <"$t/err" || fail "unknown argument not
 for o in --bin -c --config --socket; do
   run_refused 2 --bin "$TB_BIN" "$o"
   contains -e "$o needs a value" <"$t/err" || fail "$o without a value: $(cat "$t/err")"
+done
+# An empty value (an unset variable in a unit file) is not the default.
+run_refused 2 --bin "$TB_BIN" -c ""
+contains -e '-c needs a value' <"$t/err" || fail "empty -c: $(cat "$t/err")"
+for o in --config --bin --socket; do
+  run_refused 2 --bin "$TB_BIN" "$o="
+  contains -e "$o needs a value" <"$t/err" || fail "empty $o=: $(cat "$t/err")"
 done
 
 # A config sing-box would refuse: an unknown outbound named by a rule.
