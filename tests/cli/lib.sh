@@ -5,6 +5,8 @@
 #   fail MSG...                 print "FAIL: MSG" on stderr, exit 1
 #   skip MSG...                 print "SKIP: MSG", exit 77
 #   expect_exit CODE CMD...     run CMD, fail unless it exits CODE (its output passes through)
+#   wait_for SECONDS CMD...     run CMD every 50 ms until it succeeds, or fail after SECONDS (a
+#                               deadline, not a count, so a slow CMD cannot stretch the wait)
 #   track_pid PID               kill PID when the test ends
 #   tool NAME                   path of a built tool ($TB_BIN/NAME/NAME); skips the test if absent
 #   sanitized BIN               true when BIN is built with ASan or TSan (make asan/tsan): RSS and
@@ -70,6 +72,16 @@ expect_exit() {
   shift
   "$@" || rc=$?
   [ "$rc" = "$want" ] || fail "expected exit $want, got $rc: $*"
+}
+
+wait_for() {
+  local end=$((SECONDS + $1)) secs=$1
+  shift
+  while [ "$SECONDS" -lt "$end" ]; do
+    if "$@" 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  fail "timed out after ${secs}s waiting for: $*"
 }
 
 tool() {

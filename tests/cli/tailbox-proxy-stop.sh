@@ -38,12 +38,6 @@ finish() {
   [ -z "$(session_left)" ] || fail "left running after tailbox-proxy exited: $(session_left)"
   [ -z "$(ls -A "$t/tmp")" ] || fail "run directory left: $(ls -A "$t/tmp")"
 }
-# wait_line FILE TEXT SECONDS: bounded wait for TEXT in FILE (a growing log).
-wait_line() {
-  local i
-  for ((i = 0; i < $3 * 20; i++)); do contains -F -- "$2" <"$1" && return 0; sleep 0.05; done
-  fail "no '$2' in $1 within $3 s: $(cat "$1")"
-}
 
 # 1. sb-relay refuses the open inbound (78): everything stops with 78 and sb-relay's message.
 start refused "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json"
@@ -63,7 +57,7 @@ contains -F 'sb-route exited with status 78' <"$ERR" || fail "no stop line: $(ca
 
 # 3. With --allow-open it runs; SIGTERM to tailbox-proxy alone.
 start open "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json" --allow-open
-wait_line "$OUT" '"type":"listening"' 20
+wait_for 20 grep -qF '"type":"listening"' "$OUT"
 run_dir=$(ls -d "$t"/tmp/tailbox-proxy.*)
 # Each stage holds only its own ends of the FIFOs (fd 0 and/or 1), never the supervisor's holds.
 stages=0
@@ -78,6 +72,6 @@ finish 130 15
 
 # 4. The same, SIGTERM to the whole group at once (systemd, timeout).
 start group "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json" --allow-open
-wait_line "$OUT" '"type":"listening"' 20
+wait_for 20 grep -qF '"type":"listening"' "$OUT"
 kill -TERM -- -"$SID"
 finish 130 15

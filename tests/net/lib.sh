@@ -81,16 +81,6 @@ _net_cleanup() {
 }
 trap _net_cleanup EXIT
 
-wait_for() {  # SECONDS CMD...: a deadline, not a count, so a slow CMD cannot stretch the wait
-  local end=$((SECONDS + $1))
-  shift
-  while [ "$SECONDS" -lt "$end" ]; do
-    if "$@" 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  fail "timed out waiting for: $*"
-}
-
 in_ns() {
   local ns=$1
   shift
