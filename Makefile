@@ -5,6 +5,7 @@
 #   make package build a Debian package (CPack) in build/: tailbox_<version>_<arch>.deb
 #   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
+#   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
 PREFIX   ?= /usr/local
@@ -14,7 +15,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 FUZZ_TIME ?= 60
 
-.PHONY: all deps build test run bench install package asan fuzz format clean help
+.PHONY: all deps build test lab run bench install package asan fuzz format clean help
 
 all: build
 
@@ -34,8 +35,15 @@ build: deps $(BUILD)/CMakeCache.txt
 test: deps
 	cmake -S . -B $(BUILD) -DTB_WERROR=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
+	@$(MAKE) --no-print-directory lab
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 	bash scripts/fuzz.sh --smoke
+
+# The tailnet lab's real tailscaled, tailscale CLI and control server, built from tailscale.com's
+# source (tests/tailnet/go.mod) into $(BUILD)/tailnet; Go's build cache makes a rebuild take a
+# second. Without Go (exit 77) the tailnet tests skip and say why; a failed build fails.
+lab:
+	@bash tests/tailnet/lab build $(BUILD)/tailnet >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
 
 run: build
 	@bash scripts/tailbox-proxy --bin $(BUILD)/cmd

@@ -1,0 +1,107 @@
+# Sourced by every tests/tailnet/*.sh (the ctest glob skips this file). It sources tests/cli/lib.sh
+# (fail, skip, wait_for, track_pid, proc_open, …) and brings up a real tailnet with tests/tailnet/lab:
+# tailscaled, the tailscale CLI and tailscale's test control server, built from tailscale.com at the
+# version pinned in go.mod. The lab exits 77 with the reason where this machine cannot run it (not
+# root, no TUN, no Go); the test then skips with that reason.
+#
+#   lab_up [--userspace]        lab up in $t/lab; sets LAB (the JSON), CONTROL_URL AUTH_KEY TS (the real
+#                               CLI) SUFFIX, NODE_NS NODE_SOCK PEER_NS PEER_SOCK EXIT_NS EXIT_SOCK
+#                               PEER4 PEER6 EXIT4 (node is logged out)
+#   lab ARGS...                 tests/tailnet/lab ARGS... with DIR filled in (lab stop node, lab admin online …)
+#   ts NODE ARGS...             the real tailscale CLI against NODE's daemon
+#   node_login [ARGS...]        log node in with the real CLI and the lab's auth key; waits for Running
+#   node_ip4                    the node's tailnet IPv4 address
+#   in_node CMD...              run CMD in the node's namespace
+#   ts_status NODE [ARGS...]    `tailscale status --json` of NODE
+#   lab_lapi NODE PATH [CURL…]  curl NODE's Local API, prints the body
+#
+# The lab is taken down by the EXIT trap, before lib.sh's own clean-up removes $t.
+
+_lab_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$_lab_here/../cli/lib.sh"
+
+export LAB_BIN=${LAB_BIN:-$TB_SRC/build/tailnet}
+LAB_DIR=$t/lab
+_lab_up=0
+
+_lab_cleanup() {
+  local rc=$?
+  set +e
+  if [ "$_lab_up" = 1 ]; then
+    # Processes the test started inside a lab namespace go with it: `lab down` kills every PID
+    # in them before it removes the namespaces.
+    bash "$_lab_here/lab" down "$LAB_DIR" >&2
+  fi
+  (exit "$rc")
+  _tb_cleanup
+}
+trap _lab_cleanup EXIT
+
+lab() {
+  local cmd=$1
+  shift
+  bash "$_lab_here/lab" "$cmd" "$LAB_DIR" "$@"
+}
+
+lab_up() {
+  local rc=0
+  _lab_up=1
+  LAB=$(bash "$_lab_here/lab" up "$LAB_DIR" "$@" 2>"$t/lab-up.err") || rc=$?
+  case $rc in
+    0) ;;
+    77) skip "the tailnet lab cannot run here: $(tail -1 "$t/lab-up.err")" ;;
+    *) fail "lab up failed ($rc): $(cat "$t/lab-up.err")" ;;
+  esac
+  CONTROL_URL=$(jq -r .control_url <<<"$LAB")
+  AUTH_KEY=$(jq -r .auth_key <<<"$LAB")
+  TS=$(jq -r .tailscale <<<"$LAB")
+  SUFFIX=$(jq -r .suffix <<<"$LAB")
+  NODE_NS=$(jq -r .nodes.node.netns <<<"$LAB")
+  NODE_SOCK=$(jq -r .nodes.node.socket <<<"$LAB")
+  PEER_NS=$(jq -r .nodes.peer.netns <<<"$LAB")
+  PEER_SOCK=$(jq -r .nodes.peer.socket <<<"$LAB")
+  EXIT_NS=$(jq -r .nodes.exit.netns <<<"$LAB")
+  EXIT_SOCK=$(jq -r .nodes.exit.socket <<<"$LAB")
+  PEER4=$(jq -r '.nodes.peer.ips[] | select(contains("."))' <<<"$LAB")
+  PEER6=$(jq -r '.nodes.peer.ips[] | select(contains(":"))' <<<"$LAB")
+  EXIT4=$(jq -r '.nodes.exit.ips[] | select(contains("."))' <<<"$LAB")
+  export CONTROL_URL AUTH_KEY TS SUFFIX NODE_NS NODE_SOCK PEER_NS PEER_SOCK EXIT_NS EXIT_SOCK PEER4 PEER6 EXIT4
+}
+
+_lab_sock() {
+  case $1 in node) echo "$NODE_SOCK" ;; peer) echo "$PEER_SOCK" ;; exit) echo "$EXIT_SOCK" ;; *) fail "no lab node $1" ;; esac
+}
+
+ts() {
+  local s
+  s=$(_lab_sock "$1")
+  shift
+  "$TS" --socket="$s" "$@"
+}
+
+ts_status() {
+  local n=$1
+  shift
+  ts "$n" status --json "$@" 2>/dev/null
+}
+
+state_of() { ts_status "$1" --peers=false | jq -r .BackendState; }
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+
+node_login() {
+  ts node up --login-server="$CONTROL_URL" --auth-key="$AUTH_KEY" --timeout=30s "$@" >/dev/null 2>"$t/login.err" ||
+    fail "node: tailscale up failed: $(cat "$t/login.err")"
+  wait_for 20 state_is node Running
+}
+
+node_ip4() { ts_status node --peers=false | jq -r '.Self.TailscaleIPs[] | select(contains("."))'; }
+
+in_node() { ip netns exec "$NODE_NS" "$@"; }
+
+lab_lapi() {  # NODE PATH [CURL ARGS]
+  local s
+  s=$(_lab_sock "$1")
+  local path=$2
+  shift 2
+  curl -sS --unix-socket "$s" -H "Host: local-tailscaled.sock" "$@" "http://local-tailscaled.sock$path"
+}
