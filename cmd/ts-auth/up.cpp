@@ -7,7 +7,7 @@
 //   3. already Running with the same prefs → changed:false, no write at all;
 //      Running with editable differences → one PATCH prefs (no new login);
 //      otherwise check-prefs, start {AuthKey, UpdatePrefs}, and login-interactive when there is
-//      no node key and no auth key;
+//      no node key or with --force-reauth (with an auth key too: tailscaled only registers then);
 //   4. follow the bus until Running (or, with --no-wait, until an auth URL / machine approval),
 //      printing auth_url and state records as they happen; --timeout bounds everything.
 
@@ -354,7 +354,9 @@ int run_up(const CommonArgs& common, UpArgs& args) {
     key.key.wipe();
     out.changed = true;
     out.changes = diffs;
-    if ((!has_node_key(*st) || args.force_reauth) && !have_key) {
+    // Also with an auth key, as `tailscale up` does: start only hands the key to the control
+    // client; a node without a node key registers (with the key) once login-interactive asks.
+    if (!has_node_key(*st) || args.force_reauth) {
       if (auto r = client->login_interactive(); !r) return report(common, core::interrupted() ? interrupted() : r.error());
     }
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ts-auth up with an auth key: follows tailscale up's sequence (bus first, status/prefs, check-prefs,
-# start with key and prefs), prints state records and a final up record; a second run is idempotent
+# start with key and prefs, then login-interactive as the node has no node key yet: tailscaled only
+# registers with the key when asked to log in), prints state records and a final up record; a second run is idempotent
 # (changed:false, no write); an editable change on a running node is one PATCH, never a new login.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq missing"
@@ -22,7 +23,7 @@ jq -s -e 'map(select(.type == "auth_url")) | length == 0' "$t/out1" >/dev/null |
 # The call sequence, from the fake's request log.
 seq=$(jq -r '"\(.method) \(.path)"' "$FAKE_LOG" | sed 's#/localapi/v0/##' | tr '\n' ',')
 case $seq in
-  "GET watch-ipn-bus,GET status,GET prefs,POST check-prefs,POST start,GET status,") ;;
+  "GET watch-ipn-bus,GET status,GET prefs,POST check-prefs,POST start,POST login-interactive,GET status,") ;;
   *) fail "call sequence: $seq" ;;
 esac
 jq -s -e '.[0].query.mask == "18"' "$FAKE_LOG" >/dev/null || fail "watch mask is not 18 (initial state | no private keys)"
