@@ -128,6 +128,7 @@ class Daemon {
   void set_state_locked(const std::string& s);
   void go_running_locked();
   void login_done_locked();
+  void key_login_locked(std::string key, bool explicit_off);  // by value: callers pass pending_key_
   void after_change_locked(const std::vector<std::pair<std::string, std::string>>& old_health);
   Json* find_peer_locked(const std::string& name, std::string* key = nullptr);
   Json make_peer_locked(const std::string& name, const std::string& os, bool online);
@@ -156,6 +157,10 @@ class Daemon {
   bool machine_auth_required_ = false;
   std::string auth_url_;
   std::string login_error_;
+  std::string pending_key_;  // an auth key start kept for login-interactive (no node key yet)
+  bool pending_key_off_ = false;
+  int pending_gen_ = 0;
+  int key_login_ms_ = 500;  // the login happens anyway after this long
   std::vector<std::pair<std::string, std::string>> health_;  // code, text
   Perm perm_ = Perm::kReadWrite;
   bool so_mark_ = true;

@@ -258,7 +258,7 @@ class Api {
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), mask, 10);
       if (ec != std::errc() || p != s.data() + s.size()) return text_reply(400, "bad mask");
     }
-    if (mask & 65536) return text_reply(400, "NotifyInProcessNoDisconnect is not allowed over LocalAPI");
+    if (mask & 65536) return text_reply(400, "NotifyInProcessNoDisconnect is only valid for in-process IPN bus subscribers");
     if ((mask & 256) && (mask & (4096 | 8192 | 16384 | 32768)))
       return text_reply(400,
                         "NotifyRateLimit cannot be combined with NotifyPeerChanges, NotifyNoNetMap, "
