@@ -6,4 +6,6 @@ package tools
 import (
 	_ "tailscale.com/cmd/tailscale"
 	_ "tailscale.com/cmd/tailscaled"
+	// labcontrol builds a patched copy of this one (see the lab script, "build").
+	_ "tailscale.com/tstest/integration/testcontrol"
 )

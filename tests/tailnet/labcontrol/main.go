@@ -38,7 +38,7 @@ import (
 	"tailscale.com/derp/derpserver"
 	"tailscale.com/net/stunserver"
 	"tailscale.com/tailcfg"
-	"tailscale.com/tstest/integration/testcontrol"
+	"tailbox.test/tailnet/testcontrol" // tailscale.com/tstest/integration/testcontrol, patched by lab build
 	"tailscale.com/types/key"
 )
 
