@@ -22,6 +22,7 @@
 #   start_daemon [ARGS...]      fake_tailscaled in the node ns on $DAEMON_SOCK (the same path on every
 #                               start) with tests/net/tailnet.json; sets FAKE_SOCK FAKE_CTL FAKE_PID
 #   stop_daemon                 SIGTERM it, bounded wait, exit 0 and socket gone
+# From proxy-lib.sh (shared with tests/tailnet):
 #   start_proxy [ARGS...]       scripts/tailbox-proxy --bin --socket ARGS in the node ns, its stdout a
 #                               socket (as under systemd) copied to $PROXY_OUT; waits for sb-relay's
 #                               listening record
@@ -80,12 +81,6 @@ _net_cleanup() {
   _tb_cleanup
 }
 trap _net_cleanup EXIT
-
-in_ns() {
-  local ns=$1
-  shift
-  ip netns exec "$ns" "$@"
-}
 
 # wireguard-go's UAPI socket is /var/run/wireguard/tailscale0.sock in every namespace, so each
 # wireguard-go (and each wg talking to it) runs in the private mount namespace of `ip netns exec`
@@ -224,66 +219,8 @@ stop_daemon() {
   [ ! -e "$DAEMON_SOCK" ] || fail "fake_tailscaled left its socket behind"
 }
 
-PROXY_OUT=$t/proxy.out
-PROXY_ERR=$t/proxy.err
-start_proxy() {
-  # stdout is a socket, as systemd gives tailbox-proxy.service (StandardOutput=journal).
-  : >"$PROXY_OUT"
-  python3 "$_net_here/stdout-socket.py" "$PROXY_OUT" \
-    ip netns exec "$NS_NODE" bash "$TB_SRC/scripts/tailbox-proxy" --bin "$TB_BIN" --socket "$DAEMON_SOCK" "$@" \
-    2>"$PROXY_ERR" &
-  PROXY_PID=$!
-  track_pid "$PROXY_PID"
-  local i
-  for ((i = 0; i < 400; i++)); do
-    grep -q '"type":"listening"' "$PROXY_OUT" && return 0
-    kill -0 "$PROXY_PID" 2>/dev/null || fail "tailbox-proxy exited: $(cat "$PROXY_ERR")"
-    sleep 0.05
-  done
-  fail "no listening record from tailbox-proxy within 20 s: $(cat "$PROXY_ERR")"
-}
+. "$_net_here/proxy-lib.sh"
 
-# stop_proxy: SIGTERM to tailbox-proxy alone (as Ctrl-C or systemctl stop would reach it first);
-# it must exit within 15 s and take every stage with it, leaving nothing behind in the namespace.
-_pipeline_left() {
-  local p
-  for p in $(ip netns pids "$NS_NODE"); do ps -o pid=,args= -p "$p"; done | grep -E 'tailbox-proxy|ts-status|sb-route|sb-relay' || true
-}
-_pipeline_gone() { [ -z "$(_pipeline_left)" ]; }
-stop_proxy() {
-  local end=$((SECONDS + 15))
-  kill -TERM "$PROXY_PID"
-  timeout 15 tail --pid="$PROXY_PID" -f /dev/null || fail "tailbox-proxy still running 15 s after SIGTERM: $(_pipeline_left)"
-  while ! _pipeline_gone; do
-    [ "$SECONDS" -lt "$end" ] || fail "still running after tailbox-proxy stopped: $(_pipeline_left)"
-    sleep 0.05
-  done
-}
-
-conn_count() { grep -c '"type":"conn"' "$PROXY_OUT" || true; }
-conn_count_above() { [ "$(conn_count)" -gt "$1" ]; }
-
-get() {  # URL [PORT [SCHEME]]
-  local url=$1 port=${2:-1080} scheme=${3:-socks5h} n rc=0 i
-  n=$(conn_count)
-  in_ns "$NS_NODE" curl -sS --max-time 15 -o "$t/body" --proxy "$scheme://127.0.0.1:$port" "$url" 2>"$t/curl.err" || rc=$?
-  BODY=$(cat "$t/body" 2>/dev/null || true)
-  rm -f "$t/body"
-  CONN=""
-  for ((i = 0; i < 200; i++)); do  # the close record follows the last byte by a moment
-    if [ "$(conn_count)" -gt "$n" ]; then
-      CONN=$(grep '"type":"conn"' "$PROXY_OUT" | sed -n "$((n + 1))p")
-      break
-    fi
-    sleep 0.05
-  done
-  [ -n "$CONN" ] || fail "no conn record for $url within 10 s (curl: $(cat "$t/curl.err"))"
-  return "$rc"
-}
-
-conn_field() { printf '%s\n' "$CONN" | jq -r "$1"; }
-
-generation() { grep '"type":"conn"' "$PROXY_OUT" | tail -1 | jq -r .generation; }
 
 wait_plan_after() {  # G [SECS]: until a direct request through the proxy runs on a plan newer than G
   local g=$1 end=$((SECONDS + ${2:-20}))

@@ -14,11 +14,14 @@
 #   in_node CMD...              run CMD in the node's namespace
 #   ts_status NODE [ARGS...]    `tailscale status --json` of NODE
 #   lab_lapi NODE PATH [CURL…]  curl NODE's Local API, prints the body
+#   start_proxy, stop_proxy, get, conn_field, generation: the pipeline in the node's namespace
+#                               against its real tailscaled (tests/net/proxy-lib.sh; after lab_up)
 #
 # The lab is taken down by the EXIT trap, before lib.sh's own clean-up removes $t.
 
 _lab_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$_lab_here/../cli/lib.sh"
+. "$_lab_here/../net/proxy-lib.sh"
 
 export LAB_BIN=${LAB_BIN:-$TB_SRC/build/tailnet}
 LAB_DIR=$t/lab
@@ -65,6 +68,7 @@ lab_up() {
   PEER4=$(jq -r '.nodes.peer.ips[] | select(contains("."))' <<<"$LAB")
   PEER6=$(jq -r '.nodes.peer.ips[] | select(contains(":"))' <<<"$LAB")
   EXIT4=$(jq -r '.nodes.exit.ips[] | select(contains("."))' <<<"$LAB")
+  NS_NODE=$NODE_NS DAEMON_SOCK=$NODE_SOCK  # for proxy-lib.sh
   export CONTROL_URL AUTH_KEY TS SUFFIX NODE_NS NODE_SOCK PEER_NS PEER_SOCK EXIT_NS EXIT_SOCK PEER4 PEER6 EXIT4
 }
 

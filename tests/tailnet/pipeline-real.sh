@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The whole pipeline (scripts/tailbox-proxy: ts-status watch | sb-route plan | sb-relay) in the
+# node's namespace against its real tailscaled, with curl through 127.0.0.1:1080:
+#   - peer.<suffix>:8080, peer:8080 and the peer's 100.x and fd7a:: addresses all answer "peer";
+#   - a name added with `lab admin dns-record` resolves through the real daemon's resolver;
+#   - 10.77.0.10:8080 answers "subnet" once control approved the route (the config accepts routes);
+#   - with the exit node in use, a direct outbound with routing_mark 0x80000 reaches 198.18.0.10 by
+#     the node's own wan0, while a plain direct outbound reaches it through the exit node: the
+#     server's answer shows which (198.18.1.2 is wan0, 198.19.0.1 the exit node's way out).
+. "$(dirname "$0")/lib.sh"
+tool sb-route >/dev/null
+tool sb-relay >/dev/null
+
+cat >"$t/config.json" <<'JSON'
+{
+  "endpoints": [{"type": "tailscale", "tag": "ts-ep", "accept_routes": true}],
+  "inbounds": [
+    {"type": "mixed", "tag": "plain-in", "listen": "127.0.0.1", "listen_port": 1080},
+    {"type": "mixed", "tag": "mark-in", "listen": "127.0.0.1", "listen_port": 1081}
+  ],
+  "outbounds": [
+    {"type": "direct", "tag": "direct", "connect_timeout": "3s"},
+    {"type": "direct", "tag": "protected", "routing_mark": "0x80000", "connect_timeout": "3s"}
+  ],
+  "route": {
+    "rules": [
+      {"rule_set": "tailscale", "outbound": "ts-ep"},
+      {"inbound": ["mark-in"], "outbound": "protected"}
+    ],
+    "final": "direct"
+  }
+}
+JSON
+
+lab_up
+node_login --accept-routes
+NODE4=$(node_ip4)
+start_proxy -c "$t/config.json"
+# The first plan with the tailnet in it (the proxy starts before the first status record is read).
+wait_for 15 sh -c 'grep -q "\"type\":\"listening\"" "$0"' "$PROXY_OUT"
+
+expect_peer() {  # URL: answered by the peer over the tailscale endpoint
+  local i
+  for i in 1 2 3 4 5 6 7 8 9 10; do  # until the plan that knows the tailnet is in force (≤ 5 s)
+    if get "$1" && [ "$(conn_field .outbound)" = ts-ep ]; then break; fi
+    sleep 0.5
+  done
+  [[ $BODY =~ ^peer\ saw\ (100\.64\.|fd7a:115c:a1e0:) ]] || fail "$1: body '$BODY' (curl: $(cat "$t/curl.err"))"
+  [ "$(conn_field .outbound)" = ts-ep ] || fail "$1: not through the tailscale endpoint: $CONN"
+}
+expect_peer "http://peer.$SUFFIX:8080/"
+[ "$BODY" = "peer saw $NODE4" ] || fail "the peer did not see the node's tailnet address $NODE4: $BODY"
+expect_peer "http://peer:8080/"
+expect_peer "http://$PEER4:8080/"
+expect_peer "http://[$PEER6]:8080/"
+echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
+
+# A DNS record added by control: sb-relay asks the real daemon's resolver (100.100.100.100).
+lab admin dns-record "db.$SUFFIX" "$PEER4" >/dev/null
+wait_for 10 sh -c 'ip netns exec "$0" getent hosts "$1" | grep -q .' "$NODE_NS" "db.$SUFFIX"
+expect_peer "http://db.$SUFFIX:8080/"
+echo "ok: db.$SUFFIX resolved through tailscaled's resolver"
+
+# The subnet route, once approved.
+lab admin set-routes exit 10.77.0.0/24 0.0.0.0/0 ::/0 >/dev/null
+ok=0
+for i in $(seq 1 20); do
+  if get "http://10.77.0.10:8080/" && [[ $BODY == "subnet saw "* ]] && [ "$(conn_field .outbound)" = ts-ep ]; then ok=1; break; fi
+  sleep 0.5
+done
+[ "$ok" = 1 ] || fail "10.77.0.10 through the approved subnet route: '$BODY' $CONN $(cat "$t/curl.err")"
+[ "$(conn_field .outbound)" = ts-ep ] || fail "the subnet was not reached through the endpoint: $CONN"
+echo "ok: the approved subnet route answers: $BODY"
+
+# Before the exit node: both outbounds leave by wan0.
+get "http://198.18.0.10/" 1080 || fail "plain, no exit node: $(cat "$t/curl.err")"
+[ "$BODY" = "inet saw 198.18.1.2" ] || fail "plain, no exit node: '$BODY' $CONN"
+# The exit node, chosen with the real CLI.
+ts node set --exit-node=exit || fail "tailscale set --exit-node=exit failed"
+wait_for 10 sh -c 'ip netns exec "$0" ip route show table 52 | grep -q "^default dev tailscale0"' "$NODE_NS"
+get "http://198.18.0.10/" 1081 || fail "marked, exit node in use: $(cat "$t/curl.err")"
+[ "$BODY" = "inet saw 198.18.1.2" ] || fail "routing_mark 0x80000 did not keep the connection off the exit node: '$BODY' $CONN"
+[ "$(conn_field .outbound)" = protected ] || fail "marked: $CONN"
+get "http://198.18.0.10/" 1080 || fail "plain, exit node in use: $(cat "$t/curl.err")"
+[ "$BODY" = "inet saw 198.19.0.1" ] || fail "a plain direct connection did not leave by the exit node: '$BODY' $CONN"
+[ "$(conn_field .outbound)" = direct ] || fail "plain: $CONN"
+echo "ok: with the exit node, marked → wan0 (inet saw 198.18.1.2), plain → exit node (inet saw 198.19.0.1)"
+stop_proxy
