@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# pipeline-real.sh with the node's tailscaled in userspace networking (`lab up --userspace`:
+# --tun=userspace-networking --socks5-server=127.0.0.1:1055). The status says tun:false, so the
+# tailscale endpoint has no kernel route to use and goes through tailscaled's SOCKS5 on
+# 127.0.0.1:1055 (the default without a detour). Through 127.0.0.1:1080 in the node's namespace:
+#   - there is no tailscale0 in the namespace, and while a connection to the peer is held open,
+#     sb-relay holds an established connection to 127.0.0.1:1055 and tailscaled its other end;
+#   - peer.<suffix>:8080, peer:8080 and the peer's 100.x and fd7a:: addresses answer "peer";
+#   - a name added with `lab admin dns-record` goes to tailscaled's SOCKS5 as a domain (100.100.100.100
+#     is tailscaled's own address inside its netstack, unreachable from the namespace) and fares
+#     exactly as through tailscaled's SOCKS5 directly: with tailscaled v1.102.5 and the lab's typed
+#     ("A") record, both fail (see below), and the test prints a GAP line instead of "ok";
+#   - 10.77.0.10:8080 answers "subnet" once control approved the route (the config accepts routes).
+# Left out, as they do not apply here: the exit node and routing_mark. In userspace networking
+# tailscaled installs no table 52 and no policy rules in the namespace, so an exit node changes
+# only what goes through its SOCKS5, and a direct socket's mark has nothing to escape.
+. "$(dirname "$0")/lib.sh"
+tool sb-route >/dev/null
+tool sb-relay >/dev/null
+
+cat >"$t/config.json" <<'JSON'
+{
+  "endpoints": [{"type": "tailscale", "tag": "ts-ep", "accept_routes": true}],
+  "inbounds": [{"type": "mixed", "tag": "plain-in", "listen": "127.0.0.1", "listen_port": 1080}],
+  "outbounds": [{"type": "direct", "tag": "direct", "connect_timeout": "3s"}],
+  "route": {
+    "rules": [{"rule_set": "tailscale", "outbound": "ts-ep"}],
+    "final": "direct"
+  }
+}
+JSON
+
+lab_up --userspace
+[ "$(jq -r .socks5 <<<"$LAB")" = 127.0.0.1:1055 ] || fail "the lab's node has no SOCKS5 server: $LAB"
+node_login --accept-routes
+NODE4=$(node_ip4)
+in_node ip link show tailscale0 >/dev/null 2>&1 && fail "userspace networking, yet the node's namespace has a tailscale0"
+start_proxy -c "$t/config.json"
+
+expect_peer() {  # URL: answered by the peer over the tailscale endpoint
+  local i
+  for i in 1 2 3 4 5 6 7 8 9 10; do  # until the plan that knows the tailnet is in force (≤ 5 s)
+    if get "$1" && [ "$(conn_field .outbound)" = ts-ep ]; then break; fi
+    sleep 0.5
+  done
+  [[ $BODY =~ ^peer\ saw\ (100\.64\.|fd7a:115c:a1e0:) ]] || fail "$1: body '$BODY' $CONN (curl: $(cat "$t/curl.err"))"
+  [ "$(conn_field .outbound)" = ts-ep ] || fail "$1: not through the tailscale endpoint: $CONN"
+}
+expect_peer "http://peer.$SUFFIX:8080/"
+[ "$BODY" = "peer saw $NODE4" ] || fail "the peer did not see the node's tailnet address $NODE4: $BODY"
+expect_peer "http://peer:8080/"
+expect_peer "http://$PEER4:8080/"
+expect_peer "http://[$PEER6]:8080/"
+echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
+
+# The proof that the tailscale endpoint goes through tailscaled's SOCKS5: a connection to the peer
+# held open (SOCKS5 CONNECT through sb-relay, nothing sent), and the established pairs on :1055.
+hold_conn() {  # HOST PORT: CONNECT through 127.0.0.1:1080, print "ok" once granted, hold until stdin closes
+  python3 -c '
+import socket, struct, sys
+host, port = sys.argv[1].encode(), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", 1080), timeout=10)
+s.sendall(b"\x05\x01\x00"); assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\x01\x00\x03" + bytes([len(host)]) + host + struct.pack(">H", port))
+r = s.recv(262); print("ok" if r[:2] == b"\x05\x00" else "reply %r" % r[:2], flush=True)
+sys.stdin.read()
+' "$@"
+}
+held_before=$(conn_count)
+coproc HOLD { in_node bash -c "$(declare -f hold_conn); hold_conn peer.$SUFFIX 8080"; }
+track_pid "$HOLD_PID"
+read -r -t 15 granted <&"${HOLD[0]}" || fail "the held connection got no SOCKS5 reply from sb-relay"
+[ "$granted" = ok ] || fail "the held connection to peer.$SUFFIX:8080 was refused: $granted"
+pairs=$(in_node ss -Htnp state established '( sport = :1055 or dport = :1055 )')
+relay_side=$(grep -c '"sb-relay"' <<<"$pairs" || true)
+daemon_side=$(grep -c '"tailscaled"' <<<"$pairs" || true)
+[ "$relay_side" -ge 1 ] && [ "$daemon_side" -ge 1 ] ||
+  fail "no established sb-relay → tailscaled connection on 127.0.0.1:1055 during a held request: $pairs"
+eval "exec ${HOLD[1]}>&-"
+wait "$HOLD_PID" || true
+wait_for 10 conn_count_above "$held_before"  # its conn record, before the next get counts records
+echo "ok: no tailscale0; a held request holds sb-relay → tailscaled's SOCKS5 (127.0.0.1:1055)"
+
+# A DNS record added by control, not in the plan's MagicDNS table: sb-relay cannot ask
+# 100.100.100.100 (it lives inside tailscaled's netstack; tailscaled's SOCKS5 reaches it neither by
+# TCP nor by UDP ASSOCIATE), so it passes the name to tailscaled's SOCKS5 unresolved. Through
+# sb-relay the name must fare exactly as through tailscaled's SOCKS5 directly. tailscaled v1.102.5
+# resolves SOCKS5 names from its peers and from DNS.ExtraRecords with an empty Type only
+# (ipnlocal nodeBackend.updateNodeByNameLocked), then from the system resolver; labcontrol's
+# records say Type "A", so both ways fail today. A gap, reported, not hidden: once tailscaled's
+# SOCKS5 answers, the name must reach the peer through sb-relay too.
+lab admin dns-record "db.$SUFFIX" "$PEER4" >/dev/null
+wait_for 10 sh -c '"$0" --socket="$1" dns query "$2" A 2>/dev/null | grep -q "$3"' "$TS" "$NODE_SOCK" "db.$SUFFIX" "$PEER4"
+direct_rc=0
+direct=$(in_node curl -sS --max-time 10 --proxy socks5h://127.0.0.1:1055 "http://db.$SUFFIX:8080/" 2>&1) || direct_rc=$?
+relay_rc=0
+get "http://db.$SUFFIX:8080/" || relay_rc=$?
+[ "$(conn_field .outbound)" = ts-ep ] || fail "db.$SUFFIX: not through the tailscale endpoint: $CONN"
+[ "$(conn_field .destination.ip)" = null ] || fail "db.$SUFFIX: sb-relay resolved the name itself instead of passing it to tailscaled: $CONN"
+if [ "$direct_rc" = 0 ]; then
+  [ "$relay_rc" = 0 ] && [[ $BODY =~ ^peer\ saw\ 100\.64\. ]] ||
+    fail "db.$SUFFIX: tailscaled's SOCKS5 answers ('$direct'), but not through sb-relay: '$BODY' $CONN (curl: $(cat "$t/curl.err"))"
+  echo "ok: db.$SUFFIX resolved by tailscaled"
+else
+  [ "$relay_rc" != 0 ] || fail "db.$SUFFIX: through sb-relay '$BODY', yet tailscaled's SOCKS5 alone failed: $direct"
+  [ "$(conn_field .error)" = "socks upstream 127.0.0.1:1055: general SOCKS server failure" ] ||
+    fail "db.$SUFFIX: sb-relay failed otherwise than tailscaled's SOCKS5 alone ($direct): $CONN"
+  echo "GAP: db.$SUFFIX (a typed control DNS record) is not resolvable through tailscaled's SOCKS5 in userspace mode: tailscaled alone: $direct; through sb-relay: the same refusal"
+fi
+
+# The subnet route, once approved.
+lab admin set-routes exit 10.77.0.0/24 0.0.0.0/0 ::/0 >/dev/null
+ok=0
+for i in $(seq 1 20); do
+  if get "http://10.77.0.10:8080/" && [[ $BODY == "subnet saw "* ]] && [ "$(conn_field .outbound)" = ts-ep ]; then ok=1; break; fi
+  sleep 0.5
+done
+[ "$ok" = 1 ] || fail "10.77.0.10 through the approved subnet route: '$BODY' $CONN $(cat "$t/curl.err")"
+[ "$(conn_field .outbound)" = ts-ep ] || fail "the subnet was not reached through the endpoint: $CONN"
+echo "ok: the approved subnet route answers: $BODY"
+stop_proxy
