@@ -48,6 +48,16 @@ Result<TailnetState> tailnet_from_status(const Json& r) {
     t.magic_dns_enabled = tb::core::get_bool(*m, "enabled");
     t.magic_dns_suffix = lower(tb::core::get_string(*m, "suffix"));
     while (!t.magic_dns_suffix.empty() && t.magic_dns_suffix.back() == '.') t.magic_dns_suffix.pop_back();
+    // As tailscaled's resolver takes them (dnsConfigForNetmap): A, AAAA or no type, and a value that
+    // is an IP address; anything else is skipped.
+    if (auto it = m->find("extra_records"); it != m->end() && it->is_array())
+      for (const auto& rec : *it) {
+        if (!rec.is_object()) continue;
+        std::string type = tb::core::get_string(rec, "type"), name = lower(tb::core::get_string(rec, "name"));
+        while (!name.empty() && name.back() == '.') name.pop_back();
+        auto ip = IpAddr::parse(tb::core::get_string(rec, "value"));
+        if ((type.empty() || type == "A" || type == "AAAA") && ip && !name.empty()) t.extra_records.emplace_back(name, *ip);
+      }
   }
   if (const Json* n = tb::core::get_object(r, "tailnet")) t.tailnet_name = tb::core::get_string(*n, "name");
   return t;
@@ -69,6 +79,9 @@ MagicDnsTable magic_dns_table(const TailnetState& t) {
   };
   if (t.self) add(*t.self);
   for (const auto& p : t.peers) add(p);
+  MagicDnsTable records;
+  for (const auto& [name, ip] : t.extra_records) records[name].push_back(ip);
+  table.merge(records);  // keeps the nodes' entries where a name is both
   return table;
 }
 

@@ -40,6 +40,7 @@ struct TailnetState {
   std::optional<TailnetNode> exit_node;
   bool magic_dns_enabled = false;
   std::string magic_dns_suffix;
+  std::vector<std::pair<std::string, IpAddr>> extra_records;  // control's DNS records (A/AAAA)
   std::string tailnet_name;
 
   bool running() const { return state == "running"; }
@@ -48,7 +49,8 @@ struct TailnetState {
 // A `status` record → TailnetState. Errors (ExitCode::kDataErr) for records that are not v1 status.
 Result<TailnetState> tailnet_from_status(const Json& record);
 
-// MagicDNS names → addresses: FQDN (no trailing dot) and, for nodes inside the suffix, the short name.
+// MagicDNS names → addresses: FQDN (no trailing dot) and, for nodes inside the suffix, the short
+// name; then control's extra DNS records, for names that are not a node's (a node's name wins).
 using MagicDnsTable = std::map<std::string, std::vector<IpAddr>>;
 MagicDnsTable magic_dns_table(const TailnetState& t);
 

@@ -155,8 +155,10 @@ Json status_record(const Status& s, const RecordOptions& opts) {
   }
   j["exit_node"] = std::move(exit_node);
   j["health"] = strings(s.health);
+  Json records = Json::array();
+  for (const auto& r : s.extra_records) records.push_back({{"name", r.name}, {"type", r.type}, {"value", r.value}});
   j["magic_dns"] = Json{{"enabled", s.current_tailnet ? s.current_tailnet->magic_dns_enabled : false},
-                        {"suffix", s.magic_dns_suffix}};
+                        {"suffix", s.magic_dns_suffix}, {"extra_records", std::move(records)}};
   j["tailnet"] = s.current_tailnet ? Json{{"name", s.current_tailnet->name}} : Json(nullptr);
   return j;
 }
@@ -172,7 +174,7 @@ Json unreachable_status_record(const core::Error& e) {
   j["peers"] = Json::array();
   j["exit_node"] = nullptr;
   j["health"] = Json::array();
-  j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}};
+  j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}, {"extra_records", Json::array()}};
   j["tailnet"] = nullptr;
   j["error"] = e.line();
   return j;

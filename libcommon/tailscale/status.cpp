@@ -74,6 +74,9 @@ core::Result<Status> status_from_json(const Json& d) {
   s.health = get_strings(d, "Health");
   s.magic_dns_suffix = get_string(d, "MagicDNSSuffix");
   s.cert_domains = get_strings(d, "CertDomains");
+  if (auto it = d.find("ExtraRecords"); it != d.end() && it->is_array())
+    for (const auto& r : *it)
+      if (r.is_object()) s.extra_records.push_back({get_string(r, "Name"), get_string(r, "Type"), get_string(r, "Value")});
 
   if (const Json* self = core::get_object(d, "Self")) {
     auto p = peer_status_from_json(*self, "Self");

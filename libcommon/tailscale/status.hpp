@@ -55,6 +55,14 @@ struct UserProfile {
   std::string display_name;
 };
 
+// One of control's DNS records for the tailnet (Status.ExtraRecords): served by tailscaled's
+// resolver at 100.100.100.100, like the nodes' MagicDNS names.
+struct DnsRecord {
+  std::string name;   // as control sent it (no trailing dot, usually)
+  std::string type;   // "A", "AAAA" or "" (tailscaled infers it from the value)
+  std::string value;  // an IP address for A/AAAA
+};
+
 struct Tailnet {
   std::string name;
   std::string magic_dns_suffix;
@@ -81,6 +89,7 @@ struct Status {
   std::string magic_dns_suffix;  // without dots
   std::optional<Tailnet> current_tailnet;
   std::vector<std::string> cert_domains;
+  std::vector<DnsRecord> extra_records;  // Status.ExtraRecords (tailscaled 1.68+), else empty
   std::vector<PeerStatus> peers;  // in the daemon's key order
   std::map<int64_t, UserProfile> users;
 

@@ -365,6 +365,26 @@ TEST(Tailnet, StatusRecordToRuleSets) {
   EXPECT_EQ(table.count("nas"), 1u);
   EXPECT_EQ(table.count("nas.tail1234.ts.net"), 1u);
   EXPECT_EQ(table.count("myhost"), 1u);
+  // Control's DNS records join the table as tailscaled's resolver takes them: A, AAAA or untyped
+  // with an IP value; a node's name is never overridden by one.
+  Json rec = Json::parse(line);
+  rec["magic_dns"]["extra_records"] = Json::array({
+      Json{{"name", "DB.tail1234.ts.net."}, {"type", "A"}, {"value", "100.64.0.9"}},
+      Json{{"name", "db.tail1234.ts.net"}, {"type", "AAAA"}, {"value", "fd7a:115c:a1e0::9"}},
+      Json{{"name", "svc.corp.example"}, {"type", ""}, {"value", "100.64.0.10"}},
+      Json{{"name", "txt.tail1234.ts.net"}, {"type", "TXT"}, {"value", "hello"}},
+      Json{{"name", "bad.tail1234.ts.net"}, {"type", "A"}, {"value", "not-an-ip"}},
+      Json{{"name", "nas"}, {"type", "A"}, {"value", "100.64.0.11"}}});
+  auto tr = tailnet_from_status(rec);
+  ASSERT_TRUE(tr);
+  auto with_records = magic_dns_table(*tr);
+  ASSERT_EQ(with_records.count("db.tail1234.ts.net"), 1u);
+  EXPECT_EQ(with_records["db.tail1234.ts.net"].size(), 2u);
+  EXPECT_EQ(with_records["db.tail1234.ts.net"][0].str(), "100.64.0.9");
+  EXPECT_EQ(with_records.count("svc.corp.example"), 1u);
+  EXPECT_EQ(with_records.count("txt.tail1234.ts.net"), 0u);
+  EXPECT_EQ(with_records.count("bad.tail1234.ts.net"), 0u);
+  EXPECT_EQ(with_records["nas"], table["nas"]);
   auto parsed = parse_config_text(tb::test::read_fixture("route/tailnet-config.json"), "tailnet-config.json");
   ASSERT_TRUE(parsed);
   auto cfg = compile_config(*parsed);

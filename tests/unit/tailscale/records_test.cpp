@@ -54,6 +54,16 @@ TEST(Records, ExitNodeAndPaths) {
   EXPECT_EQ(r["peers"][0]["last_seen"], "2026-11-20T01:00:00Z");
 }
 
+TEST(Records, ExtraRecordsInMagicDns) {
+  // Control's DNS records reach the record as sent (typed or not); a daemon without them gives [].
+  Json r = status_record(load(k1102));
+  ASSERT_EQ(r["magic_dns"]["extra_records"].size(), 1u);
+  EXPECT_EQ(r["magic_dns"]["extra_records"][0]["name"], "svc.tail1234.ts.net.");
+  EXPECT_EQ(r["magic_dns"]["extra_records"][0]["type"], "");
+  EXPECT_EQ(r["magic_dns"]["extra_records"][0]["value"], "100.101.1.9");
+  EXPECT_EQ(status_record(load(kLinux))["magic_dns"]["extra_records"], Json::array());
+}
+
 TEST(Records, PeersFalseAndActiveFilter) {
   Status s = load(kLinux);
   RecordOptions none;
