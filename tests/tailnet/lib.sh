@@ -16,6 +16,10 @@
 #   lab_lapi NODE PATH [CURL…]  curl NODE's Local API, prints the body
 #   start_proxy, stop_proxy, get, conn_field, generation: the pipeline in the node's namespace
 #                               against its real tailscaled (tests/net/proxy-lib.sh; after lab_up)
+#   get_ts URL REGEX [SECS]     get URL until it is answered through the tailscale endpoint (ts-ep)
+#                               with a body matching REGEX, or fail after SECS (default 10): a plan
+#                               that knows the newest tailnet state may still be on its way
+#   PEER_SAW                    the REGEX of the peer's answer to a node's tailnet address
 #
 # The lab is taken down by the EXIT trap, before lib.sh's own clean-up removes $t.
 
@@ -101,6 +105,18 @@ node_login() {
 node_ip4() { ts_status node --peers=false | jq -r '.Self.TailscaleIPs[] | select(contains("."))'; }
 
 in_node() { ip netns exec "$NODE_NS" "$@"; }
+
+PEER_SAW='^peer saw (100\.64\.|fd7a:115c:a1e0:)'
+get_ts() {
+  local url=$1 re=$2 secs=${3:-10}
+  local end=$((SECONDS + secs))
+  while :; do
+    if get "$url" && [[ $BODY =~ $re ]] && [ "$(conn_field .outbound)" = ts-ep ]; then return 0; fi
+    [ "$SECONDS" -lt "$end" ] ||
+      fail "$url: no answer matching '$re' through ts-ep within ${secs} s: body '$BODY' $CONN (curl: $(cat "$t/curl.err"))"
+    sleep 0.25
+  done
+}
 
 lab_lapi() {  # NODE PATH [CURL ARGS]
   local s

@@ -36,40 +36,23 @@ lab_up
 node_login --accept-routes
 NODE4=$(node_ip4)
 start_proxy -c "$t/config.json"
-# The first plan with the tailnet in it (the proxy starts before the first status record is read).
-wait_for 15 sh -c 'grep -q "\"type\":\"listening\"" "$0"' "$PROXY_OUT"
 
-expect_peer() {  # URL: answered by the peer over the tailscale endpoint
-  local i
-  for i in 1 2 3 4 5 6 7 8 9 10; do  # until the plan that knows the tailnet is in force (≤ 5 s)
-    if get "$1" && [ "$(conn_field .outbound)" = ts-ep ]; then break; fi
-    sleep 0.5
-  done
-  [[ $BODY =~ ^peer\ saw\ (100\.64\.|fd7a:115c:a1e0:) ]] || fail "$1: body '$BODY' (curl: $(cat "$t/curl.err"))"
-  [ "$(conn_field .outbound)" = ts-ep ] || fail "$1: not through the tailscale endpoint: $CONN"
-}
-expect_peer "http://peer.$SUFFIX:8080/"
+get_ts "http://peer.$SUFFIX:8080/" "$PEER_SAW"
 [ "$BODY" = "peer saw $NODE4" ] || fail "the peer did not see the node's tailnet address $NODE4: $BODY"
-expect_peer "http://peer:8080/"
-expect_peer "http://$PEER4:8080/"
-expect_peer "http://[$PEER6]:8080/"
+get_ts "http://peer:8080/" "$PEER_SAW"
+get_ts "http://$PEER4:8080/" "$PEER_SAW"
+get_ts "http://[$PEER6]:8080/" "$PEER_SAW"
 echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
 
 # A DNS record added by control: sb-relay asks the real daemon's resolver (100.100.100.100).
 lab admin dns-record "db.$SUFFIX" "$PEER4" >/dev/null
 wait_for 10 sh -c 'ip netns exec "$0" getent hosts "$1" | grep -q .' "$NODE_NS" "db.$SUFFIX"
-expect_peer "http://db.$SUFFIX:8080/"
+get_ts "http://db.$SUFFIX:8080/" "$PEER_SAW"
 echo "ok: db.$SUFFIX resolved through tailscaled's resolver"
 
 # The subnet route, once approved.
 lab admin set-routes exit 10.77.0.0/24 0.0.0.0/0 ::/0 >/dev/null
-ok=0
-for i in $(seq 1 20); do
-  if get "http://10.77.0.10:8080/" && [[ $BODY == "subnet saw "* ]] && [ "$(conn_field .outbound)" = ts-ep ]; then ok=1; break; fi
-  sleep 0.5
-done
-[ "$ok" = 1 ] || fail "10.77.0.10 through the approved subnet route: '$BODY' $CONN $(cat "$t/curl.err")"
-[ "$(conn_field .outbound)" = ts-ep ] || fail "the subnet was not reached through the endpoint: $CONN"
+get_ts "http://10.77.0.10:8080/" "^subnet saw "
 echo "ok: the approved subnet route answers: $BODY"
 
 # Before the exit node: both outbounds leave by wan0.

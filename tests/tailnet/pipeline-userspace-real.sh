@@ -36,20 +36,11 @@ NODE4=$(node_ip4)
 in_node ip link show tailscale0 >/dev/null 2>&1 && fail "userspace networking, yet the node's namespace has a tailscale0"
 start_proxy -c "$t/config.json"
 
-expect_peer() {  # URL: answered by the peer over the tailscale endpoint
-  local i
-  for i in 1 2 3 4 5 6 7 8 9 10; do  # until the plan that knows the tailnet is in force (≤ 5 s)
-    if get "$1" && [ "$(conn_field .outbound)" = ts-ep ]; then break; fi
-    sleep 0.5
-  done
-  [[ $BODY =~ ^peer\ saw\ (100\.64\.|fd7a:115c:a1e0:) ]] || fail "$1: body '$BODY' $CONN (curl: $(cat "$t/curl.err"))"
-  [ "$(conn_field .outbound)" = ts-ep ] || fail "$1: not through the tailscale endpoint: $CONN"
-}
-expect_peer "http://peer.$SUFFIX:8080/"
+get_ts "http://peer.$SUFFIX:8080/" "$PEER_SAW"
 [ "$BODY" = "peer saw $NODE4" ] || fail "the peer did not see the node's tailnet address $NODE4: $BODY"
-expect_peer "http://peer:8080/"
-expect_peer "http://$PEER4:8080/"
-expect_peer "http://[$PEER6]:8080/"
+get_ts "http://peer:8080/" "$PEER_SAW"
+get_ts "http://$PEER4:8080/" "$PEER_SAW"
+get_ts "http://[$PEER6]:8080/" "$PEER_SAW"
 echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
 
 # The proof that the tailscale endpoint goes through tailscaled's SOCKS5: a connection to the peer
@@ -95,23 +86,11 @@ wait_for 10 sh -c '"$0" --socket="$1" dns query "$2" A 2>/dev/null | grep -q "$3
 # is why the name must not be handed to it.
 direct_rc=0
 direct=$(in_node curl -sS --max-time 10 --proxy socks5h://127.0.0.1:1055 "http://db.$SUFFIX:8080/" 2>&1) || direct_rc=$?
-ok=0
-for i in $(seq 1 20); do  # until the plan with the record is in force
-  if get "http://db.$SUFFIX:8080/" && [[ $BODY =~ ^peer\ saw\ 100\.64\. ]]; then ok=1; break; fi
-  sleep 0.25
-done
-[ "$ok" = 1 ] || fail "db.$SUFFIX through sb-relay: '$BODY' $CONN (curl: $(cat "$t/curl.err"))"
-[ "$(conn_field .outbound)" = ts-ep ] || fail "db.$SUFFIX: not through the tailscale endpoint: $CONN"
+get_ts "http://db.$SUFFIX:8080/" "$PEER_SAW"
 echo "ok: db.$SUFFIX resolved from control's records in the plan (tailscaled's SOCKS5 alone: exit $direct_rc${direct:+, $direct})"
 
 # The subnet route, once approved.
 lab admin set-routes exit 10.77.0.0/24 0.0.0.0/0 ::/0 >/dev/null
-ok=0
-for i in $(seq 1 20); do
-  if get "http://10.77.0.10:8080/" && [[ $BODY == "subnet saw "* ]] && [ "$(conn_field .outbound)" = ts-ep ]; then ok=1; break; fi
-  sleep 0.5
-done
-[ "$ok" = 1 ] || fail "10.77.0.10 through the approved subnet route: '$BODY' $CONN $(cat "$t/curl.err")"
-[ "$(conn_field .outbound)" = ts-ep ] || fail "the subnet was not reached through the endpoint: $CONN"
+get_ts "http://10.77.0.10:8080/" "^subnet saw "
 echo "ok: the approved subnet route answers: $BODY"
 stop_proxy
