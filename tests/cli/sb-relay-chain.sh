@@ -9,6 +9,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v microsocks >/dev/null || skip "microsocks missing (apt-get install microsocks)"
 
 start_http 127.0.0.1
+# microsocks resolves "localhost" itself: to ::1 first where /etc/hosts says so (Debian's default
+# file does), to 127.0.0.1 elsewhere. The same files are served on ::1 at the same port, so the test
+# does not depend on one machine's /etc/hosts.
+if ip -6 addr show dev lo 2>/dev/null | contains -F '::1/128'; then
+  (cd "$t/www" && exec python3 -u -m http.server "$HTTP_PORT" --bind ::1) >"$t/http6.log" 2>&1 &
+  track_pid $!
+  wait_for 10 grep -q "Serving HTTP" "$t/http6.log"
+fi
 # A free loopback port for microsocks (it cannot be told to pick one and say which).
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 microsocks -i 127.0.0.1 -p "$mport" -u chainuser -P chain-pw >"$t/ms.log" 2>&1 &
