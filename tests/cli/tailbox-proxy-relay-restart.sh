@@ -30,5 +30,6 @@ wait_for 5 sh -c '[ "$(grep -c "\"type\":\"conn\"" "$0")" -gt "$1" ]' "$t/out" "
 contains -F 'sb-relay exited with status 137; restarting' <"$t/err" || fail "no restart line: $(cat "$t/err")"
 kill -TERM "$SID"
 timeout 15 tail --pid="$SID" -f /dev/null || fail "tailbox-proxy did not stop"
-[ -z "$(pgrep -s "$SID")" ] || fail "left running: $(pgrep -s "$SID" | xargs -r ps -o pid=,args= -p)"
+left=$(pgrep -s "$SID" | xargs -r ps -o pid=,stat=,args= -p | awk '$2 !~ /^Z/' || true)  # zombies: not running
+[ -z "$left" ] || fail "left running: $left"
 echo "ok: sb-relay killed, listening again at $addr and serving"

@@ -27,7 +27,9 @@ start() {
   track_pid "$SID"
   [ "$(ps -o sid= -p "$SID" | tr -d ' ')" = "$SID" ] || fail "setsid forked: cannot follow the session"
 }
-session_left() { pgrep -s "$SID" | xargs -r ps -o pid=,args= -p || true; }
+# A stage that has exited but whose parent exited before reaping it is a zombie handed to init,
+# which on some machines (a VM's own init) reaps late: it is not running, so it is not counted.
+session_left() { pgrep -s "$SID" | xargs -r ps -o pid=,stat=,args= -p | awk '$2 !~ /^Z/' || true; }
 # finish CODE SECONDS: the proxy exits CODE within SECONDS, and at that moment nothing of its
 # session is left and its run directory is gone.
 finish() {
