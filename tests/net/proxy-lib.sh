@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # $t, NS_NODE, DAEMON_SOCK come from the sourcing library
 # Sourced by tests/net/lib.sh and tests/tailnet/lib.sh (after tests/cli/lib.sh): the proxy pipeline
 # (scripts/tailbox-proxy) in the node's network namespace, and curl through it. The sourcing
 # library sets NS_NODE (the namespace) and DAEMON_SOCK (the tailscaled socket) first.
