@@ -6,6 +6,7 @@
 #   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 #   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
+#   make singbox build the reference sing-box (test-only, not in make test) into build/singbox
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
 PREFIX   ?= /usr/local
@@ -15,7 +16,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 FUZZ_TIME ?= 60
 
-.PHONY: all deps build test lab run bench install package asan fuzz format clean help
+.PHONY: all deps build test lab singbox run bench install package asan fuzz format clean help
 
 all: build
 
@@ -44,6 +45,13 @@ test: deps
 # second. Without Go (exit 77) the tailnet tests skip and say why; a failed build fails.
 lab:
 	@bash tests/tailnet/lab build $(BUILD)/tailnet >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
+
+# The reference sing-box (tests/singbox/go.mod pins the release), built from source into
+# $(BUILD)/singbox to compare sb-route's answers with sing-box's own; not part of make test.
+# Go's build cache makes a rebuild take seconds. Without Go or the module proxy (exit 77) it is
+# skipped (the reason in $(BUILD)/singbox/unavailable); a failed build fails.
+singbox:
+	@bash tests/singbox/build $(BUILD)/singbox >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
 
 run: build
 	@bash scripts/tailbox-proxy --bin $(BUILD)/cmd
