@@ -21,6 +21,8 @@
 #                               with a body matching REGEX, or fail after SECS (default 10): a plan
 #                               that knows the newest tailnet state may still be on its way
 #   PEER_SAW                    the REGEX of the peer's answer to a node's tailnet address
+#   peer_by_every_name          the peer through the proxy by its FQDN (seeing the node's IPv4),
+#                               short name, IPv4 and IPv6 address, each through ts-ep
 #
 # The lab is taken down by the EXIT trap, before lib.sh's own clean-up removes $t.
 
@@ -117,6 +119,17 @@ get_ts() {
       fail "$url: no answer matching '$re' through ts-ep within ${secs} s: body '$BODY' $CONN (curl: $(cat "$t/curl.err"))"
     sleep 0.25
   done
+}
+
+peer_by_every_name() {
+  local node4
+  node4=$(node_ip4)
+  get_ts "http://peer.$SUFFIX:8080/" "$PEER_SAW"
+  [ "$BODY" = "peer saw $node4" ] || fail "the peer did not see the node's tailnet address $node4: $BODY"
+  get_ts "http://peer:8080/" "$PEER_SAW"
+  get_ts "http://$PEER4:8080/" "$PEER_SAW"
+  get_ts "http://[$PEER6]:8080/" "$PEER_SAW"
+  echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
 }
 
 lab_lapi() {  # NODE PATH [CURL ARGS]

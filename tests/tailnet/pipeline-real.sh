@@ -34,15 +34,9 @@ JSON
 
 lab_up
 node_login --accept-routes
-NODE4=$(node_ip4)
 start_proxy -c "$t/config.json"
 
-get_ts "http://peer.$SUFFIX:8080/" "$PEER_SAW"
-[ "$BODY" = "peer saw $NODE4" ] || fail "the peer did not see the node's tailnet address $NODE4: $BODY"
-get_ts "http://peer:8080/" "$PEER_SAW"
-get_ts "http://$PEER4:8080/" "$PEER_SAW"
-get_ts "http://[$PEER6]:8080/" "$PEER_SAW"
-echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
+peer_by_every_name
 
 # A DNS record added by control: sb-relay asks the real daemon's resolver (100.100.100.100).
 lab admin dns-record "db.$SUFFIX" "$PEER4" >/dev/null

@@ -32,16 +32,10 @@ JSON
 lab_up --userspace
 [ "$(jq -r .socks5 <<<"$LAB")" = 127.0.0.1:1055 ] || fail "the lab's node has no SOCKS5 server: $LAB"
 node_login --accept-routes
-NODE4=$(node_ip4)
 in_node ip link show tailscale0 >/dev/null 2>&1 && fail "userspace networking, yet the node's namespace has a tailscale0"
 start_proxy -c "$t/config.json"
 
-get_ts "http://peer.$SUFFIX:8080/" "$PEER_SAW"
-[ "$BODY" = "peer saw $NODE4" ] || fail "the peer did not see the node's tailnet address $NODE4: $BODY"
-get_ts "http://peer:8080/" "$PEER_SAW"
-get_ts "http://$PEER4:8080/" "$PEER_SAW"
-get_ts "http://[$PEER6]:8080/" "$PEER_SAW"
-echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
+peer_by_every_name
 
 # The proof that the tailscale endpoint goes through tailscaled's SOCKS5: a connection to the peer
 # held open (SOCKS5 CONNECT through sb-relay, nothing sent), and the established pairs on :1055.
