@@ -57,13 +57,15 @@ done
 grep -q '^tailbox_up 1$' <<<"$prom" || fail "tailbox_up is not 1: $(grep tailbox_up <<<"$prom")"
 
 # check: OK while healthy; CRITICAL once control expired the node's key.
-wait_for 10 "$ST" --socket "$NODE_SOCK" check -q --require-peer peer --require-peer exit
-out=$("$ST" --socket "$NODE_SOCK" check --require-peer peer) || fail "check on a healthy node exited $?: $out"
-case $out in "TAILSCALE OK"*) ;; *) fail "check on a healthy node: $out" ;; esac
+# One run's exit status and its line together: the node's map poll to control is reopened now and
+# then, and for that moment check rightly says WARNING "not connected to the control plane".
+check_is() {  # WANT_RC PREFIX ARGS...: check exits WANT_RC and its first line starts with PREFIX
+  local want=$1 prefix=$2 rc=0
+  shift 2
+  out=$("$ST" --socket "$NODE_SOCK" check "$@") || rc=$?
+  [ "$rc" = "$want" ] && [[ $out == "$prefix"* ]]
+}
+wait_for 10 check_is 0 "TAILSCALE OK" --require-peer peer --require-peer exit
 lab admin expire-keys >/dev/null
-rc=0
-wait_for 15 sh -c '"$0" --socket "$1" check -q; [ $? = 2 ]' "$ST" "$NODE_SOCK"
-out=$("$ST" --socket "$NODE_SOCK" check) || rc=$?
-[ "$rc" = 2 ] || fail "check after expire-keys exited $rc, want 2 (CRITICAL): $out"
-case $out in "TAILSCALE CRITICAL"*) ;; *) fail "check after expire-keys: $out" ;; esac
+wait_for 15 check_is 2 "TAILSCALE CRITICAL"
 echo "ok: ts-status agrees with the real daemon and CLI; check: $out"
