@@ -16,12 +16,18 @@ std::string lower(std::string s) {
   return s;
 }
 
+// A DNS name as the MagicDNS table keys it: lower case, without the trailing dot(s).
+std::string dns_key(std::string s) {
+  s = lower(std::move(s));
+  while (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
 TailnetNode node_from(const Json& j) {
   TailnetNode n;
   n.id = tb::core::get_string(j, "id");
   n.name = lower(tb::core::get_string(j, "name"));
-  n.dns_name = lower(tb::core::get_string(j, "dns_name"));
-  while (!n.dns_name.empty() && n.dns_name.back() == '.') n.dns_name.pop_back();
+  n.dns_name = dns_key(tb::core::get_string(j, "dns_name"));
   for (const auto& s : tb::core::get_strings(j, "ips"))
     if (auto a = IpAddr::parse(s)) n.ips.push_back(*a);
   for (const auto& s : tb::core::get_strings(j, "primary_routes"))
@@ -46,15 +52,13 @@ Result<TailnetState> tailnet_from_status(const Json& r) {
   if (const Json* e = tb::core::get_object(r, "exit_node")) t.exit_node = node_from(*e);
   if (const Json* m = tb::core::get_object(r, "magic_dns")) {
     t.magic_dns_enabled = tb::core::get_bool(*m, "enabled");
-    t.magic_dns_suffix = lower(tb::core::get_string(*m, "suffix"));
-    while (!t.magic_dns_suffix.empty() && t.magic_dns_suffix.back() == '.') t.magic_dns_suffix.pop_back();
+    t.magic_dns_suffix = dns_key(tb::core::get_string(*m, "suffix"));
     // As tailscaled's resolver takes them (dnsConfigForNetmap): A, AAAA or no type, and a value that
     // is an IP address; anything else is skipped.
     if (auto it = m->find("extra_records"); it != m->end() && it->is_array())
       for (const auto& rec : *it) {
         if (!rec.is_object()) continue;
-        std::string type = tb::core::get_string(rec, "type"), name = lower(tb::core::get_string(rec, "name"));
-        while (!name.empty() && name.back() == '.') name.pop_back();
+        std::string type = tb::core::get_string(rec, "type"), name = dns_key(tb::core::get_string(rec, "name"));
         auto ip = IpAddr::parse(tb::core::get_string(rec, "value"));
         if ((type.empty() || type == "A" || type == "AAAA") && ip && !name.empty()) t.extra_records.emplace_back(name, *ip);
       }
