@@ -1,0 +1,60 @@
+#pragma once
+// The string helpers every layer needs, once: ASCII case folding (DNS names, HTTP header names
+// and schemes, sing-box's case-insensitive keys), trimming and JSON string literals. ASCII only on
+// purpose: hostnames and protocol tokens are ASCII, and a locale must never change a match.
+
+#include <string>
+#include <string_view>
+
+#include "libcommon/core/json.hpp"
+
+namespace tb::core {
+
+inline constexpr char ascii_lower(char ch) {
+  return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+}
+
+inline void lower_in_place(std::string& s) {
+  for (auto& ch : s) ch = ascii_lower(ch);
+}
+
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  lower_in_place(out);
+  return out;
+}
+
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+// Whitespace as isspace() sees it in the C locale.
+inline constexpr std::string_view kSpace = " \t\r\n\f\v";
+
+// s without leading and trailing characters of `chars` (HTTP's optional white space: " \t").
+inline std::string_view trim(std::string_view s, std::string_view chars = kSpace) {
+  auto b = s.find_first_not_of(chars);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(chars) - b + 1);
+}
+
+// s as a JSON string literal, exactly as Json(s).dump() writes it, except that bytes that are not
+// UTF-8 become U+FFFD instead of throwing. Plain printable ASCII takes a fast path.
+inline std::string json_quote(std::string_view s) {
+  for (char ch : s) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u >= 0x7f || ch == '"' || ch == '\\')
+      return Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  out.append(s);
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace tb::core
