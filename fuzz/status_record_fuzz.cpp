@@ -1,5 +1,5 @@
-// sb-route plan's status reader: the bytes as its stdin, through read_json_lines
-// (cmd/sb-route/common.cpp) and the same per-record steps as run_plan (cmd/sb-route/plan.cpp):
+// sb-route plan's status reader: the bytes as its stdin, through the JSON Lines reader
+// (libcommon/core/json_lines.hpp) and the same per-record steps as run_plan (cmd/sb-route/plan.cpp):
 // status record → TailnetState → Router::with_tailnet → plan record. The router is compiled once
 // from the embedded default config (the one `make run` uses), which reads every tailnet set.
 // Invariants: a plan record is a v1 "plan" that sb-relay's plan reader would take (its "source"
@@ -10,9 +10,9 @@
 #include <sstream>
 #include <string>
 
-#include "cmd/sb-route/commands.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "libcommon/core/json.hpp"
+#include "libcommon/core/json_lines.hpp"
 #include "libcommon/net/plan.hpp"
 #include "libcommon/route/default_config.hpp"
 #include "libcommon/route/records.hpp"
@@ -38,12 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Base& b = base();
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   tb::route::Router router = b.router.with_tailnet({});
-  (void)tb::cmd::sb_route::read_json_lines(in, [&](const Json& j) -> tb::core::Result<void> {
-    if (!j.contains("type") || j["type"] != "status") return {};
+  tb::core::JsonLinesReader reader(in, [](size_t, const tb::core::Error& e) { FUZZ_CHECK(!e.message.empty()); });
+  while (auto record = reader.next()) {
+    const Json& j = record->value;
+    if (!j.contains("type") || j["type"] != "status") continue;
     auto t = tb::route::tailnet_from_status(j);
     if (!t) {
       FUZZ_CHECK(!t.error().message.empty());
-      return tl::unexpected(t.error());
+      continue;
     }
     (void)tb::route::magic_dns_table(*t);
     router = router.with_tailnet(std::move(*t));
@@ -58,7 +60,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     req.destination_host = "peer.example.ts.net";
     req.destination_port = 443;
     (void)router.decide(req, {.describe = true, .matched_items = true});
-    return {};
-  });
+  }
   return 0;
 }

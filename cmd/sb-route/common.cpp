@@ -1,12 +1,12 @@
-#include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cmd/sb-route/commands.hpp"
 #include "libcommon/core/exit_code.hpp"
+#include "libcommon/core/json_lines.hpp"
 #include "libcommon/core/output.hpp"
-#include "libcommon/core/process.hpp"
 #include "libcommon/route/router.hpp"
 
 namespace tb::cmd::sb_route {
@@ -65,40 +65,18 @@ bool parse_dns_args(const std::vector<std::string>& in, tb::route::StaticResolve
   return true;
 }
 
-namespace {
-// Set while a record is being handled (its output may be half written): an interrupt then waits
-// for the record to finish instead of exiting at once.
-std::atomic<bool> g_handling{false};
-}  // namespace
-
 bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void>(const tb::core::Json&)>& on_record) {
-  // A read of stdin never observes the interrupt flag, so SIGINT/SIGTERM exit from the signal
-  // thread, unless a record is being handled; then the loop stops right after it.
-  int handle = tb::core::on_interrupt([] {
-    if (!g_handling.load()) std::_Exit(tb::core::to_int(tb::core::ExitCode::kInterrupted));
-  });
-  std::string line;
-  size_t n = 0;
   bool bad = false;
-  while (!tb::core::interrupted() && std::getline(in, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    g_handling = true;
-    tb::core::Json j = tb::core::parse_or_discarded(line);
-    std::string problem;
-    if (j.is_discarded() || !j.is_object()) {
-      problem = tb::core::nests_deeper_than(line)
-                    ? "nested deeper than " + std::to_string(tb::core::kMaxJsonDepth) + " levels; skipped"
-                    : "not a JSON object; skipped";
-    } else if (auto r = on_record(j); !r) {
-      problem = r.error().message;
-    }
-    g_handling = false;
-    if (problem.empty()) continue;
+  auto report = [&bad](size_t n, const std::string& problem) {
     tb::core::print_error_line("sb-route", "stdin line " + std::to_string(n) + ": " + problem);
     bad = true;
+  };
+  tb::core::JsonLinesReader reader(
+      in, [&](size_t n, const tb::core::Error& e) { report(n, e.message + "; skipped"); },
+      tb::core::InterruptPolicy::kExitWhileWaiting);
+  while (auto line = reader.next()) {
+    if (auto r = on_record(line->value); !r) report(line->number, r.error().message);
   }
-  tb::core::remove_on_interrupt(handle);
   return !bad;
 }
 
@@ -114,11 +92,9 @@ std::optional<tb::route::TailnetState> read_status_file(const std::string& path)
     in = &file;
   }
   std::optional<tb::route::TailnetState> last;
-  std::string line;
-  while (std::getline(*in, line)) {
-    auto j = tb::core::parse_or_discarded(line);
-    if (j.is_discarded() || !j.is_object()) continue;
-    if (auto t = tb::route::tailnet_from_status(j)) last = std::move(*t);
+  tb::core::JsonLinesReader reader(*in, tb::core::skip_bad_line);
+  while (auto line = reader.next()) {
+    if (auto t = tb::route::tailnet_from_status(line->value)) last = std::move(*t);
   }
   if (!last) tb::core::print_error_line("sb-route", "no status record in " + path);
   return last;

@@ -5,8 +5,9 @@
 #include <iostream>
 
 #include "cmd/sb-route/commands.hpp"
-#include "libcommon/core/output.hpp"
+#include "libcommon/core/cli.hpp"
 #include "libcommon/core/process.hpp"
+#include "libcommon/core/tool.hpp"
 
 namespace {
 
@@ -80,12 +81,7 @@ int real_main(int argc, char** argv) {
   auto* plan_cmd = app.add_subcommand("plan", "status records on stdin → a plan record for each new tailnet state");
   plan_cmd->add_flag("--pretty", plan.pretty, "Indent the records (not JSON Lines; for people)");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : to_int(ExitCode::kUsage);
-  }
+  if (auto rc = tb::core::parse_command_line(app, argc, argv)) return *rc;
   if (*check_cmd) return sr::run_check(common, check);
   if (*explain_cmd) return sr::run_explain(common, explain);
   if (*decide_cmd) return sr::run_decide(common, decide);
@@ -97,10 +93,5 @@ int real_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return real_main(argc, argv);
-  } catch (const std::exception& e) {
-    tb::core::print_error_line("sb-route", std::string("internal error: ") + e.what());
-    return to_int(ExitCode::kInternal);
-  }
+  return tb::core::run_guarded("sb-route", [&] { return real_main(argc, argv); });
 }

@@ -10,7 +10,7 @@
 #include "libcommon/core/cli.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
-#include "libcommon/core/time.hpp"
+#include "libcommon/core/tool.hpp"
 
 namespace {
 
@@ -64,14 +64,9 @@ int real_main(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("ts-auth (tailbox) ") + TB_VERSION);
   app.require_subcommand(1, 1);
 
-  app.add_option("--socket", common.socket,
-                 "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
-      ->type_name("PATH");
-  tb::core::add_duration_option(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
+  tb::core::add_local_api_options(&app, common.socket, common.timeout);
   app.add_flag("--json", common.json, "Print v1 JSON records (one per line, flushed as they happen)");
-  std::string log_level;
-  app.add_option("--log-level", log_level, "Log level on stderr: trace, debug, info, warn, error, off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  tb::core::add_log_level_option(&app);
 
   auto* up_cmd = app.add_subcommand("up", "Log in and bring the node up; wait until Running (or --no-wait)");
   up_cmd->fallthrough();
@@ -117,13 +112,7 @@ int real_main(int argc, char** argv) {
   auto* url_cmd = app.add_subcommand("url", "Print the login URL tailscaled is waiting on; exit 1 if none");
   url_cmd->fallthrough();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);  // prints help/version on stdout, errors on stderr
-    return rc == 0 ? 0 : to_int(ExitCode::kUsage);
-  }
-  if (!log_level.empty()) tb::core::set_log_level(log_level);
+  if (auto rc = tb::core::parse_command_line(app, argc, argv)) return *rc;
 
   if (*up_cmd) {
     up.auth_key_arg_given = key_opt->count() > 0;
@@ -168,10 +157,5 @@ int main(int argc, char** argv) {
   struct rlimit no_core{0, 0};
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  try {
-    return real_main(argc, argv);
-  } catch (const std::exception& e) {
-    tb::core::print_error_line("ts-auth", std::string("internal error: ") + e.what());
-    return to_int(ExitCode::kInternal);
-  }
+  return tb::core::run_guarded("ts-auth", [&] { return real_main(argc, argv); });
 }

@@ -8,7 +8,7 @@
 #include "libcommon/core/cli.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
-#include "libcommon/core/time.hpp"
+#include "libcommon/core/tool.hpp"
 
 namespace {
 
@@ -53,16 +53,11 @@ int real_main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   // Options shared by every subcommand (fallthrough lets them follow the subcommand too).
-  app.add_option("--socket", common.socket,
-                 "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
-      ->type_name("PATH");
-  tb::core::add_duration_option(&app, "--request-timeout", common.timeout, "Time limit for each Local API request (default 5s)");
+  tb::core::add_local_api_options(&app, common.socket, common.timeout);
   std::string color = "auto";
   app.add_option("--color", color, "Colour in text output: auto, never, always (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "never", "always"}));
-  std::string log_level;
-  app.add_option("--log-level", log_level, "Log level on stderr: trace, debug, info, warn, error, off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  tb::core::add_log_level_option(&app);
 
   // The default command: status.
   bool json = false, raw = false;
@@ -100,14 +95,8 @@ int real_main(int argc, char** argv) {
   tb::core::add_duration_option(wait_cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
   wait_cmd->add_flag("-q,--quiet", wait.quiet, "Print nothing on success");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);  // prints help/version on stdout, errors on stderr
-    if (rc == 0) return 0;
-    return argv_has_check(argc, argv) ? to_int(tb::core::CheckStatus::kUnknown) : to_int(ExitCode::kUsage);
-  }
-  if (!log_level.empty()) tb::core::set_log_level(log_level);
+  int usage = argv_has_check(argc, argv) ? to_int(tb::core::CheckStatus::kUnknown) : to_int(ExitCode::kUsage);
+  if (auto rc = tb::core::parse_command_line(app, argc, argv, usage)) return *rc;
   common.color = color == "never" ? tb::core::ColorMode::kNever
                  : color == "always" ? tb::core::ColorMode::kAlways : tb::core::ColorMode::kAuto;
 
@@ -147,10 +136,5 @@ int real_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return real_main(argc, argv);
-  } catch (const std::exception& e) {
-    tb::core::print_error_line("ts-status", std::string("internal error: ") + e.what());
-    return to_int(ExitCode::kInternal);
-  }
+  return tb::core::run_guarded("ts-status", [&] { return real_main(argc, argv); });
 }
