@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/relay.sh BUILD_DIR: sb-relay side by side with the splice relay and the Debian peers
-# (microsocks, dante, v2ray), through ../shared/bench/bench.sh. Prints a Markdown section on stdout
+# (microsocks, dante, v2ray), through bench/peers/bench.sh. Prints a Markdown section on stdout
 # with the median table, sb-relay's ratios and the commands that ran. bench.sh builds sbbench and
 # splice_relay into its own temp dir and starts the sink, echo, splice relay and the peers itself;
 # this script only starts sb-relay (a mixed inbound on a kernel-chosen loopback port, events none)
@@ -10,14 +10,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
 build=${1:-build}
 case $build in /*) ;; *) [ -d "$build" ] || build=$root/$build ;; esac
-relay=$(cd "$build" && pwd)/cmd/sb-relay/sb-relay
-shared=${TB_SHARED:-$root/../shared}
-[ -f "$shared/bench/bench.sh" ] || shared=$(cd "$here/../.." && pwd)/shared
-bench=$shared/bench/bench.sh
+build=$(cd "$build" && pwd)
+relay=$build/cmd/sb-relay/sb-relay
+bench=$here/peers/bench.sh
+# Commands are shown relative to the repository (RESULTS.md is committed: no path of one machine).
+case $build/ in "$root"/*) shown=${build#"$root"/} ;; *) shown=BUILD_DIR ;; esac
 RUNS=${RELAY_BENCH_RUNS:-3}
 SECS=${RELAY_BENCH_SECS:-3}
 [ -x "$relay" ] || { echo "bench/relay.sh: $relay not built" >&2; exit 1; }
-[ -f "$bench" ] || { echo "bench/relay.sh: $bench not found (shared/ beside the project)" >&2; exit 1; }
+[ -f "$bench" ] || { echo "bench/relay.sh: $bench not found" >&2; exit 1; }
 command -v gcc >/dev/null && command -v python3 >/dev/null || { echo "bench/relay.sh: needs gcc and python3" >&2; exit 1; }
 
 w=$(mktemp -d)
@@ -49,8 +50,8 @@ port=$(printf '%s\n' "$line" | python3 -c 'import json,sys; print(json.load(sys.
 cat <&"$rfd" >/dev/null &
 exec {rfd}<&-
 
-cmd_relay="$relay --events none -c relay.json   # mixed inbound on 127.0.0.1:0 -> port $port"
-cmd_bench="bash $bench --extra sb-relay=127.0.0.1:$port --runs $RUNS --secs $SECS"
+cmd_relay="$shown/cmd/sb-relay/sb-relay --events none -c relay.json   # mixed inbound on 127.0.0.1:0 -> port $port"
+cmd_bench="bash bench/peers/bench.sh --extra sb-relay=127.0.0.1:$port --runs $RUNS --secs $SECS"
 echo "bench: relay: $cmd_bench" >&2
 bash "$bench" --extra "sb-relay=127.0.0.1:$port" --runs "$RUNS" --secs "$SECS" >"$w/bench.out" 2>"$w/bench.err" || {
   echo "bench/relay.sh: bench.sh failed: $(tail -5 "$w/bench.err")" >&2
@@ -98,7 +99,7 @@ def ratio(a, b):
 p = print
 p("## relay: sb-relay against the splice relay and its peers")
 p()
-p("Loopback SOCKS5, medians of %s runs of ../shared/bench/bench.sh (sbbench load generator on the same %s cores; load average %s before the run)." % (cmd_bench.split("--runs ")[1].split()[0], ncpu, load))
+p("Loopback SOCKS5, medians of %s runs of bench/peers/bench.sh (sbbench load generator on the same %s cores; load average %s before the run)." % (cmd_bench.split("--runs ")[1].split()[0], ncpu, load))
 p("Compare ratios within this run, not absolute figures across runs.")
 p()
 p("| figure | " + " | ".join(names) + " | sb-relay / splice | sb-relay / best peer | goal | met |")
@@ -126,7 +127,7 @@ for label, col, higher, g_splice, g_peer in figures:
         ", ".join(goals), "yes" if all(met) else "**no**"))
 p()
 p("Ratios are sb-relay's figure divided by the other's: above 1 is better for throughput and conn/s, below 1 is better for latency and RSS.")
-p("`direct` is the load generator without a proxy; `splice` is ../shared/bench/splice_relay.c.")
+p("`direct` is the load generator without a proxy; `splice` is bench/peers/splice_relay.c.")
 p()
 p("Commands:")
 p()

@@ -5,6 +5,8 @@
 set -euo pipefail
 build=$(cd "${1:?build dir}" && pwd)
 exe=$build/bench/route_bench
+root=$(cd "$(dirname "$0")/.." && pwd)
+case $build/ in "$root"/*) shown=${build#"$root"/} ;; *) shown=BUILD_DIR ;; esac
 [ -x "$exe" ] || { echo "bench/route.sh: $exe not built (configure with -DTB_BENCH=ON)" >&2; exit 69; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -42,6 +44,6 @@ print(f"\nGoals at 100k rules: ≥ 2M domain decisions/s: {fmt(d100)}, {ok(d100 
       f"≥ 5M IP decisions/s: {fmt(ip100)}, {ok(ip100 >= 5e6)}; compile < 200 ms: {c100:.0f} ms, {ok(c100 < 200)}.\n")
 PY
 cat <<MD
-Command: \`$exe ${args[*]}\`
+Command: \`$shown/bench/route_bench ${args[*]}\`
 
 MD

@@ -7,6 +7,10 @@ set -euo pipefail
 build=$(cd "${1:?build dir}" && pwd); runs=${2:-30}
 ts=$build/cmd/ts-status/ts-status
 fake=$build/tests/fakes/fake_tailscaled
+# Commands are shown with the build directory relative to the repository (RESULTS.md is committed:
+# no path of one machine in it).
+root=$(cd "$(dirname "$0")/.." && pwd)
+case $build/ in "$root"/*) shown=${build#"$root"/} ;; *) shown=BUILD_DIR ;; esac
 for x in "$ts" "$fake"; do [ -x "$x" ] || { echo "bench/status.sh: $x not built" >&2; exit 69; }; done
 for c in hyperfine jq curl python3; do command -v $c >/dev/null || { echo "bench/status.sh: $c missing" >&2; exit 69; }; done
 
@@ -58,10 +62,10 @@ cat <<MD
 Commands:
 
 \`\`\`sh
-$fake --socket SOCK --generate-peers 2000
-hyperfine -N --warmup 3 --runs $runs '$ts --socket SOCK --json'
+$shown/tests/fakes/fake_tailscaled --socket SOCK --generate-peers 2000
+hyperfine -N --warmup 3 --runs $runs '$shown/cmd/ts-status/ts-status --socket SOCK --json'
 hyperfine --warmup 3 --runs $runs 'curl -s --unix-socket SOCK $url | jq -c .'
-hyperfine -N --warmup 5 --runs 100 '$ts --help'
+hyperfine -N --warmup 5 --runs 100 '$shown/cmd/ts-status/ts-status --help'
 /usr/bin/time -f %M <each command>   # peak RSS
 \`\`\`
 
