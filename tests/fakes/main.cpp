@@ -1,4 +1,5 @@
-// fake_tailscaled — a faithful stand-in for tailscaled's Local API, for tests (spec/localapi.md §7).
+// fake_tailscaled — a faithful stand-in for tailscaled's Local API, for tests (docs/localapi.md,
+// "What a stand-in must reproduce").
 //
 //   fake_tailscaled --socket PATH [--control PATH] [--scenario FILE] [--log FILE]
 //                   [--tcp-port N --token T] [--state S] [--permissions rw|readonly|none]

@@ -1,7 +1,7 @@
 # Sourced by every tests/net/*.sh (the ctest glob skips this file). It sources tests/cli/lib.sh
 # (fail, skip, track_pid, fake_ctl, …), checks what the namespace tests need (else exit 77 with
-# the reason), and builds a small tailnet the way tailscaled sets one up on Linux
-# (../shared/spec/localapi.md §6, notes/platform.md "WireGuard tailnet in network namespaces"):
+# the reason), and builds a small tailnet the way tailscaled sets one up on Linux (docs/localapi.md,
+# "Proxies and routing-loop avoidance"; tailscale's wgengine/router/osrouter/router_linux.go):
 #
 #   node ns  tailscale0 100.101.1.1/32 fd7a:115c:a1e0::1/128   ul0 10.101.0.1/30   wan0 198.18.0.1/24
 #   peer ns  tailscale0 100.101.1.2/32 fd7a:115c:a1e0::2/128   ul0 10.101.0.2/30
