@@ -1,6 +1,8 @@
 #include "libcommon/core/time.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <ctime>
 
 namespace tb::core {
@@ -76,43 +78,59 @@ int64_t now_unix() {
       .count();
 }
 
+std::optional<double> parse_go_duration(std::string_view s) {
+  if (s == "0") return 0.0;
+  size_t i = 0;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    ++i;
+  }
+  if (i >= s.size()) return std::nullopt;
+  double total = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (start == i) return std::nullopt;
+    std::string num(s.substr(start, i - start));
+    char* end = nullptr;
+    double value = std::strtod(num.c_str(), &end);
+    if (end != num.c_str() + num.size()) return std::nullopt;
+    size_t ustart = i;
+    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
+    std::string_view unit = s.substr(ustart, i - ustart);
+    double mul;
+    if (unit == "ns") mul = 1e-9;
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mul = 1e-6;
+    else if (unit == "ms") mul = 1e-3;
+    else if (unit == "s") mul = 1;
+    else if (unit == "m") mul = 60;
+    else if (unit == "h") mul = 3600;
+    else if (unit == "d") mul = 86400;
+    else return std::nullopt;
+    total += value * mul;
+  }
+  if (!std::isfinite(total)) return std::nullopt;
+  return neg ? -total : total;
+}
+
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto bad = [&] {
     return fail(ExitCode::kUsage, "invalid duration \"" + std::string(text) + "\"",
                 "use e.g. 500ms, 30s, 2m, 1h30m, 7d");
   };
-  if (text.empty()) return bad();
-  double total_ms = 0;
-  size_t i = 0;
-  bool any_unit = false;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (i == start) return bad();
-    double v;
-    try {
-      v = std::stod(std::string(text.substr(start, i - start)));
-    } catch (...) {
-      return bad();
-    }
-    size_t ustart = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(ustart, i - ustart);
-    double mult;
-    if (unit.empty()) {
-      if (any_unit || i != text.size()) return bad();
-      mult = 1000;  // bare number: seconds
-    } else if (unit == "ms") mult = 1;
-    else if (unit == "s") mult = 1000;
-    else if (unit == "m") mult = 60'000;
-    else if (unit == "h") mult = 3'600'000;
-    else if (unit == "d") mult = 86'400'000;
-    else return bad();
-    any_unit = true;
-    total_ms += v * mult;
+  if (text.empty() || text[0] == '-' || text[0] == '+') return bad();
+  std::optional<double> seconds;
+  if (text.find_first_not_of("0123456789.") == std::string_view::npos) {  // a bare number of seconds
+    std::string num(text);
+    char* end = nullptr;
+    double v = std::strtod(num.c_str(), &end);
+    if (end == num.c_str() + num.size()) seconds = v;
+  } else {
+    seconds = parse_go_duration(text);
   }
-  if (total_ms > 1e15) return bad();
-  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+  if (!seconds || *seconds * 1000 > 1e15) return bad();
+  return std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
 }
 
 std::string format_duration(int64_t s) {
@@ -130,6 +148,19 @@ std::string format_duration(int64_t s) {
     }
   }
   return out.empty() ? "0s" : out;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  std::string out = std::to_string(ms / 1000);
+  if (auto frac = ms % 1000; frac != 0) {
+    std::string f = std::to_string(frac);
+    f.insert(0, 3 - f.size(), '0');
+    while (f.back() == '0') f.pop_back();
+    out += "." + f;
+  }
+  return out + "s";
 }
 
 }  // namespace tb::core

@@ -19,9 +19,19 @@ std::string format_rfc3339(int64_t unix_seconds);
 
 int64_t now_unix();
 
-// "500ms", "30s", "2m", "1h30m", "7d", or a bare number of seconds. Negative is an error.
+// The one Go-duration parser: Go's time.ParseDuration ("300ms", "1.5h", "-2m", "1h30m"; units
+// ns, us, µs, ms, s, m, h) plus sing-box's "d" (24h, common/json/badoption/duration.go). In
+// seconds; nullopt when malformed. "0" alone is zero, as in Go; any other number needs a unit.
+std::optional<double> parse_go_duration(std::string_view text);
+
+// A duration flag: a Go duration, or a bare number of seconds. A sign or an overflow is an error
+// (ExitCode::kUsage, the message names the value).
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
 // "3d4h", "2h5m", "45m", "12s", "0s" — the two largest units, for people.
 std::string format_duration(int64_t seconds);
+// "250ms", "5s", "1.5s", "90s": a timeout as messages show it (seconds with up to three decimals,
+// or milliseconds below one second).
+std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace tb::core

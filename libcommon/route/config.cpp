@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "libcommon/route/json_read.hpp"
+#include "libcommon/route/schema.hpp"
 #include "libcommon/route/source.hpp"
 
 namespace tb::route {
@@ -23,35 +24,23 @@ const EndpointInfo* RouteConfig::find_endpoint(const std::string& tag) const {
 
 namespace {
 
-using Keys = std::set<std::string, std::less<>>;
+using schema::Section;
 
-const Keys kDial = {"detour", "bind_interface", "inet4_bind_address", "inet6_bind_address", "bind_address_no_port",
-                    "routing_mark", "reuse_addr", "netns", "connect_timeout", "tcp_fast_open", "tcp_multi_path",
-                    "disable_tcp_keep_alive", "tcp_keep_alive", "tcp_keep_alive_interval", "udp_fragment",
-                    "domain_resolver", "domain_strategy", "network_strategy", "network_type",
-                    "fallback_network_type", "fallback_delay", "protect_path"};
-const Keys kListen = {"listen", "listen_port", "bind_interface", "routing_mark", "reuse_addr", "netns",
-                      "tcp_fast_open", "tcp_multi_path", "disable_tcp_keep_alive", "tcp_keep_alive",
-                      "tcp_keep_alive_interval", "udp_fragment", "udp_timeout", "detour"};
-const Keys kLegacyInbound = {"sniff", "sniff_override_destination", "sniff_timeout", "domain_strategy",
-                             "udp_disable_domain_unmapping"};
-const Keys kTailscale = {"state_directory", "auth_key", "control_url", "ephemeral", "hostname", "accept_routes",
-                         "exit_node", "exit_node_allow_lan_access", "advertise_routes", "advertise_exit_node",
-                         "advertise_tags", "relay_server_port", "relay_server_static_endpoints",
-                         "system_interface", "system_interface_name", "system_interface_mtu", "udp_timeout"};
-const Keys kRoute = {"rules", "rule_set", "final", "auto_detect_interface", "override_android_vpn",
-                     "default_interface", "default_mark", "default_domain_resolver", "default_network_strategy",
-                     "default_network_type", "default_fallback_network_type", "default_fallback_delay",
-                     "find_process", "geoip", "geosite"};
-const Keys kDns = {"servers", "rules", "final", "strategy", "disable_cache", "disable_expire", "independent_cache",
-                   "cache_capacity", "reverse_mapping", "client_subnet", "fakeip"};
-const Keys kTop = {"$schema", "log", "dns", "ntp", "certificate", "endpoints", "inbounds", "outbounds", "route",
-                   "services", "experimental"};
+// The keys an object accepts: those of the schema sections (for an object of `variant` type) and
+// the `extra` ones.
+struct Allowed {
+  std::initializer_list<Section> sections;
+  std::string_view variant = {};
+  std::initializer_list<std::string_view> extra = {};
 
-Keys operator+(Keys a, const Keys& b) {
-  a.insert(b.begin(), b.end());
-  return a;
-}
+  bool has(std::string_view key) const {
+    for (auto e : extra)
+      if (e == key) return true;
+    for (auto s : sections)
+      if (schema::accepts(s, key, variant)) return true;
+    return false;
+  }
+};
 
 class Compiler {
  public:
@@ -60,10 +49,10 @@ class Compiler {
 
  private:
   // Unknown keys → errors; returns false when the value is not an object.
-  bool keys(const Json& obj, const std::string& path, const Keys& allowed) {
+  bool keys(const Json& obj, const std::string& path, const Allowed& allowed) {
     if (!rd_.expect_object(obj, path)) return false;
     for (auto it = obj.begin(); it != obj.end(); ++it)
-      if (!allowed.count(it.key())) rd_.error(path, "json: unknown field \"" + it.key() + "\"");
+      if (!allowed.has(it.key())) rd_.error(path, "json: unknown field \"" + it.key() + "\"");
     return true;
   }
   std::string str(const Json& obj, const std::string& key, const std::string& path) {
@@ -88,8 +77,9 @@ class Compiler {
                                             !(it->is_number_integer() && it->get<int64_t>() >= 0)) {
       if (!it->is_string()) rd_.error(key_path(path, "routing_mark"), "json: cannot unmarshal " + json_type_name(*it) + " into Go value of type uint32");
     }
-    for (const char* k : {"connect_timeout", "tcp_keep_alive", "tcp_keep_alive_interval", "fallback_delay"})
-      if (auto it = obj.find(k); it != obj.end()) rd_.duration_seconds(*it, key_path(path, k), false);
+    for (const auto& k : schema::table())
+      if (k.section == Section::kDial && k.type == schema::Type::kDuration)
+        if (auto it = obj.find(k.name); it != obj.end()) rd_.duration_seconds(*it, key_path(path, std::string(k.name)), false);
   }
   bool tls_enabled(const Json& obj, const std::string& path) {
     auto it = obj.find("tls");
@@ -112,6 +102,7 @@ class Compiler {
   void outbounds(const Json& arr);
   void endpoints(const Json& arr);
   void dns(const Json& obj);
+  void dns_server(const Json& s, const std::string& p, const std::string& type, std::set<std::string>& ts_endpoints);
   void route(const Json& obj);
   void rule_sets(const Json& arr, const std::string& path);
   void traps();
@@ -125,16 +116,16 @@ class Compiler {
 void Compiler::run() {
   const Json& root = c_.source;
   if (!rd_.expect_object(root, "")) return;
-  keys(root, "", kTop);
+  keys(root, "", {{Section::kTop}});
   static const Json kNull;
   auto get = [&](const char* k) -> const Json& {
     auto it = root.find(k);
     return it == root.end() ? kNull : *it;
   };
   if (const Json& log = get("log"); !log.is_null()) {
-    if (keys(log, "log", {"disabled", "level", "output", "timestamp"})) {
+    if (keys(log, "log", {{Section::kLog}})) {
       auto level = str(log, "level", "log");
-      static const Keys kLevels = {"", "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"};
+      static const std::set<std::string, std::less<>> kLevels = {"", "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"};
       if (!kLevels.count(level)) rd_.error("log.level", "unknown log level: " + level);
     }
   }
@@ -184,12 +175,10 @@ void Compiler::inbounds(const Json& arr) {
       c_.inbounds.push_back(info);
       continue;
     }
-    Keys allowed = kListen + kLegacyInbound + Keys{"type", "tag", "users", "domain_resolver"};
-    if (info.type != "socks") allowed = allowed + Keys{"tls", "set_system_proxy"};
-    keys(in, path, allowed);
-    for (const auto& k : kLegacyInbound)
+    keys(in, path, {{Section::kListen, Section::kLegacyInbound, Section::kInbound}, info.type, {"type", "tag"}});
+    for (auto k : schema::order(Section::kLegacyInbound))
       if (in.contains(k))
-        rd_.warn(key_path(path, k),
+        rd_.warn(key_path(path, std::string(k)),
                  "legacy inbound field, deprecated in sing-box 1.11.0 and ignored by 1.13.0; use a sniff/resolve "
                  "rule action", "deprecated");
     if (auto it = in.find("listen"); it != in.end()) {
@@ -210,7 +199,7 @@ void Compiler::inbounds(const Json& arr) {
       } else {
         for (size_t u = 0; u < it->size(); ++u) {
           auto up = index_path(key_path(path, "users"), u);
-          if (keys((*it)[u], up, {"username", "password"}))
+          if (keys((*it)[u], up, {{Section::kUser}}))
             info.users.emplace_back(str((*it)[u], "username", up), str((*it)[u], "password", up));
         }
       }
@@ -235,7 +224,7 @@ void Compiler::outbounds(const Json& arr) {
     if (tag.empty()) tag = std::to_string(i);
     bool supported = true;
     if (type == "direct") {
-      keys(o, path, kDial + Keys{"type", "tag", "override_address", "override_port"});
+      keys(o, path, {{Section::kDial, Section::kOutbound}, type, {"type", "tag"}});
       for (const char* k : {"override_address", "override_port"})
         if (o.contains(k))
           rd_.error(key_path(path, k),
@@ -244,12 +233,10 @@ void Compiler::outbounds(const Json& arr) {
       if (o.contains("detour")) rd_.error(key_path(path, "detour"), "`detour` is not supported in direct context", "create");
       check_dial(o, path);
     } else if (type == "block") {
-      keys(o, path, {"type", "tag"});
+      keys(o, path, {{}, {}, {"type", "tag"}});
       rd_.warn(path, "the block outbound is deprecated in sing-box 1.11.0; use a reject rule action", "deprecated");
     } else if (type == "socks" || type == "http") {
-      Keys allowed = kDial + Keys{"type", "tag", "server", "server_port", "username", "password"};
-      allowed = allowed + (type == "socks" ? Keys{"version", "network", "udp_over_tcp"} : Keys{"path", "headers", "tls"});
-      keys(o, path, allowed);
+      keys(o, path, {{Section::kDial, Section::kOutbound}, type, {"type", "tag"}});
       check_dial(o, path);
       if (str(o, "server", path).empty()) rd_.error(key_path(path, "server"), "missing server address", "create");
       if (auto it = o.find("server_port"); it != o.end()) rd_.integer(*it, key_path(path, "server_port"), 0, 65535, "uint16");
@@ -289,7 +276,7 @@ void Compiler::endpoints(const Json& arr) {
       add_tag(tag, type, path, true, false);
       continue;
     }
-    keys(e, path, kTailscale + kDial + Keys{"type", "tag"});
+    keys(e, path, {{Section::kTailscale, Section::kDial}, {}, {"type", "tag"}});
     check_dial(e, path);
     EndpointInfo info;
     info.tag = tag;
@@ -398,12 +385,11 @@ void Compiler::rule_sets(const Json& arr, const std::string& path) {
     Json file_json;
     std::string rules_path = key_path(p, "rules");
     if (type == "inline") {
-      keys(def, p, {"type", "tag", "rules"});
+      keys(def, p, {{Section::kRuleSet}, type});
       auto it = def.find("rules");
       if (it != def.end()) rules = &*it;
     } else if (type == "local" || type == "remote") {
-      keys(def, p, type == "local" ? Keys{"type", "tag", "format", "path"}
-                                   : Keys{"type", "tag", "format", "url", "download_detour", "update_interval"});
+      keys(def, p, {{Section::kRuleSet}, type});
       if (type == "remote") {
         rd_.error(p, "remote rule-set is not supported by tailbox (no downloads); use a local source file", "unsupported");
         continue;
@@ -437,7 +423,7 @@ void Compiler::rule_sets(const Json& arr, const std::string& path) {
       }
       file_json = std::move(*parsed);
       rules_path = key_path(p, "path") + "(" + file + ").rules";
-      keys(file_json, key_path(p, "path") + "(" + file + ")", {"version", "rules"});
+      keys(file_json, key_path(p, "path") + "(" + file + ")", {{}, {}, {"version", "rules"}});
       auto v = file_json.value("version", 0);
       if (!file_json.contains("version") || !file_json["version"].is_number_integer() || v < 1 || v > 4)
         rd_.error(key_path(p, "path"), "unknown rule-set version: " + file_json.value("version", Json()).dump());
@@ -460,7 +446,7 @@ void Compiler::rule_sets(const Json& arr, const std::string& path) {
 
 void Compiler::route(const Json& obj) {
   c_.set_ids.clear();
-  bool is_obj = !obj.is_null() && keys(obj, "route", kRoute);
+  bool is_obj = !obj.is_null() && keys(obj, "route", {{Section::kRoute}});
   if (is_obj) rule_sets(obj.value("rule_set", Json()), "route.rule_set");
   if (!c_.set_ids.count(tailnet_set_tags()[0])) {
     c_.tailnet_set_base = static_cast<uint32_t>(c_.rule_sets.size());
@@ -515,7 +501,7 @@ void Compiler::route(const Json& obj) {
 }
 
 void Compiler::dns(const Json& obj) {
-  if (obj.is_null() || !keys(obj, "dns", kDns)) return;
+  if (obj.is_null() || !keys(obj, "dns", {{Section::kDns}})) return;
   if (obj.contains("fakeip") && !obj["fakeip"].is_null())
     rd_.warn("dns.fakeip", "legacy fakeip options are deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
                            "ENABLE_DEPRECATED_LEGACY_DNS_FAKEIP_OPTIONS=true)", "deprecated");
@@ -536,43 +522,12 @@ void Compiler::dns(const Json& obj) {
         if (!server_tags.insert(tag).second) rd_.error(p, "duplicate dns server tag: " + tag);
         auto type = str(s, "type", p);
         if (type.empty()) {
-          keys(s, p, {"tag", "address", "address_resolver", "address_strategy", "address_fallback_delay", "strategy",
-                      "detour", "client_subnet"});
+          keys(s, p, {{Section::kLegacyDnsServer}, {}, {"tag"}});
           rd_.warn(p, "legacy DNS server format is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
                       "ENABLE_DEPRECATED_LEGACY_DNS_SERVERS=true); use a typed server", "deprecated");
           continue;
         }
-        static const Keys kRemote = {"server", "server_port", "path", "headers", "tls"};
-        Keys allowed = {"type", "tag"};
-        if (type == "tailscale") {
-          allowed = allowed + Keys{"endpoint", "accept_default_resolvers"};
-          keys(s, p, allowed);
-          auto ep = str(s, "endpoint", p);
-          if (ep.empty()) {
-            rd_.error(p, "missing tailscale endpoint tag", "create");
-          } else if (!c_.find_outbound(ep)) {
-            rd_.error(key_path(p, "endpoint"), "endpoint not found: " + ep, "start");
-          } else if (!c_.find_endpoint(ep)) {
-            rd_.error(key_path(p, "endpoint"), "endpoint is not Tailscale: " + ep, "start");
-          } else if (!ts_endpoints.insert(ep).second) {
-            rd_.error(key_path(p, "endpoint"), "only one Tailscale DNS server is allowed for single endpoint", "start");
-          }
-        } else if (type == "local") {
-          keys(s, p, allowed + kDial + Keys{"prefer_go"});
-        } else if (type == "hosts") {
-          keys(s, p, allowed + Keys{"path", "predefined"});
-        } else if (type == "fakeip") {
-          keys(s, p, allowed + Keys{"inet4_range", "inet6_range"});
-        } else if (type == "resolved") {
-          keys(s, p, allowed + Keys{"service", "accept_default_resolvers"});
-        } else if (type == "dhcp") {
-          keys(s, p, allowed + kDial + Keys{"interface"});
-        } else if (type == "tcp" || type == "udp" || type == "tls" || type == "quic" || type == "https" || type == "h3") {
-          keys(s, p, allowed + kDial + kRemote);
-          if (str(s, "server", p).empty()) rd_.error(key_path(p, "server"), "missing server address", "create");
-        } else {
-          rd_.error(key_path(p, "type"), "unknown DNS server type: " + type);
-        }
+        dns_server(s, p, type, ts_endpoints);
       }
     }
   }
@@ -596,6 +551,34 @@ void Compiler::dns(const Json& obj) {
       if (!e.has_domain_resolver && !IpAddr::parse(host) && !(host.size() > 1 && host[0] == '['))
         rd_.error(e.path, "missing domain resolver for domain server address", "create");
     }
+  }
+}
+
+// A typed DNS server: its keys (by type), the tailscale server's endpoint, a remote one's server.
+void Compiler::dns_server(const Json& s, const std::string& p, const std::string& type,
+                          std::set<std::string>& ts_endpoints) {
+  static const std::set<std::string, std::less<>> kDialing = {"local", "dhcp", "tcp", "udp", "tls", "quic", "https", "h3"};
+  static const std::set<std::string, std::less<>> kOthers = {"hosts", "fakeip", "resolved", "tailscale"};
+  const bool dialing = kDialing.count(type) != 0;
+  if (!dialing && !kOthers.count(type)) {
+    rd_.error(key_path(p, "type"), "unknown DNS server type: " + type);
+    return;
+  }
+  if (dialing) keys(s, p, {{Section::kDial, Section::kDnsServer}, type, {"type", "tag"}});
+  else keys(s, p, {{Section::kDnsServer}, type, {"type", "tag"}});
+  if (type == "tailscale") {
+    auto ep = str(s, "endpoint", p);
+    if (ep.empty()) {
+      rd_.error(p, "missing tailscale endpoint tag", "create");
+    } else if (!c_.find_outbound(ep)) {
+      rd_.error(key_path(p, "endpoint"), "endpoint not found: " + ep, "start");
+    } else if (!c_.find_endpoint(ep)) {
+      rd_.error(key_path(p, "endpoint"), "endpoint is not Tailscale: " + ep, "start");
+    } else if (!ts_endpoints.insert(ep).second) {
+      rd_.error(key_path(p, "endpoint"), "only one Tailscale DNS server is allowed for single endpoint", "start");
+    }
+  } else if (dialing && type != "local" && type != "dhcp" && str(s, "server", p).empty()) {
+    rd_.error(key_path(p, "server"), "missing server address", "create");
   }
 }
 

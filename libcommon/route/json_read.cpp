@@ -1,7 +1,5 @@
 #include "libcommon/route/json_read.hpp"
 
-#include <cmath>
-#include <cstdlib>
 
 namespace tb::route {
 
@@ -109,43 +107,6 @@ std::optional<std::vector<uint16_t>> Reader::ports(const Json& v, const std::str
   }
   if (!ok) return std::nullopt;
   return out;
-}
-
-std::optional<double> parse_go_duration(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  if (s == "0") return 0.0;
-  size_t i = 0;
-  double total = 0;
-  bool neg = false;
-  if (s[0] == '-' || s[0] == '+') {
-    neg = s[0] == '-';
-    ++i;
-  }
-  if (i >= s.size()) return std::nullopt;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return std::nullopt;
-    std::string num = s.substr(start, i - start);
-    char* end = nullptr;
-    double value = std::strtod(num.c_str(), &end);
-    if (end != num.c_str() + num.size()) return std::nullopt;
-    size_t ustart = i;
-    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
-    std::string unit = s.substr(ustart, i - ustart);
-    double mul;
-    if (unit == "ns") mul = 1e-9;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mul = 1e-6;
-    else if (unit == "ms") mul = 1e-3;
-    else if (unit == "s") mul = 1;
-    else if (unit == "m") mul = 60;
-    else if (unit == "h") mul = 3600;
-    else if (unit == "d") mul = 86400;
-    else return std::nullopt;
-    total += value * mul;
-  }
-  if (!std::isfinite(total)) return std::nullopt;
-  return neg ? -total : total;
 }
 
 std::optional<double> Reader::duration_seconds(const Json& v, const std::string& path, bool allow_int) {

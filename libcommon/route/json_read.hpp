@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libcommon/core/json.hpp"
+#include "libcommon/core/time.hpp"
 #include "libcommon/route/diagnostic.hpp"
 
 namespace tb::route {
@@ -43,7 +44,7 @@ class Reader {
   Diagnostics& d_;
 };
 
-// Go duration ("300ms", "1.5h", "5m", plus "d"), in seconds.
-std::optional<double> parse_go_duration(const std::string& s);
+// Go duration ("300ms", "1.5h", "5m", plus "d"), in seconds: the one parser, in core.
+using tb::core::parse_go_duration;
 
 }  // namespace tb::route

@@ -55,5 +55,35 @@ TEST(Duration, FormatsTwoUnits) {
   EXPECT_EQ(format_duration(125), "2m5s");
 }
 
+TEST(GoDuration, ParsesLikeGoPlusDays) {
+  EXPECT_EQ(parse_go_duration("0"), 0.0);
+  EXPECT_EQ(parse_go_duration("300ms"), 0.3);
+  EXPECT_EQ(parse_go_duration("1.5h"), 5400.0);
+  EXPECT_EQ(parse_go_duration("1h30m"), 5400.0);
+  EXPECT_EQ(parse_go_duration("-2m"), -120.0);
+  EXPECT_EQ(parse_go_duration("+2s"), 2.0);
+  EXPECT_EQ(parse_go_duration("1d"), 86400.0);
+  EXPECT_DOUBLE_EQ(*parse_go_duration("10us"), 1e-5);
+  EXPECT_DOUBLE_EQ(*parse_go_duration("10\u00b5s"), 1e-5);
+  EXPECT_DOUBLE_EQ(*parse_go_duration("5ns"), 5e-9);
+  for (const char* bad : {"", "10", "5x", "-", "1s2", "s", ".s5", "1e3s", "00"})
+    EXPECT_FALSE(parse_go_duration(bad)) << bad;
+}
+
+TEST(Duration, FlagsTakeGoUnitsButNoSign) {
+  EXPECT_EQ(parse_duration("1m30s")->count(), 90000);
+  EXPECT_EQ(parse_duration("0")->count(), 0);
+  EXPECT_FALSE(parse_duration("+5s"));
+}
+
+TEST(Duration, FormatsMilliseconds) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(format_duration(milliseconds(5000)), "5s");
+  EXPECT_EQ(format_duration(milliseconds(250)), "250ms");
+  EXPECT_EQ(format_duration(milliseconds(1500)), "1.5s");
+  EXPECT_EQ(format_duration(milliseconds(1050)), "1.05s");
+  EXPECT_EQ(format_duration(milliseconds(90000)), "90s");
+}
+
 }  // namespace
 }  // namespace tb::core
