@@ -1,6 +1,10 @@
 #pragma once
-// Pieces of transport.cpp that are pure enough to unit-test on their own. Not part of the public
-// API: only transport.cpp and tests/unit/tailscale/transport_test.cpp include this.
+// What the transport's files share, and the pieces pure enough to unit-test on their own. Not
+// part of the public API: only transport*.cpp and the transport tests include this.
+//   transport.cpp        the shared pieces below and HTTP/1.1 over a byte stream
+//   transport_posix.cpp  Unix socket and loopback TCP, on cpp-httplib (Linux, macOS)
+//   transport_win32.cpp  the named pipe (Windows)
+// CMakeLists.txt picks one platform file; each defines make_transport.
 //
 // The HTTP/1.1 framing here (request writer, response-head parser, chunked decoder) serves the
 // Windows named-pipe transport, which has no cpp-httplib underneath; it is plain code over a byte
@@ -8,18 +12,60 @@
 
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "libcommon/core/error.hpp"
 #include "libcommon/tailscale/endpoint.hpp"
+#include "libcommon/tailscale/transport.hpp"
 
 namespace tb::ts::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// An error reply is shown to the user; a daemon has no reason to send more than this.
+inline constexpr size_t kMaxErrorBody = 1 << 20;
+
+// now + d without overflowing: callers pass "practically forever" for an idle bus.
+Clock::time_point deadline_after(std::chrono::milliseconds d);
+
+// The errors every transport reports the same way.
+core::Error interrupted();
+core::Error no_answer(std::chrono::milliseconds timeout);   // nothing within the request's bound
+core::Error stream_idle(std::chrono::milliseconds idle);    // a stream silent for its idle bound
+core::Error stream_closed();                                // the bus ended: the daemon went away
+std::string running_hint(const Endpoint& ep);               // "is tailscaled running? …"
+
+HttpResponse to_response(int status, std::string body, const std::map<std::string, std::string>& lower_headers);
+
+// One call at a time on a transport. Refuses (error()) a call made after cancel(), without waiting
+// for the call in progress, and a nested call from inside a stream callback, which would deadlock.
+class CallGuard {
+ public:
+  CallGuard(bool cancelled, std::mutex& mu, std::atomic<std::thread::id>& owner);
+  ~CallGuard();
+  CallGuard(const CallGuard&) = delete;
+  CallGuard& operator=(const CallGuard&) = delete;
+  const std::optional<core::Error>& error() const { return error_; }
+
+ private:
+  std::atomic<std::thread::id>& owner_;
+  std::unique_lock<std::mutex> lock_;
+  std::optional<core::Error> error_;
+};
+
+// An endpoint this build cannot reach (a pipe outside Windows): every call fails with kUnavailable
+// and `why`.
+std::unique_ptr<Transport> make_unsupported_transport(const Endpoint& endpoint, std::string why);
 
 // Re-assembles lines from arbitrary chunks. No line-length limit: a Notify carrying a netmap is
 // megabytes on one line. Each new byte is scanned once.
@@ -38,6 +84,8 @@ class LineSplitter {
 
 // "5s", "1.5s", "250ms": durations as they appear in messages.
 std::string format_duration(std::chrono::milliseconds d);
+
+// ---- Unix socket and loopback TCP (transport_posix.cpp) ----
 
 // errno of a fresh non-blocking connect() to the endpoint (Unix socket or 127.0.0.1:port); 0 when
 // it connects (or is merely busy). httplib only says "Error::Connection", and the user needs to
