@@ -1,7 +1,7 @@
 #pragma once
-// HTTP/1.1 to tailscaled's Local API (spec/localapi.md §1.2). One interface, because tests use a
-// fake and the daemon can be reached over a Unix socket (Linux, BSD, macOS open-source daemon),
-// loopback TCP with a token (macOS GUI) or a named pipe (Windows, behind a compile guard).
+// HTTP/1.1 to tailscaled's Local API (docs/localapi.md, "HTTP framing and headers"). One
+// interface, because tests use a fake and the daemon can be reached over a Unix socket (Linux, BSD,
+// macOS open-source daemon), loopback TCP with a token (macOS GUI) or a named pipe (Windows).
 //
 // Every request carries Host: local-tailscaled.sock (tailscaled answers 403 to any other host) and
 // Tailscale-Cap: <capability version>. Connections are kept alive between requests.

@@ -172,7 +172,8 @@ class HttpTransport final : public Transport {
   explicit HttpTransport(Endpoint ep) : ep_(std::move(ep)) {
     if (ep_.kind == Endpoint::Kind::kTcp) {
       client_ = std::make_unique<httplib::Client>("127.0.0.1", ep_.port);
-      // macOS GUI: the token is the password of an empty user (spec §1.1).
+      // macOS GUI: the token is the password of an empty user (docs/localapi.md, "Where the
+      // daemon listens").
       client_->set_basic_auth("", ep_.token.c_str());
     } else {
       // For AF_UNIX httplib takes the socket path as the host and ignores the port.
