@@ -1,6 +1,8 @@
 #pragma once
 // The fake tailscaled: a stand-in for the daemon's Local API used by every CLI test.
-// daemon.cpp holds the state (status, prefs, backend state machine, watchers, faults, timeline);
+// Daemon holds the state: daemon.cpp (scenario, request log, timeline), status.cpp (status, prefs,
+// whois, ping, the node views), notify.cpp (watch-ipn-bus), state_machine.cpp (backend states),
+// actions.cpp (timeline steps and control requests); go_json.cpp and support.cpp are its helpers.
 // http.cpp puts it on the wire (Unix socket, optional loopback TCP + token, control socket);
 // main.cpp parses flags, prints the ready line and waits for SIGTERM. README.md documents it all.
 

@@ -10,6 +10,8 @@
 
 #include <charconv>
 #include <ctime>
+#include <map>
+#include <string>
 
 #include "fake.hpp"
 
@@ -389,6 +391,13 @@ Json params_object(const httplib::Request& req) {
   return o;
 }
 
+// Control paths that are one action: with the query as its object, or the flag `true`.
+const std::map<std::string, std::string> kQueryActions = {
+    {"/peer", "peer"}, {"/peer/add", "add_peer"}, {"/go-away", "go_away"}};
+const std::map<std::string, std::string> kFlagActions = {
+    {"/clear-faults", "clear_faults"}, {"/cut-streams", "cut_streams"}, {"/come-back", "come_back"},
+    {"/visit-auth-url", "visit_auth_url"}, {"/approve-machine", "approve_machine"}};
+
 Reply control_route(Daemon& d, const httplib::Request& req) {
   const std::string& p = req.path;
   Json q = params_object(req);
@@ -410,10 +419,10 @@ Reply control_route(Daemon& d, const httplib::Request& req) {
     }
   } else if (p == "/state") {
     a = {{"state", str("value").empty() ? str("state") : str("value")}};
-  } else if (p == "/peer") {
-    a = {{"peer", q}};
-  } else if (p == "/peer/add") {
-    a = {{"add_peer", q}};
+  } else if (auto with_query = kQueryActions.find(p); with_query != kQueryActions.end()) {
+    a = {{with_query->second, q}};
+  } else if (auto flag = kFlagActions.find(p); flag != kFlagActions.end()) {
+    a = {{flag->second, true}};
   } else if (p == "/peer/remove") {
     a = {{"remove_peer", str("name")}};
   } else if (p == "/health") {
@@ -431,20 +440,8 @@ Reply control_route(Daemon& d, const httplib::Request& req) {
   } else if (p == "/fault") {
     q["kind"] = str("kind");  // "403" must stay a string
     a = {{"fault", q}};
-  } else if (p == "/clear-faults") {
-    a = {{"clear_faults", true}};
-  } else if (p == "/cut-streams") {
-    a = {{"cut_streams", true}};
-  } else if (p == "/go-away") {
-    a = {{"go_away", q}};
-  } else if (p == "/come-back") {
-    a = {{"come_back", true}};
   } else if (p == "/permissions") {
     a = {{"permissions", str("mode")}};
-  } else if (p == "/visit-auth-url") {
-    a = {{"visit_auth_url", true}};
-  } else if (p == "/approve-machine") {
-    a = {{"approve_machine", true}};
   } else {
     return text_reply(404, "unknown control path " + p);
   }
