@@ -144,8 +144,13 @@ struct RuleCompiler {
   std::optional<Rule> compile_headless(const nlohmann::ordered_json& j, const std::string& path) const;
 
  private:
+  // rest: where a top rule's other keys (its action's) go; without it they are unknown fields.
   std::optional<Rule> compile_rule(const nlohmann::ordered_json& j, const std::string& path, bool headless,
-                                   bool top, std::vector<std::string>* rest) const;
+                                   std::vector<std::string>* rest) const;
+  std::optional<Rule> compile_logical(const nlohmann::ordered_json& j, const std::string& path, bool headless,
+                                      std::vector<std::string>* rest) const;
+  bool compile_sub_rules(const nlohmann::ordered_json& v, const std::string& path, bool headless,
+                         std::vector<Rule>& out) const;
   std::optional<Action> compile_action(const nlohmann::ordered_json& j, const std::string& path,
                                        const std::vector<std::string>& keys) const;
   void error(const std::string& path, const std::string& msg, const std::string& kind) const;

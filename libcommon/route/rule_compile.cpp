@@ -1,5 +1,6 @@
-// Compiling rules and actions from JSON: strict on keys as sing-box's decoder is, then the items
-// built in sing-box's order (route/rule/rule_default.go, rule_action.go in sing-box v1.13.19).
+// Compiling rules from JSON: strict on keys as sing-box's decoder is, then the items built in
+// sing-box's order (route/rule/rule_default.go, rule_logical.go in sing-box v1.13.19). The actions
+// are compiled in rule_action.cpp.
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -28,17 +29,6 @@ const std::set<std::string, std::less<>> kUnsupportedMatchKeys = {
     "wifi_bssid", "interface_address", "network_interface_address", "default_interface_address", "preferred_by"};
 const std::set<std::string, std::less<>> kDnsOnlyKeys = {"query_type", "ip_accept_any", "outbound",
                                                          "rule_set_ip_cidr_accept_empty"};
-const std::set<std::string, std::less<>> kRouteOptionKeys = {
-    "override_address", "override_port", "network_strategy", "fallback_delay", "udp_disable_domain_unmapping",
-    "udp_connect", "udp_timeout", "tls_fragment", "tls_fragment_fallback_delay", "tls_record_fragment"};
-const std::set<std::string, std::less<>> kDialKeys = {
-    "detour", "bind_interface", "inet4_bind_address", "inet6_bind_address", "bind_address_no_port",
-    "routing_mark", "reuse_addr", "netns", "connect_timeout", "tcp_fast_open", "tcp_multi_path",
-    "disable_tcp_keep_alive", "tcp_keep_alive", "tcp_keep_alive_interval", "udp_fragment", "domain_resolver",
-    "domain_strategy", "network_strategy", "network_type", "fallback_network_type", "fallback_delay",
-    "protect_path"};
-const std::set<std::string, std::less<>> kSniffers = {"http", "tls", "quic", "stun", "dns", "bittorrent",
-                                                      "dtls", "ssh", "rdp", "ntp"};
 
 // Which of the key sets above a match key is in, with one hash lookup (compiling 100k rules
 // classifies a few hundred thousand keys).
@@ -65,486 +55,394 @@ void RuleCompiler::warn(const std::string& path, const std::string& msg, const s
   diags->push_back({Severity::kWarning, path, msg, kind});
 }
 
-std::optional<Rule> RuleCompiler::compile_rule(const Json& j, const std::string& path, bool headless, bool top,
+// ---- default rules ----
+
+namespace {
+
+// "lo:hi" with either side optional (0 and 65535), as sing-box's port_range.
+std::optional<PortRange> parse_port_range(std::string_view s) {
+  auto num = [](std::string_view t, uint16_t def) -> std::optional<uint16_t> {
+    if (t.empty()) return def;
+    if (t.size() > 5 || !std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return std::nullopt;
+    unsigned long n = std::stoul(std::string(t));
+    if (n > 65535) return std::nullopt;
+    return static_cast<uint16_t>(n);
+  };
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto lo = num(s.substr(0, colon), 0), hi = num(s.substr(colon + 1), 65535);
+  if (!lo || !hi) return std::nullopt;
+  return PortRange{*lo, *hi};
+}
+
+// One default rule. First the values of its keys are collected (strict on keys, as sing-box's
+// decoder is), then its items are built in a fixed order per group, as sing-box's NewDefaultRule
+// does (route/rule/rule_default.go). Errors are reported all along; ok() says whether there were any.
+class DefaultRule {
+ public:
+  DefaultRule(Diagnostics& diags, const RuleSetIds* set_ids, bool dns, const std::string& path, bool headless)
+      : rd_(diags), set_ids_(set_ids), dns_(dns), path_(path), headless_(headless) {}
+
+  void collect(const Json& j, std::vector<std::string>* rest);
+  void build(Rule& r);
+  bool ok() const { return ok_; }
+
+ private:
+  // collecting
+  bool known(std::string_view k, uint8_t cls) const;
+  void collect_key(const std::string& k, uint8_t cls, const Json& v);
+  void collect_value(const std::string& k, const Json& v, const std::string& kp);
+  void collect_user_ids(const Json& v, const std::string& kp);
+  void collect_strings(const std::string& k, const Json& v, const std::string& kp);
+  // building
+  void build_address_and_port_groups(Rule& r);
+  void build_other_group(Rule& r);
+  void mark_needs(Rule& r) const;
+  ItemPtr cidr_item(const std::vector<std::string>& src, bool source, const std::string& key);
+  ItemPtr port_range_item(const std::vector<std::string>& src, bool source, const std::string& key);
+  ItemPtr regex_item(const std::vector<std::string>& src, const std::string& key);
+  ItemPtr rule_set_item();
+
+  void fail(const std::string& path, const std::string& msg, const std::string& kind) {
+    rd_.error(path, msg, kind);
+    ok_ = false;
+  }
+
+  Reader rd_;
+  const RuleSetIds* set_ids_;
+  bool dns_;
+  const std::string& path_;
+  bool headless_;
+  bool ok_ = true;
+
+  // The values, by key.
+  bool invert_ = false;
+  std::vector<std::string> domains_, suffixes_, keywords_, regexes_, src_cidr_, dst_cidr_, src_pr_, dst_pr_;
+  std::vector<uint16_t> src_ports_, dst_ports_;
+  bool src_private_ = false, dst_private_ = false, match_source_ = false;
+  std::vector<std::pair<std::string, std::vector<std::string>>> others_;  // key → values
+  std::vector<std::string> rule_sets_, path_regex_;
+  std::vector<int64_t> user_ids_;
+  int ip_version_ = 0;
+  bool query_type_ = false;
+  std::string set_path_;
+};
+
+void DefaultRule::collect(const Json& j, std::vector<std::string>* rest) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const std::string_view kv = k;  // literal comparisons check the length first, no strlen
+    if (kv == "type") continue;
+    uint8_t cls = key_class(kv);
+    if (known(kv, cls)) {
+      collect_key(k, cls, it.value());
+    } else if (rest) {
+      rest->push_back(k);  // an action field
+    } else {
+      fail(path_, "json: unknown field \"" + k + "\"", "parse");
+    }
+  }
+}
+
+bool DefaultRule::known(std::string_view k, uint8_t cls) const {
+  if (headless_) return (cls & kHeadless) != 0;
+  return (cls & (kSupported | kUnsupported)) != 0 || (dns_ && (cls & kDnsOnly)) || k == "geosite" ||
+         k == "geoip" || k == "source_geoip" || k == "rule_set_ipcidr_match_source";
+}
+
+// Keys that sing-box knows: refused ones first, then the values.
+void DefaultRule::collect_key(const std::string& k, uint8_t cls, const Json& v) {
+  const std::string_view kv = k;
+  auto kp = key_path(path_, k);
+  if (kv == "geosite" || kv == "geoip" || kv == "source_geoip") {
+    std::string db = kv == "geosite" ? "geosite" : "geoip";
+    fail(kp, db + " database is deprecated in sing-box 1.8.0 and removed in sing-box 1.12.0", "create");
+  } else if (kv == "rule_set_ipcidr_match_source") {
+    fail(kp, "rule_set_ipcidr_match_source is deprecated in sing-box 1.10.0 and removed in sing-box 1.11.0, "
+             "use rule_set_ip_cidr_match_source instead", "create");
+  } else if ((cls & kUnsupported) && !(headless_ && v.is_null())) {
+    fail(kp, "\"" + k + "\" is not supported by tailbox (no such state on a host proxy)", "unsupported");
+  } else if (dns_ && (cls & kDnsOnly)) {
+    if (kv == "outbound")
+      rd_.warn(kp, "the outbound DNS rule item is deprecated in sing-box 1.12.0 and fatal in 1.13.0 unless "
+                   "ENABLE_DEPRECATED_OUTBOUND_DNS_RULE_ITEM=true", "deprecated");
+  } else {
+    collect_value(k, v, kp);
+  }
+}
+
+void DefaultRule::collect_value(const std::string& key, const Json& v, const std::string& kp) {
+  const std::string_view k = key;
+  if (k == "query_type") {
+    if (!v.is_null()) query_type_ = true;
+  } else if (k == "invert") {
+    auto b = rd_.boolean(v, kp);
+    if (!b) ok_ = false;
+    else invert_ = *b;
+  } else if (k == "ip_is_private" || k == "source_ip_is_private" || k == "rule_set_ip_cidr_match_source") {
+    auto b = rd_.boolean(v, kp);
+    if (!b) ok_ = false;
+    else (k == "ip_is_private" ? dst_private_ : k == "source_ip_is_private" ? src_private_ : match_source_) = *b;
+  } else if (k == "ip_version") {
+    auto n = rd_.integer(v, kp, INT64_MIN, INT64_MAX, "int");
+    if (!n) ok_ = false;
+    else if (*n != 0 && *n != 4 && *n != 6) fail(kp, "invalid ip version: " + std::to_string(*n), "create");
+    else ip_version_ = static_cast<int>(*n);
+  } else if (k == "port" || k == "source_port") {
+    auto p = rd_.ports(v, kp);
+    if (!p) ok_ = false;
+    else (k == "port" ? dst_ports_ : src_ports_) = *p;
+  } else if (k == "user_id") {
+    collect_user_ids(v, kp);
+  } else {
+    collect_strings(key, v, kp);
+  }
+}
+
+void DefaultRule::collect_user_ids(const Json& v, const std::string& kp) {
+  if (v.is_null()) return;
+  std::vector<int64_t> ids;
+  auto one = [&](const Json& x, const std::string& p) {
+    auto n = rd_.integer(x, p, INT32_MIN, INT32_MAX, "int32");
+    if (!n) ok_ = false;
+    else ids.push_back(*n);
+  };
+  if (v.is_array())
+    for (size_t i = 0; i < v.size(); ++i) one(v[i], index_path(kp, i));
+  else
+    one(v, kp);
+  user_ids_ = ids;
+}
+
+// The keys whose value is a string or a list of strings.
+void DefaultRule::collect_strings(const std::string& k, const Json& v, const std::string& kp) {
+  const std::string_view kv = k;
+  auto s = rd_.strings(v, kp);
+  if (!s) {
+    ok_ = false;
+    return;
+  }
+  if (kv == "domain" || kv == "domain_suffix") {
+    for (size_t i = 0; i < s->size(); ++i)
+      if ((*s)[i].empty()) fail(kp, "domain: empty item is not allowed", "create");
+    (kv == "domain" ? domains_ : suffixes_) = std::move(*s);
+  } else if (kv == "domain_keyword") {
+    keywords_ = *s;
+  } else if (kv == "domain_regex") {
+    regexes_ = *s;
+  } else if (kv == "ip_cidr" || kv == "source_ip_cidr") {
+    (kv == "ip_cidr" ? dst_cidr_ : src_cidr_) = std::move(*s);
+  } else if (kv == "port_range" || kv == "source_port_range") {
+    (kv == "port_range" ? dst_pr_ : src_pr_) = *s;
+  } else if (kv == "rule_set") {
+    rule_sets_ = *s;
+    set_path_ = kp;
+  } else if (kv == "process_path_regex") {
+    path_regex_ = *s;
+  } else if (!s->empty()) {
+    others_.emplace_back(k, *s);
+  }
+}
+
+void DefaultRule::build(Rule& r) {
+  r.invert = invert_;
+  build_address_and_port_groups(r);
+  build_other_group(r);
+  mark_needs(r);
+  r.empty = r.src_addr.empty() && r.src_port.empty() && r.dst_addr.empty() && r.dst_cidr.empty() &&
+            r.dst_port.empty() && r.other.empty();
+}
+
+void DefaultRule::build_address_and_port_groups(Rule& r) {
+  if (!src_cidr_.empty()) r.src_addr.push_back(cidr_item(src_cidr_, true, "source_ip_cidr"));
+  if (src_private_) r.src_addr.push_back(std::make_unique<PrivateItem>(true));
+  if (!src_ports_.empty()) r.src_port.push_back(std::make_unique<PortItem>(true, src_ports_));
+  if (!src_pr_.empty()) r.src_port.push_back(port_range_item(src_pr_, true, "source_port_range"));
+  if (!domains_.empty() || !suffixes_.empty())
+    r.dst_addr.push_back(std::make_unique<DomainItem>(std::move(domains_), std::move(suffixes_)));
+  if (!keywords_.empty()) r.dst_addr.push_back(std::make_unique<KeywordItem>(keywords_));
+  if (!regexes_.empty()) r.dst_addr.push_back(regex_item(regexes_, "domain_regex"));
+  if (!dst_cidr_.empty()) r.dst_cidr.push_back(cidr_item(dst_cidr_, false, "ip_cidr"));
+  if (dst_private_) r.dst_cidr.push_back(std::make_unique<PrivateItem>(false));
+  if (!dst_ports_.empty()) r.dst_port.push_back(std::make_unique<PortItem>(false, dst_ports_));
+  if (!dst_pr_.empty()) r.dst_port.push_back(port_range_item(dst_pr_, false, "port_range"));
+}
+
+void DefaultRule::build_other_group(Rule& r) {
+  static const std::vector<std::pair<std::string, Field>> kOrder = {
+      {"inbound", Field::kInbound},       {"network", Field::kNetwork},         {"auth_user", Field::kAuthUser},
+      {"protocol", Field::kProtocol},     {"client", Field::kClient},           {"user", Field::kUser},
+      {"process_name", Field::kProcessName}, {"process_path", Field::kProcessPath}};
+  if (ip_version_) r.other.push_back(std::make_unique<IpVersionItem>(ip_version_));
+  if (query_type_) r.other.push_back(std::make_unique<NeverItem>("query_type"));
+  for (const auto& [key, field] : kOrder) {
+    for (const auto& [k, values] : others_) {
+      if (k != key) continue;
+      if (k == "network") {
+        for (const auto& n : values)
+          if (n != "tcp" && n != "udp" && n != "icmp") fail(key_path(path_, k), "unknown network: " + n, "parse");
+      }
+      r.other.push_back(std::make_unique<StringsItem>(k, field, values));
+    }
+  }
+  if (!user_ids_.empty()) r.other.push_back(std::make_unique<UserIdItem>(user_ids_));
+  if (!path_regex_.empty()) r.other.push_back(regex_item(path_regex_, "process_path_regex"));
+  if (!rule_sets_.empty()) r.other.push_back(rule_set_item());
+}
+
+// What the router wants to know without evaluating the rule.
+void DefaultRule::mark_needs(Rule& r) const {
+  for (const auto& [k, values] : others_) r.needs_process = r.needs_process || k == "user" || k.rfind("process_", 0) == 0;
+  r.needs_process = r.needs_process || !user_ids_.empty() || !path_regex_.empty();
+  r.dst_private = dst_private_;
+  for (const auto& tag : rule_sets_) r.mentions_tailnet = r.mentions_tailnet || tag.rfind("tailscale", 0) == 0;
+  for (const auto& cidr : dst_cidr_) r.mentions_tailnet = r.mentions_tailnet || cidr == "100.64.0.0/10";
+}
+
+ItemPtr DefaultRule::cidr_item(const std::vector<std::string>& src, bool source, const std::string& key) {
+  std::vector<Prefix> prefixes;
+  for (size_t i = 0; i < src.size(); ++i) {
+    auto p = Prefix::parse(src[i]);
+    if (!p) {
+      fail(key_path(path_, key), (source ? "source_ip_cidr" : "ipcidr") + std::string(": parse [") + std::to_string(i) +
+                                     "]: netip.ParsePrefix(\"" + src[i] + "\"): invalid prefix",
+           "create");
+      continue;
+    }
+    prefixes.push_back(*p);
+  }
+  return std::make_unique<CidrItem>(source, src, std::move(prefixes));
+}
+
+ItemPtr DefaultRule::port_range_item(const std::vector<std::string>& src, bool source, const std::string& key) {
+  std::vector<PortRange> out;
+  for (const auto& s : src) {
+    auto range = parse_port_range(s);
+    if (!range) {
+      fail(key_path(path_, key), "bad port range: " + s, "create");
+      continue;
+    }
+    out.push_back(*range);
+  }
+  return std::make_unique<PortRangeItem>(source, src, std::move(out));
+}
+
+ItemPtr DefaultRule::regex_item(const std::vector<std::string>& src, const std::string& key) {
+  std::vector<std::regex> res;
+  for (size_t i = 0; i < src.size(); ++i) {
+    try {
+      res.emplace_back(src[i], std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      fail(key_path(path_, key), "parse expression " + std::to_string(i) + ": " + e.what(), "create");
+    }
+  }
+  return std::make_unique<RegexItem>(key, src, std::move(res));
+}
+
+ItemPtr DefaultRule::rule_set_item() {
+  std::vector<uint32_t> ids;
+  for (const auto& tag : rule_sets_) {
+    auto it = set_ids_ ? set_ids_->find(tag) : RuleSetIds::const_iterator{};
+    if (!set_ids_ || it == set_ids_->end()) {
+      fail(set_path_, "rule-set not found: " + tag, "start");
+      continue;
+    }
+    ids.push_back(it->second);
+  }
+  return std::make_unique<RuleSetItem>(rule_sets_, ids, match_source_);
+}
+
+}  // namespace
+
+std::optional<Rule> RuleCompiler::compile_rule(const Json& j, const std::string& path, bool headless,
                                                std::vector<std::string>* rest) const {
   Reader rd(*diags);
   if (!rd.expect_object(j, path)) return std::nullopt;
-  Rule r;
-  bool ok = true;
   std::string type = "default";
   if (auto it = j.find("type"); it != j.end()) {
     auto t = rd.string(*it, key_path(path, "type"));
     if (!t) return std::nullopt;
     if (!t->empty()) type = *t;
   }
-  if (type == "logical") {
-    r.logical = true;
-    std::string mode;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      const std::string& k = it.key();
-      auto kp = key_path(path, k);
-      if (k == "type") continue;
-      if (k == "mode") {
-        auto m = rd.string(it.value(), kp);
-        if (!m) return std::nullopt;
-        mode = *m;
-      } else if (k == "rules") {
-        if (!it.value().is_array()) {
-          rd.error(kp, "json: cannot unmarshal " + json_type_name(it.value()) + " into Go value of type []Rule");
-          ok = false;
-          continue;
-        }
-        for (size_t i = 0; i < it.value().size(); ++i) {
-          std::vector<std::string> sub_rest;
-          auto sub = compile_rule(it.value()[i], index_path(kp, i), headless, false, headless ? nullptr : &sub_rest);
-          if (!sub) {
-            ok = false;
-            continue;
-          }
-          // A sub-rule's own action fields are parsed and ignored (SPEC §3.3).
-          if (!headless && !sub_rest.empty()) compile_action(it.value()[i], index_path(kp, i), sub_rest);
-          r.rules.push_back(std::move(*sub));
-        }
-      } else if (k == "invert") {
-        auto b = rd.boolean(it.value(), kp);
-        if (!b) ok = false;
-        else r.invert = *b;
-      } else if (rest) {
-        rest->push_back(k);
-      } else {
-        rd.error(path, "json: unknown field \"" + k + "\"");
-        ok = false;
-      }
-    }
-    if (mode != "and" && mode != "or") {
-      error(key_path(path, "mode"), "unknown logical mode: " + mode, "create");
-      return std::nullopt;
-    }
-    r.mode_and = mode == "and";
-    r.empty = false;
-    if (!ok) return std::nullopt;
-    return r;
-  }
+  if (type == "logical") return compile_logical(j, path, headless, rest);
   if (type != "default") {
     error(key_path(path, "type"), "unknown rule type: " + type, "parse");
     return std::nullopt;
   }
+  DefaultRule d(*diags, set_ids, dns, path, headless);
+  d.collect(j, rest);
+  Rule r;
+  d.build(r);
+  if (!d.ok()) return std::nullopt;
+  return r;
+}
 
-  // Default rule. First collect the values (strictness on keys), then build items in a fixed
-  // order per group, as sing-box's NewDefaultRule does.
-  std::vector<std::string> domains, suffixes, keywords, regexes, src_cidr, dst_cidr, src_pr, dst_pr;
-  std::vector<uint16_t> src_ports, dst_ports;
-  bool src_private = false, dst_private = false, match_source = false;
-  std::vector<std::pair<std::string, std::vector<std::string>>> others;  // key → values
-  std::vector<std::string> rule_sets, path_regex;
-  std::vector<int64_t> user_ids;
-  int ip_version = 0;
-  bool query_type = false;
-  std::string set_path;
+// ---- logical rules ----
 
+std::optional<Rule> RuleCompiler::compile_logical(const Json& j, const std::string& path, bool headless,
+                                                  std::vector<std::string>* rest) const {
+  Reader rd(*diags);
+  Rule r;
+  r.logical = true;
+  bool ok = true;
+  std::string mode;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
-    const std::string_view kv = k;  // literal comparisons check the length first, no strlen
-    const Json& v = it.value();
-    if (kv == "type") continue;
-    uint8_t cls = key_class(kv);
-    bool known = headless ? (cls & kHeadless) != 0
-                          : ((cls & (kSupported | kUnsupported)) != 0 || (dns && (cls & kDnsOnly)) ||
-                             kv == "geosite" || kv == "geoip" || kv == "source_geoip" ||
-                             kv == "rule_set_ipcidr_match_source");
-    if (!known) {
-      if (rest) {
-        rest->push_back(k);
-      } else {
-        rd.error(path, "json: unknown field \"" + k + "\"");
-        ok = false;
-      }
-      continue;
-    }
     auto kp = key_path(path, k);
-    if (kv == "geosite" || kv == "geoip" || kv == "source_geoip") {
-      std::string db = kv == "geosite" ? "geosite" : "geoip";
-      error(kp, db + " database is deprecated in sing-box 1.8.0 and removed in sing-box 1.12.0", "create");
-      ok = false;
-    } else if (kv == "rule_set_ipcidr_match_source") {
-      error(kp, "rule_set_ipcidr_match_source is deprecated in sing-box 1.10.0 and removed in sing-box 1.11.0, "
-                "use rule_set_ip_cidr_match_source instead", "create");
-      ok = false;
-    } else if ((cls & kUnsupported) && !(headless && v.is_null())) {
-      error(kp, "\"" + k + "\" is not supported by tailbox (no such state on a host proxy)", "unsupported");
-      ok = false;
-    } else if (dns && (cls & kDnsOnly)) {
-      if (kv == "outbound")
-        warn(kp, "the outbound DNS rule item is deprecated in sing-box 1.12.0 and fatal in 1.13.0 unless "
-                 "ENABLE_DEPRECATED_OUTBOUND_DNS_RULE_ITEM=true", "deprecated");
-    } else if (kv == "query_type") {
-      if (!v.is_null()) query_type = true;
-    } else if (kv == "invert") {
-      auto b = rd.boolean(v, kp);
+    if (k == "type") continue;
+    if (k == "mode") {
+      auto m = rd.string(it.value(), kp);
+      if (!m) return std::nullopt;
+      mode = *m;
+    } else if (k == "rules") {
+      ok = compile_sub_rules(it.value(), kp, headless, r.rules) && ok;
+    } else if (k == "invert") {
+      auto b = rd.boolean(it.value(), kp);
       if (!b) ok = false;
       else r.invert = *b;
-    } else if (kv == "ip_is_private" || kv == "source_ip_is_private" || kv == "rule_set_ip_cidr_match_source") {
-      auto b = rd.boolean(v, kp);
-      if (!b) {
-        ok = false;
-        continue;
-      }
-      (kv == "ip_is_private" ? dst_private : kv == "source_ip_is_private" ? src_private : match_source) = *b;
-    } else if (kv == "ip_version") {
-      auto n = rd.integer(v, kp, INT64_MIN, INT64_MAX, "int");
-      if (!n) {
-        ok = false;
-        continue;
-      }
-      if (*n != 0 && *n != 4 && *n != 6) {
-        error(kp, "invalid ip version: " + std::to_string(*n), "create");
-        ok = false;
-        continue;
-      }
-      ip_version = static_cast<int>(*n);
-    } else if (kv == "port" || kv == "source_port") {
-      auto p = rd.ports(v, kp);
-      if (!p) {
-        ok = false;
-        continue;
-      }
-      (kv == "port" ? dst_ports : src_ports) = *p;
-    } else if (kv == "user_id") {
-      if (v.is_null()) continue;
-      std::vector<int64_t> ids;
-      auto one = [&](const Json& x, const std::string& p) {
-        auto n = rd.integer(x, p, INT32_MIN, INT32_MAX, "int32");
-        if (!n) ok = false;
-        else ids.push_back(*n);
-      };
-      if (v.is_array())
-        for (size_t i = 0; i < v.size(); ++i) one(v[i], index_path(kp, i));
-      else
-        one(v, kp);
-      user_ids = ids;
+    } else if (rest) {
+      rest->push_back(k);
     } else {
-      auto s = rd.strings(v, kp);
-      if (!s) {
-        ok = false;
-        continue;
-      }
-      if (kv == "domain" || kv == "domain_suffix") {
-        for (size_t i = 0; i < s->size(); ++i) {
-          if ((*s)[i].empty()) {
-            error(kp, "domain: empty item is not allowed", "create");
-            ok = false;
-          }
-        }
-        (kv == "domain" ? domains : suffixes) = std::move(*s);
-      } else if (kv == "domain_keyword") {
-        keywords = *s;
-      } else if (kv == "domain_regex") {
-        regexes = *s;
-      } else if (kv == "ip_cidr" || kv == "source_ip_cidr") {
-        (kv == "ip_cidr" ? dst_cidr : src_cidr) = std::move(*s);
-      } else if (kv == "port_range" || kv == "source_port_range") {
-        (kv == "port_range" ? dst_pr : src_pr) = *s;
-      } else if (kv == "rule_set") {
-        rule_sets = *s;
-        set_path = kp;
-      } else if (kv == "process_path_regex") {
-        path_regex = *s;
-      } else {
-        if (!s->empty()) others.emplace_back(k, *s);
-      }
+      rd.error(path, "json: unknown field \"" + k + "\"");
+      ok = false;
     }
   }
-
-  // Items, grouped.
-  auto cidrs = [&](const std::vector<std::string>& src, bool source, const std::string& key) -> ItemPtr {
-    std::vector<Prefix> prefixes;
-    for (size_t i = 0; i < src.size(); ++i) {
-      auto p = Prefix::parse(src[i]);
-      if (!p) {
-        error(key_path(path, key), (source ? "source_ip_cidr" : "ipcidr") + std::string(": parse [") +
-                                       std::to_string(i) + "]: netip.ParsePrefix(\"" + src[i] + "\"): invalid prefix",
-              "create");
-        ok = false;
-        continue;
-      }
-      prefixes.push_back(*p);
-    }
-    return std::make_unique<CidrItem>(source, src, std::move(prefixes));
-  };
-  auto ranges = [&](const std::vector<std::string>& src, bool source, const std::string& key) -> ItemPtr {
-    std::vector<PortRange> out;
-    for (const auto& s : src) {
-      auto colon = s.find(':');
-      auto num = [&](std::string_view t, uint16_t def) -> std::optional<uint16_t> {
-        if (t.empty()) return def;
-        if (t.size() > 5 || !std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-          return std::nullopt;
-        unsigned long n = std::stoul(std::string(t));
-        if (n > 65535) return std::nullopt;
-        return static_cast<uint16_t>(n);
-      };
-      std::optional<uint16_t> lo, hi;
-      if (colon != std::string::npos) {
-        lo = num(std::string_view(s).substr(0, colon), 0);
-        hi = num(std::string_view(s).substr(colon + 1), 65535);
-      }
-      if (!lo || !hi) {
-        error(key_path(path, key), "bad port range: " + s, "create");
-        ok = false;
-        continue;
-      }
-      out.push_back({*lo, *hi});
-    }
-    return std::make_unique<PortRangeItem>(source, src, std::move(out));
-  };
-  auto regex_item = [&](const std::vector<std::string>& src, const std::string& key) -> ItemPtr {
-    std::vector<std::regex> res;
-    for (size_t i = 0; i < src.size(); ++i) {
-      try {
-        res.emplace_back(src[i], std::regex::ECMAScript | std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        error(key_path(path, key), "parse expression " + std::to_string(i) + ": " + e.what(), "create");
-        ok = false;
-      }
-    }
-    return std::make_unique<RegexItem>(key, src, std::move(res));
-  };
-
-  if (!src_cidr.empty()) r.src_addr.push_back(cidrs(src_cidr, true, "source_ip_cidr"));
-  if (src_private) r.src_addr.push_back(std::make_unique<PrivateItem>(true));
-  if (!src_ports.empty()) r.src_port.push_back(std::make_unique<PortItem>(true, src_ports));
-  if (!src_pr.empty()) r.src_port.push_back(ranges(src_pr, true, "source_port_range"));
-  if (!domains.empty() || !suffixes.empty())
-    r.dst_addr.push_back(std::make_unique<DomainItem>(std::move(domains), std::move(suffixes)));
-  if (!keywords.empty()) r.dst_addr.push_back(std::make_unique<KeywordItem>(keywords));
-  if (!regexes.empty()) r.dst_addr.push_back(regex_item(regexes, "domain_regex"));
-  if (!dst_cidr.empty()) r.dst_cidr.push_back(cidrs(dst_cidr, false, "ip_cidr"));
-  if (dst_private) r.dst_cidr.push_back(std::make_unique<PrivateItem>(false));
-  if (!dst_ports.empty()) r.dst_port.push_back(std::make_unique<PortItem>(false, dst_ports));
-  if (!dst_pr.empty()) r.dst_port.push_back(ranges(dst_pr, false, "port_range"));
-  static const std::vector<std::pair<std::string, Field>> kOrder = {
-      {"inbound", Field::kInbound},       {"network", Field::kNetwork},         {"auth_user", Field::kAuthUser},
-      {"protocol", Field::kProtocol},     {"client", Field::kClient},           {"user", Field::kUser},
-      {"process_name", Field::kProcessName}, {"process_path", Field::kProcessPath}};
-  if (ip_version) r.other.push_back(std::make_unique<IpVersionItem>(ip_version));
-  if (query_type) r.other.push_back(std::make_unique<NeverItem>("query_type"));
-  for (const auto& [key, field] : kOrder) {
-    for (const auto& [k, values] : others) {
-      if (k != key) continue;
-      if (k == "network") {
-        for (const auto& n : values) {
-          if (n != "tcp" && n != "udp" && n != "icmp") {
-            error(key_path(path, k), "unknown network: " + n, "parse");
-            ok = false;
-          }
-        }
-      }
-      r.other.push_back(std::make_unique<StringsItem>(k, field, values));
-    }
+  if (mode != "and" && mode != "or") {
+    error(key_path(path, "mode"), "unknown logical mode: " + mode, "create");
+    return std::nullopt;
   }
-  if (!user_ids.empty()) r.other.push_back(std::make_unique<UserIdItem>(user_ids));
-  for (const auto& [k, values] : others) r.needs_process = r.needs_process || k == "user" || k.rfind("process_", 0) == 0;
-  r.needs_process = r.needs_process || !user_ids.empty() || !path_regex.empty();
-  r.dst_private = dst_private;
-  for (const auto& tag : rule_sets) r.mentions_tailnet = r.mentions_tailnet || tag.rfind("tailscale", 0) == 0;
-  for (const auto& cidr : dst_cidr) r.mentions_tailnet = r.mentions_tailnet || cidr == "100.64.0.0/10";
-  if (!path_regex.empty()) r.other.push_back(regex_item(path_regex, "process_path_regex"));
-  if (!rule_sets.empty()) {
-    std::vector<uint32_t> ids;
-    for (const auto& tag : rule_sets) {
-      auto it = set_ids ? set_ids->find(tag) : RuleSetIds::const_iterator{};
-      if (!set_ids || it == set_ids->end()) {
-        error(set_path, "rule-set not found: " + tag, "start");
-        ok = false;
-        continue;
-      }
-      ids.push_back(it->second);
-    }
-    r.other.push_back(std::make_unique<RuleSetItem>(rule_sets, ids, match_source));
-  }
-  r.empty = r.src_addr.empty() && r.src_port.empty() && r.dst_addr.empty() && r.dst_cidr.empty() &&
-            r.dst_port.empty() && r.other.empty();
-  (void)top;
+  r.mode_and = mode == "and";
+  r.empty = false;
   if (!ok) return std::nullopt;
   return r;
 }
 
-using KeySet = std::set<std::string, std::less<>>;
-
-std::optional<Action> RuleCompiler::compile_action(const Json& j, const std::string& path,
-                                                   const std::vector<std::string>& keys) const {
-  Reader rd(*diags);
-  Action a;
-  std::string name;
-  bool has_action = false;
-  if (auto it = j.find("action"); it != j.end()) {
-    auto s = rd.string(*it, key_path(path, "action"));
-    if (!s) return std::nullopt;
-    name = *s;
-    has_action = !name.empty();
-  }
-  if (name.empty()) name = "route";
-  static const KeySet kDnsRoute = {"server", "strategy", "disable_cache", "rewrite_ttl", "client_subnet"};
-  static const KeySet kDnsOptions = {"disable_cache", "rewrite_ttl", "client_subnet"};
-  static const KeySet kReject = {"method", "no_drop"};
-  static const KeySet kPredefined = {"rcode", "answer", "ns", "extra"};
-  static const KeySet kRoute = [] {
-    KeySet k = kRouteOptionKeys;
-    k.insert("outbound");
-    return k;
-  }();
-  static const KeySet kSniff = {"sniffer", "timeout"};
-  static const KeySet kNone = {};
-  const KeySet* allowed = &kNone;
-  bool lenient = false;
-  if (dns) {
-    if (name == "route") {
-      a.type = ActionType::kRoute;
-      allowed = &kDnsRoute;
-    } else if (name == "route-options") {
-      a.type = ActionType::kRouteOptions;
-      allowed = &kDnsOptions;
-      lenient = true;
-    } else if (name == "reject") {
-      a.type = ActionType::kReject;
-      allowed = &kReject;
-      lenient = true;
-    } else if (name == "predefined") {
-      a.type = ActionType::kRouteOptions;
-      allowed = &kPredefined;
-    } else {
-      error(key_path(path, "action"), "unknown rule action: " + name, "parse");
-      return std::nullopt;
-    }
-  } else if (name == "route" || name == "bypass") {
-    a.type = name == "route" ? ActionType::kRoute : ActionType::kBypass;
-    allowed = &kRoute;
-  } else if (name == "route-options") {
-    a.type = ActionType::kRouteOptions;
-    allowed = &kRouteOptionKeys;
-    lenient = true;
-  } else if (name == "reject") {
-    a.type = ActionType::kReject;
-    allowed = &kReject;
-    lenient = true;
-  } else if (name == "hijack-dns") {
-    a.type = ActionType::kHijackDns;
-  } else if (name == "sniff") {
-    a.type = ActionType::kSniff;
-    allowed = &kSniff;
-  } else if (name == "resolve") {
-    a.type = ActionType::kResolve;
-    allowed = &kDnsRoute;
-  } else if (name == "direct") {
-    a.type = ActionType::kDirect;
-    allowed = &kDialKeys;
-    lenient = true;
-  } else {
-    error(key_path(path, "action"), "unknown rule action: " + name, "parse");
-    return std::nullopt;
+bool RuleCompiler::compile_sub_rules(const Json& v, const std::string& path, bool headless,
+                                     std::vector<Rule>& out) const {
+  if (!v.is_array()) {
+    Reader(*diags).error(path, "json: cannot unmarshal " + json_type_name(v) + " into Go value of type []Rule");
+    return false;
   }
   bool ok = true;
-  bool any_option = false;
-  for (const auto& k : keys) {
-    const std::string_view kv = k;
-    if (kv == "action") continue;
-    const Json& v = j.at(k);
-    auto kp = key_path(path, k);
-    if (!allowed->count(k)) {
-      if (lenient) {
-        warn(kp, "\"" + k + "\" is ignored by the " + name + " action (sing-box accepts it silently)", "ignored");
-        continue;
-      }
-      rd.error(path, "json: unknown field \"" + k + "\"");
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::vector<std::string> sub_rest;
+    auto sub = compile_rule(v[i], index_path(path, i), headless, headless ? nullptr : &sub_rest);
+    if (!sub) {
       ok = false;
       continue;
     }
-    if (dns) continue;
-    if (kv == "outbound" || kv == "method" || kv == "server" || kv == "strategy" || kv == "override_address" ||
-        kv == "timeout") {
-      auto s = rd.string(v, kp);
-      if (!s) {
-        ok = false;
-        continue;
-      }
-      if (kv == "outbound") a.outbound = *s;
-      if (kv == "method") a.method = s->empty() ? "default" : *s;
-      if (kv == "server") a.server = *s;
-      if (kv == "strategy") a.strategy = *s;
-      if (kv == "override_address") a.override_address = *s, any_option = any_option || !s->empty();
-      if (kv == "timeout") {
-        if (!s->empty() && !parse_go_duration(*s)) {
-          rd.error(kp, "time: invalid duration \"" + *s + "\"");
-          ok = false;
-        }
-        a.timeout = *s;
-      }
-    } else if (kv == "override_port") {
-      auto n = rd.integer(v, kp, 0, 65535, "uint16");
-      if (!n) {
-        ok = false;
-        continue;
-      }
-      if (*n) a.override_port = static_cast<uint16_t>(*n), any_option = true;
-    } else if (kv == "no_drop") {
-      auto b = rd.boolean(v, kp);
-      if (!b) ok = false;
-      else a.no_drop = *b;
-    } else if (kv == "sniffer") {
-      auto s = rd.strings(v, kp);
-      if (!s) {
-        ok = false;
-        continue;
-      }
-      for (const auto& x : *s) {
-        if (!kSniffers.count(x)) {
-          error(kp, "unknown sniffer: " + x, "parse");
-          ok = false;
-        }
-      }
-      a.sniffers = *s;
-    } else if (!v.is_null() && !(v.is_boolean() && !v.get<bool>()) && !(v.is_string() && v.get<std::string>().empty())) {
-      if (kv == "udp_timeout" || kv == "fallback_delay" || kv == "tls_fragment_fallback_delay") {
-        if (!rd.duration_seconds(v, kp, kv == "udp_timeout")) {
-          ok = false;
-          continue;
-        }
-      }
-      a.options.emplace_back(k, v.dump());
-      any_option = true;
-    }
+    // A sub-rule's own action fields are parsed and ignored, as sing-box's logical rule does
+    // (route/rule/rule_abstract.go).
+    if (!headless && !sub_rest.empty()) compile_action(v[i], index_path(path, i), sub_rest);
+    out.push_back(std::move(*sub));
   }
-  if (!ok) return std::nullopt;
-  if (a.type == ActionType::kReject && !dns) {
-    if (a.method != "default" && a.method != "drop" && a.method != "reply") {
-      error(key_path(path, "method"), "unknown reject method: " + a.method, "parse");
-      return std::nullopt;
-    }
-    if (a.method == "drop" && a.no_drop) {
-      error(key_path(path, "no_drop"), "no_drop is not available in current context", "parse");
-      return std::nullopt;
-    }
-  }
-  if (a.type == ActionType::kRouteOptions && !dns && !any_option) {
-    error(path, "empty route option action", "parse");
-    return std::nullopt;
-  }
-  bool has_tls_fragment = false, has_record_fragment = false;
-  for (const auto& [k, v] : a.options) {
-    has_tls_fragment = has_tls_fragment || k == "tls_fragment";
-    has_record_fragment = has_record_fragment || k == "tls_record_fragment";
-  }
-  if (has_tls_fragment && has_record_fragment) {
-    error(path, "`tls_fragment` and `tls_record_fragment` are mutually exclusive", "parse");
-    return std::nullopt;
-  }
-  (void)has_action;
-  return a;
+  return ok;
 }
 
 std::optional<TopRule> RuleCompiler::compile_top(const Json& j, const std::string& path) const {
   std::vector<std::string> rest;
-  auto rule = compile_rule(j, path, false, true, &rest);
+  auto rule = compile_rule(j, path, false, &rest);
   if (!j.is_object()) return std::nullopt;
   auto action = compile_action(j, path, rest);
   if (!rule || !action) return std::nullopt;
@@ -556,7 +454,7 @@ std::optional<TopRule> RuleCompiler::compile_top(const Json& j, const std::strin
 }
 
 std::optional<Rule> RuleCompiler::compile_headless(const Json& j, const std::string& path) const {
-  return compile_rule(j, path, true, false, nullptr);
+  return compile_rule(j, path, true, nullptr);
 }
 
 }  // namespace tb::route
