@@ -1,19 +1,16 @@
 #include "libcommon/core/process.hpp"
 
-#include <pthread.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
 
-#include "libcommon/core/exit_code.hpp"
+#include "libcommon/core/process_platform.hpp"
 
 namespace tb::core {
 
@@ -47,20 +44,10 @@ void fire(int signo) {
     fn();
   }
 }
-
-void signal_thread(sigset_t set) {
-  for (;;) {
-    int signo = 0;
-    if (sigwait(&set, &signo) != 0) continue;
-    if (g_signal.load() != 0) std::_Exit(to_int(ExitCode::kInterrupted));  // second signal: now
-    fire(signo);
-  }
-}
 }  // namespace
 
 void init_process(const std::string& tool) {
   g_tool = tool;
-  std::signal(SIGPIPE, SIG_IGN);
 
   // Plain "tool: level: message" lines on stderr; no colour so logs stay greppable.
   auto logger = spdlog::stderr_logger_mt(tool);
@@ -69,13 +56,7 @@ void init_process(const std::string& tool) {
   spdlog::set_level(spdlog::level::warn);
   spdlog::cfg::load_env_levels();
 
-  // Every thread created after this inherits the blocked mask; one thread receives the signals.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread(signal_thread, set).detach();
+  detail::init_platform_process();
 }
 
 void set_log_level(const std::string& level) {
