@@ -5,7 +5,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "libcommon/core/strings.hpp"
+
 namespace tb::route {
+
+using core::json_quote;
+using core::lower;
+using core::lower_in_place;
 
 struct RuleIndex {
   // Per rule: kPure (an index hit is a match), kNoOutbound (route/bypass to an unknown outbound),
@@ -35,6 +41,23 @@ struct RuleIndex {
 
 namespace {
 
+// Rule i's values into the indexes, or into `always` when the index cannot take the rule.
+void index_rule(RuleIndex& idx, uint32_t i, const Rule& rule, uint16_t outbound) {
+  IndexKeys k = rule.index_keys();
+  if (!k.indexable) {
+    idx.always.push_back(i);
+    return;
+  }
+  if (k.pure) idx.flags[i] |= RuleIndex::kPure;
+  auto entry = [&](uint8_t kind, const std::string* text) {
+    idx.entries.push_back({i, outbound, idx.flags[i], kind, static_cast<uint32_t>(text->size()), text->data()});
+    return static_cast<uint32_t>(idx.entries.size() - 1);
+  };
+  for (const auto* d : k.domains) idx.domains.add_exact(*d, entry(0, d));
+  for (const auto* s : k.suffixes) idx.domains.add_suffix(*s, entry(1, s));
+  for (size_t n = 0; n < k.cidrs.size(); ++n) idx.cidrs.add(*k.cidrs[n], entry(2, k.cidr_texts[n]));
+}
+
 std::shared_ptr<const RuleIndex> build_index(const RouteConfig& c) {
   auto index = std::make_shared<RuleIndex>();
   RuleIndex* idx = index.get();
@@ -60,47 +83,9 @@ std::shared_ptr<const RuleIndex> build_index(const RouteConfig& c) {
         outbound = it->second;
       }
     }
-    IndexKeys k = c.rules[i].rule.index_keys();
-    if (!k.indexable) {
-      idx->always.push_back(i);
-      continue;
-    }
-    if (k.pure) f |= RuleIndex::kPure;
-    auto entry = [&](uint8_t kind, const std::string* text) {
-      idx->entries.push_back({i, outbound, f, kind, static_cast<uint32_t>(text->size()), text->data()});
-      return static_cast<uint32_t>(idx->entries.size() - 1);
-    };
-    for (const auto* d : k.domains) idx->domains.add_exact(*d, entry(0, d));
-    for (const auto* s : k.suffixes) idx->domains.add_suffix(*s, entry(1, s));
-    for (size_t n = 0; n < k.cidrs.size(); ++n) idx->cidrs.add(*k.cidrs[n], entry(2, k.cidr_texts[n]));
+    index_rule(*idx, i, c.rules[i].rule, outbound);
   }
   return index;
-}
-
-// Lower-case ASCII in place.
-void lower_in_place(std::string& s) {
-  for (auto& ch : s)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  lower_in_place(out);
-  return out;
-}
-
-// A string as a JSON literal, as Json(s).dump() writes it; plain printable ASCII takes a fast path.
-std::string json_quote(std::string_view s) {
-  for (char ch : s) {
-    auto u = static_cast<unsigned char>(ch);
-    if (u < 0x20 || u >= 0x7f || ch == '"' || ch == '\\') return Json(std::string(s)).dump();
-  }
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  out.append(s);
-  out.push_back('"');
-  return out;
 }
 
 // IpAddr::str() without inet_ntop for IPv4 (the common case; fits the small-string buffer).
@@ -190,199 +175,276 @@ void Router::init_tailnet() {
   if (tailnet_.self) self_ips_ = tailnet_.self->ips;
 }
 
-Decision Router::decide(const Request& req, const Options& opts) const {
-  Decision d;
-  MatchContext c;
-  c.inbound = req.inbound;
-  c.network = req.network;
-  c.user = req.user;
-  c.src_ip = req.source_ip;
-  c.src_port = req.source_port;
-  c.dst_port = req.destination_port;
-  c.sets = &sets_;
-  c.process_searcher = process_;
-  if (req.process) {
-    c.process = req.process;
-    c.process_known = true;
-  }
-  std::string fqdn;  // destination when it is a name
-  auto set_destination = [&](std::string_view h) {
-    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    c.dst_ip = IpAddr::parse(h);
-    c.dst_addrs.clear();
-    if (c.dst_ip) {
-      fqdn.clear();
-    } else {
-      while (!h.empty() && h.back() == '.') h.remove_suffix(1);
-      fqdn.assign(h);
-      lower_in_place(fqdn);
-    }
-    c.ip_version = c.dst_ip ? (c.dst_ip->v4 ? 4 : 6) : 0;
-  };
-  std::string sniffed_domain;  // c.domain views fqdn or sniffed_domain
-  auto refresh_domain = [&] { c.domain = !sniffed_domain.empty() ? sniffed_domain : fqdn; };
-  set_destination(req.destination_host);
-  // SPEC §2.6: traffic from a tailscale endpoint to the node's own address goes to loopback.
-  if (c.dst_ip && config_->find_endpoint(req.inbound)) {
-    const auto& self = req.endpoint_self_ips.empty() ? self_ips_ : req.endpoint_self_ips;
-    if (std::find(self.begin(), self.end(), *c.dst_ip) != self.end())
-      set_destination(c.dst_ip->v4 ? "127.0.0.1" : "::1");
-  }
-  refresh_domain();
+// One decision, following sing-box's match loop (route/route.go, matchRule; docs/singbox.md,
+// "The router loop and descriptions"): the rules in order, each non-final action (sniff, resolve,
+// route-options) changing the connection for the rules after it, until a final action or the end
+// (the default outbound). Only the rules the index returns, plus those it cannot exclude, are
+// evaluated.
+class Router::Decider {
+ public:
+  Decider(const Router& router, const Request& req, const Options& opts);
+  Decision run();
 
-  const auto& rules = config_->rules;
+ private:
+  // What a rule's action did to the connection.
+  enum class Effect { kNone, kChanged, kDecided };
+
+  void set_destination(std::string_view h);
+  void refresh_domain() { c_.domain = !sniffed_domain_.empty() ? sniffed_domain_ : fqdn_; }
+  void rewrite_endpoint_self();
+  // Candidates.
+  void collect(size_t from);
+  size_t next(size_t from);
+  size_t hit_rule(size_t n) const { return static_cast<size_t>(hits_[n] >> 32); }
+  const RuleIndex::Entry* pure_hit(size_t i) const;
+  // Rule i: evaluated and applied; true when the decision is made.
+  bool step(size_t i);
+  Effect sniff(size_t i, const Action& a);
+  Effect resolve(size_t i, const TopRule& r, const RuleIndex::Entry* pure);
+  Effect override_destination(size_t i, const Action& a);
+  void add_step(size_t i, const Action& a);
+  std::vector<MatchedItem> matched_items(const TopRule& r, const RuleIndex::Entry* pure);
+  void answer_simple(size_t i, const RuleIndex::Entry& e);
+  void take(size_t i, const TopRule& r, const RuleIndex::Entry* pure);
+  void take_default();
+
+  const Router& router_;
+  const RuleIndex& index_;
+  const Request& req_;
+  const Options& opts_;
+  Decision d_;
+  MatchContext c_;
+  std::string fqdn_;            // destination when it is a name
+  std::string sniffed_domain_;  // c_.domain views fqdn_ or sniffed_domain_
   // (rule, entry) pairs from the indexes, sorted; the smallest entry of a rule is its first value.
-  Hits hits;
-  auto hit_rule = [&](size_t n) { return static_cast<size_t>(hits[n] >> 32); };
-  auto collect = [&](size_t from) {
-    hits.clear();
-    auto add = [&](uint32_t e) {
-      uint32_t rule = index_->entries[e].rule;
-      if (rule >= from) hits.push(uint64_t{rule} << 32 | e);
-      return true;
-    };
-    if (!c.domain.empty() && !index_->domains.empty()) index_->domains.lookup(c.domain, add);
-    if (!index_->cidrs.empty()) {
-      if (c.dst_ip) index_->cidrs.lookup(*c.dst_ip, add);
-      for (const auto& a : c.dst_addrs) index_->cidrs.lookup(a, add);
-    }
-    if (hits.size() > 1) {
-      std::sort(hits.begin(), hits.end());
-      hits.truncate(static_cast<size_t>(std::unique(hits.begin(), hits.end()) - hits.begin()));
-    }
-  };
-  collect(0);
-  size_t hi = 0;
-  auto ai = index_->always.begin();
-  auto next = [&](size_t from) -> size_t {
-    while (hi < hits.size() && hit_rule(hi) < from) ++hi;
-    if (ai != index_->always.end() && *ai < from)
-      ai = std::lower_bound(ai, index_->always.end(), static_cast<uint32_t>(from));
-    size_t a = ai != index_->always.end() ? *ai : SIZE_MAX;
-    size_t h = hi < hits.size() ? hit_rule(hi) : SIZE_MAX;
-    return std::min(a, h);
-  };
+  Hits hits_;
+  size_t hi_ = 0;                                // next candidate in hits_
+  std::vector<uint32_t>::const_iterator ai_;     // next candidate in index_.always
+};
 
-  for (size_t i = next(0); i < rules.size(); i = next(i + 1)) {
-    // A pure indexed rule that the index returned matches without evaluation.
-    const RuleIndex::Entry* pure_hit = nullptr;
-    if (hi < hits.size() && hit_rule(hi) == i) {
-      const RuleIndex::Entry& e = index_->entries[static_cast<uint32_t>(hits[hi])];
-      if (e.flags & RuleIndex::kPure) pure_hit = &e;
-    }
-    if (pure_hit && (pure_hit->flags & RuleIndex::kSimple) && !opts.describe) {
-      // The common case: a final route to an outbound, nothing to evaluate or rewrite.
-      d.rule_index = i;
-      d.action = ActionType::kRoute;
-      d.outbound = index_->outbound_names[pure_hit->outbound];
-      if (opts.matched_items) d.matched_items.push_back({RuleIndex::kKeys[pure_hit->kind], json_quote(pure_hit->value())});
-      if (pure_hit->flags & RuleIndex::kNoOutbound) d.error = "outbound not found: " + d.outbound;
-      break;
-    }
-    const TopRule& r = rules[i];
-    if (!pure_hit) {
-      c.reset_flags();
-      if (!r.rule.match(c)) continue;
-    }
-    const Action& a = r.action;
-    auto record = [&] {
-      if (pure_hit)
-        return std::vector<MatchedItem>{{RuleIndex::kKeys[pure_hit->kind], json_quote(pure_hit->value())}};
-      c.reset_flags();
-      std::vector<MatchedItem> items;
-      c.record = &items;
-      r.rule.match(c);
-      c.record = nullptr;
-      return items;
-    };
-    bool changed = false;
-    switch (a.type) {
-      case ActionType::kSniff: {
-        d.steps.push_back({i, opts.describe ? a.describe() : std::string(action_name(a.type))});
-        if (c.sniffed || server_first_port(c.dst_port) || !req.sniff) break;
-        const SniffResult& s = *req.sniff;
-        if (!a.sniffers.empty() && std::find(a.sniffers.begin(), a.sniffers.end(), s.protocol) == a.sniffers.end())
-          break;
-        c.sniffed = true;
-        c.protocol = s.protocol;
-        c.client = s.client;
-        if (!s.domain.empty()) {
-          sniffed_domain = lower(s.domain);
-          refresh_domain();
-          changed = true;
-        }
-        break;
-      }
-      case ActionType::kResolve: {
-        d.steps.push_back({i, opts.describe ? a.describe() : std::string(action_name(a.type))});
-        if (c.dst_ip || fqdn.empty()) break;
-        std::optional<std::vector<IpAddr>> addrs;
-        if (auto it = magic_dns_.find(fqdn); it != magic_dns_.end()) addrs = it->second;
-        else if (resolver_) addrs = resolver_->lookup(fqdn);
-        if (!addrs || addrs->empty()) {
-          d.rule_index = i;
-          if (opts.items()) d.matched_items = record();
-          if (opts.describe) d.rule = r.rule.describe(), d.action_text = a.describe();
-          d.action = ActionType::kResolve;
-          d.error = "lookup failed: " + fqdn + (resolver_ ? ": no such host" : ": no resolver configured");
-          d.destination = std::move(fqdn);
-          d.destination_port = c.dst_port;
-          return d;
-        }
-        if (a.strategy == "ipv4_only" || a.strategy == "ipv6_only") {
-          bool v4 = a.strategy == "ipv4_only";
-          addrs->erase(std::remove_if(addrs->begin(), addrs->end(), [&](const IpAddr& x) { return x.v4 != v4; }),
-                       addrs->end());
-        }
-        c.dst_addrs = *addrs;
-        d.resolved.clear();
-        for (const auto& x : c.dst_addrs) d.resolved.push_back(x.str());
-        changed = true;
-        break;
-      }
-      case ActionType::kRouteOptions:
-      case ActionType::kRoute:
-      case ActionType::kBypass: {
-        if (!a.override_address.empty()) {
-          set_destination(a.override_address);
-          refresh_domain();
-          changed = true;
-        }
-        if (a.override_port) c.dst_port = *a.override_port, changed = true;
-        if (a.type == ActionType::kRouteOptions) d.steps.push_back({i, opts.describe ? a.describe() : std::string(action_name(a.type))});
-        break;
-      }
-      default: break;
-    }
-    if (!a.final()) {
-      if (changed) {
-        collect(i + 1);
-        hi = 0;
-        ai = index_->always.begin();
-      }
-      continue;
-    }
-    d.rule_index = i;
-    d.action = a.type == ActionType::kBypass ? ActionType::kRoute : a.type;
-    d.outbound = a.outbound;
-    if (a.type == ActionType::kReject) d.reject_method = a.method;
-    if (opts.items()) d.matched_items = record();
-    if (opts.describe) {
-      d.rule = r.rule.describe();
-      d.action_text = a.describe();
-    }
-    if (index_->flags[i] & RuleIndex::kNoOutbound) d.error = "outbound not found: " + a.outbound;
-    break;
+Router::Decider::Decider(const Router& router, const Request& req, const Options& opts)
+    : router_(router), index_(*router.index_), req_(req), opts_(opts) {
+  c_.inbound = req.inbound;
+  c_.network = req.network;
+  c_.user = req.user;
+  c_.src_ip = req.source_ip;
+  c_.src_port = req.source_port;
+  c_.dst_port = req.destination_port;
+  c_.sets = &router.sets_;
+  c_.process_searcher = router.process_;
+  if (req.process) {
+    c_.process = req.process;
+    c_.process_known = true;
   }
-  if (!d.rule_index) {
-    d.outbound = config_->final_outbound;
-    d.action = ActionType::kRoute;
-    if (opts.describe) d.action_text = "route(" + d.outbound + ")";
-    if (index_->final_missing) d.error = "default outbound not found: " + d.outbound;
-  }
-  d.destination = c.dst_ip ? addr_text(*c.dst_ip) : std::move(fqdn);
-  d.destination_port = c.dst_port;
-  return d;
+  set_destination(req.destination_host);
+  rewrite_endpoint_self();
+  refresh_domain();
 }
+
+void Router::Decider::set_destination(std::string_view h) {
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  c_.dst_ip = IpAddr::parse(h);
+  c_.dst_addrs.clear();
+  if (c_.dst_ip) {
+    fqdn_.clear();
+  } else {
+    while (!h.empty() && h.back() == '.') h.remove_suffix(1);
+    fqdn_.assign(h);
+    lower_in_place(fqdn_);
+  }
+  c_.ip_version = c_.dst_ip ? (c_.dst_ip->v4 ? 4 : 6) : 0;
+}
+
+// Traffic from a tailscale endpoint to the node's own address goes to loopback (docs/singbox.md,
+// "Traffic from the tailnet").
+void Router::Decider::rewrite_endpoint_self() {
+  if (!c_.dst_ip || !router_.config_->find_endpoint(req_.inbound)) return;
+  const auto& self = req_.endpoint_self_ips.empty() ? router_.self_ips_ : req_.endpoint_self_ips;
+  if (std::find(self.begin(), self.end(), *c_.dst_ip) != self.end()) set_destination(c_.dst_ip->v4 ? "127.0.0.1" : "::1");
+}
+
+Decision Router::Decider::run() {
+  const size_t rules = router_.config_->rules.size();
+  collect(0);
+  for (size_t i = next(0); i < rules; i = next(i + 1))
+    if (step(i)) break;
+  if (!d_.rule_index) take_default();
+  d_.destination = c_.dst_ip ? addr_text(*c_.dst_ip) : std::move(fqdn_);
+  d_.destination_port = c_.dst_port;
+  return std::move(d_);
+}
+
+// The indexed rules from `from` on that the destination (name, address, resolved addresses) hits.
+void Router::Decider::collect(size_t from) {
+  hits_.clear();
+  auto add = [&](uint32_t e) {
+    uint32_t rule = index_.entries[e].rule;
+    if (rule >= from) hits_.push(uint64_t{rule} << 32 | e);
+    return true;
+  };
+  if (!c_.domain.empty() && !index_.domains.empty()) index_.domains.lookup(c_.domain, add);
+  if (!index_.cidrs.empty()) {
+    if (c_.dst_ip) index_.cidrs.lookup(*c_.dst_ip, add);
+    for (const auto& a : c_.dst_addrs) index_.cidrs.lookup(a, add);
+  }
+  if (hits_.size() > 1) {
+    std::sort(hits_.begin(), hits_.end());
+    hits_.truncate(static_cast<size_t>(std::unique(hits_.begin(), hits_.end()) - hits_.begin()));
+  }
+  hi_ = 0;
+  ai_ = index_.always.begin();
+}
+
+// The first candidate rule at or after `from`: an index hit or a rule the index cannot exclude.
+size_t Router::Decider::next(size_t from) {
+  while (hi_ < hits_.size() && hit_rule(hi_) < from) ++hi_;
+  if (ai_ != index_.always.end() && *ai_ < from)
+    ai_ = std::lower_bound(ai_, index_.always.end(), static_cast<uint32_t>(from));
+  size_t a = ai_ != index_.always.end() ? *ai_ : SIZE_MAX;
+  size_t h = hi_ < hits_.size() ? hit_rule(hi_) : SIZE_MAX;
+  return std::min(a, h);
+}
+
+// A pure indexed rule that the index returned matches without evaluation.
+const RuleIndex::Entry* Router::Decider::pure_hit(size_t i) const {
+  if (hi_ >= hits_.size() || hit_rule(hi_) != i) return nullptr;
+  const RuleIndex::Entry& e = index_.entries[static_cast<uint32_t>(hits_[hi_])];
+  return (e.flags & RuleIndex::kPure) ? &e : nullptr;
+}
+
+bool Router::Decider::step(size_t i) {
+  const RuleIndex::Entry* pure = pure_hit(i);
+  if (pure && (pure->flags & RuleIndex::kSimple) && !opts_.describe) {
+    answer_simple(i, *pure);
+    return true;
+  }
+  const TopRule& r = router_.config_->rules[i];
+  if (!pure) {
+    c_.reset_flags();
+    if (!r.rule.match(c_)) return false;
+  }
+  const Action& a = r.action;
+  Effect effect = Effect::kNone;
+  switch (a.type) {
+    case ActionType::kSniff: effect = sniff(i, a); break;
+    case ActionType::kResolve: effect = resolve(i, r, pure); break;
+    case ActionType::kRouteOptions:
+    case ActionType::kRoute:
+    case ActionType::kBypass: effect = override_destination(i, a); break;
+    default: break;
+  }
+  if (effect == Effect::kDecided) return true;
+  if (!a.final()) {
+    if (effect == Effect::kChanged) collect(i + 1);
+    return false;
+  }
+  take(i, r, pure);
+  return true;
+}
+
+Router::Decider::Effect Router::Decider::sniff(size_t i, const Action& a) {
+  add_step(i, a);
+  if (c_.sniffed || server_first_port(c_.dst_port) || !req_.sniff) return Effect::kNone;
+  const SniffResult& s = *req_.sniff;
+  if (!a.sniffers.empty() && std::find(a.sniffers.begin(), a.sniffers.end(), s.protocol) == a.sniffers.end())
+    return Effect::kNone;
+  c_.sniffed = true;
+  c_.protocol = s.protocol;
+  c_.client = s.client;
+  if (s.domain.empty()) return Effect::kNone;
+  sniffed_domain_ = lower(s.domain);
+  refresh_domain();
+  return Effect::kChanged;
+}
+
+// A name is looked up (MagicDNS first, then the resolver); a failure fails the connection.
+Router::Decider::Effect Router::Decider::resolve(size_t i, const TopRule& r, const RuleIndex::Entry* pure) {
+  const Action& a = r.action;
+  add_step(i, a);
+  if (c_.dst_ip || fqdn_.empty()) return Effect::kNone;
+  std::optional<std::vector<IpAddr>> addrs;
+  if (auto it = router_.magic_dns_.find(fqdn_); it != router_.magic_dns_.end()) addrs = it->second;
+  else if (router_.resolver_) addrs = router_.resolver_->lookup(fqdn_);
+  if (!addrs || addrs->empty()) {
+    d_.rule_index = i;
+    if (opts_.items()) d_.matched_items = matched_items(r, pure);
+    if (opts_.describe) d_.rule = r.rule.describe(), d_.action_text = a.describe();
+    d_.action = ActionType::kResolve;
+    d_.error = "lookup failed: " + fqdn_ + (router_.resolver_ ? ": no such host" : ": no resolver configured");
+    return Effect::kDecided;
+  }
+  if (a.strategy == "ipv4_only" || a.strategy == "ipv6_only") {
+    bool v4 = a.strategy == "ipv4_only";
+    addrs->erase(std::remove_if(addrs->begin(), addrs->end(), [&](const IpAddr& x) { return x.v4 != v4; }),
+                 addrs->end());
+  }
+  c_.dst_addrs = *addrs;
+  d_.resolved.clear();
+  for (const auto& x : c_.dst_addrs) d_.resolved.push_back(x.str());
+  return Effect::kChanged;
+}
+
+// override_address / override_port of route-options, route and bypass.
+Router::Decider::Effect Router::Decider::override_destination(size_t i, const Action& a) {
+  Effect effect = Effect::kNone;
+  if (!a.override_address.empty()) {
+    set_destination(a.override_address);
+    refresh_domain();
+    effect = Effect::kChanged;
+  }
+  if (a.override_port) c_.dst_port = *a.override_port, effect = Effect::kChanged;
+  if (a.type == ActionType::kRouteOptions) add_step(i, a);
+  return effect;
+}
+
+void Router::Decider::add_step(size_t i, const Action& a) {
+  d_.steps.push_back({i, opts_.describe ? a.describe() : std::string(action_name(a.type))});
+}
+
+// The items that made rule r match: from the index entry of a pure hit, else by evaluating the
+// rule again with recording on.
+std::vector<MatchedItem> Router::Decider::matched_items(const TopRule& r, const RuleIndex::Entry* pure) {
+  if (pure) return std::vector<MatchedItem>{{RuleIndex::kKeys[pure->kind], json_quote(pure->value())}};
+  c_.reset_flags();
+  std::vector<MatchedItem> items;
+  c_.record = &items;
+  r.rule.match(c_);
+  c_.record = nullptr;
+  return items;
+}
+
+// The common case: a final route to an outbound, nothing to evaluate or rewrite.
+void Router::Decider::answer_simple(size_t i, const RuleIndex::Entry& e) {
+  d_.rule_index = i;
+  d_.action = ActionType::kRoute;
+  d_.outbound = index_.outbound_names[e.outbound];
+  if (opts_.matched_items) d_.matched_items.push_back({RuleIndex::kKeys[e.kind], json_quote(e.value())});
+  if (e.flags & RuleIndex::kNoOutbound) d_.error = "outbound not found: " + d_.outbound;
+}
+
+// Rule i's final action decides.
+void Router::Decider::take(size_t i, const TopRule& r, const RuleIndex::Entry* pure) {
+  const Action& a = r.action;
+  d_.rule_index = i;
+  d_.action = a.type == ActionType::kBypass ? ActionType::kRoute : a.type;
+  d_.outbound = a.outbound;
+  if (a.type == ActionType::kReject) d_.reject_method = a.method;
+  if (opts_.items()) d_.matched_items = matched_items(r, pure);
+  if (opts_.describe) {
+    d_.rule = r.rule.describe();
+    d_.action_text = a.describe();
+  }
+  if (index_.flags[i] & RuleIndex::kNoOutbound) d_.error = "outbound not found: " + a.outbound;
+}
+
+// No final rule: the default outbound.
+void Router::Decider::take_default() {
+  d_.outbound = router_.config_->final_outbound;
+  d_.action = ActionType::kRoute;
+  if (opts_.describe) d_.action_text = "route(" + d_.outbound + ")";
+  if (index_.final_missing) d_.error = "default outbound not found: " + d_.outbound;
+}
+
+Decision Router::decide(const Request& req, const Options& opts) const { return Decider(*this, req, opts).run(); }
 
 }  // namespace tb::route

@@ -57,6 +57,7 @@ class Router {
  private:
   Router(std::shared_ptr<const RouteConfig> config, std::shared_ptr<const RuleIndex> index, TailnetState tailnet);
   void init_tailnet();
+  class Decider;  // one decision's state and steps (router.cpp)
 
   std::shared_ptr<const RouteConfig> config_;
   std::shared_ptr<const RuleIndex> index_;
