@@ -63,14 +63,19 @@ L& PrefixIndex::level(std::vector<L>& levels, int bits) {
   return *std::find_if(levels.begin(), levels.end(), [&](const L& x) { return x.bits == bits; });
 }
 
-uint32_t& PrefixIndex::Level4::insert(uint32_t key) {
+namespace {
+
+// Finds or claims the slot of `key` (a slot holding the key, post kNone) in a linear-probing table
+// kept at load <= 1/2, doubling it first when needed. Level4 and Level differ only in their key.
+template <typename Slot, typename Hash, typename Same>
+uint32_t& insert_slot(std::vector<Slot>& slots, size_t& used, const Slot& key, Hash hash, Same same) {
   if (2 * (used + 1) > slots.size()) {
     std::vector<Slot> old(slots.size() * 2);
     old.swap(slots);
     size_t m = slots.size() - 1;
     for (const Slot& s : old) {
       if (s.post == Postings::kNone) continue;
-      size_t i = hash(s.key) & m;
+      size_t i = hash(s) & m;
       while (slots[i].post != Postings::kNone) i = (i + 1) & m;
       slots[i] = s;
     }
@@ -80,36 +85,25 @@ uint32_t& PrefixIndex::Level4::insert(uint32_t key) {
   for (;; i = (i + 1) & m) {
     Slot& s = slots[i];
     if (s.post == Postings::kNone) break;
-    if (s.key == key) return s.post;
+    if (same(s, key)) return s.post;
   }
   ++used;
-  slots[i].key = key;
+  slots[i] = key;
   return slots[i].post;  // kNone until the caller pushes
 }
 
+}  // namespace
+
+uint32_t& PrefixIndex::Level4::insert(uint32_t key) {
+  return insert_slot(
+      slots, used, Slot{key, Postings::kNone}, [](const Slot& s) { return hash(s.key); },
+      [](const Slot& a, const Slot& b) { return a.key == b.key; });
+}
+
 uint32_t& PrefixIndex::Level::insert(uint64_t hi, uint64_t lo) {
-  if (2 * (used + 1) > slots.size()) {
-    std::vector<Slot> old(slots.size() * 2);
-    old.swap(slots);
-    size_t mask = slots.size() - 1;
-    for (const Slot& s : old) {
-      if (s.post == Postings::kNone) continue;
-      size_t i = hash(s.hi, s.lo) & mask;
-      while (slots[i].post != Postings::kNone) i = (i + 1) & mask;
-      slots[i] = s;
-    }
-  }
-  size_t mask = slots.size() - 1;
-  size_t i = hash(hi, lo) & mask;
-  for (;; i = (i + 1) & mask) {
-    Slot& s = slots[i];
-    if (s.post == Postings::kNone) break;
-    if (s.hi == hi && s.lo == lo) return s.post;
-  }
-  ++used;
-  slots[i].hi = hi;
-  slots[i].lo = lo;
-  return slots[i].post;  // kNone until the caller pushes
+  return insert_slot(
+      slots, used, Slot{hi, lo, Postings::kNone}, [](const Slot& s) { return hash(s.hi, s.lo); },
+      [](const Slot& a, const Slot& b) { return a.hi == b.hi && a.lo == b.lo; });
 }
 
 void PrefixIndex::add(const Prefix& p, uint32_t id) {

@@ -2,7 +2,7 @@
 // Sublinear lookup structures shared by rule items and the router's rule index.
 //
 // DomainIndex answers "which ids have a domain / domain_suffix value that matches host H" with one
-// hash probe per label suffix of H (SPEC §3.4):
+// hash probe per label suffix of H (docs/singbox.md, "Domain matching"):
 //   exact "a.b"          matches H == "a.b"
 //   suffix "a.b"         matches H == "a.b" or H ends with ".a.b" (label boundary, sing-box ≥ 1.9)
 //   suffix ".a.b"        matches H ends with ".a.b" (strict subdomains)

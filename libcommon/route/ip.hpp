@@ -1,5 +1,6 @@
 #pragma once
-// IP addresses and prefixes for rule matching, with sing-box's notion of "public" (SPEC §3.5).
+// IP addresses and prefixes for rule matching, with sing-box's notion of "public" (docs/singbox.md,
+// "IP items").
 // Parsing only (inet_pton); no sockets.
 
 #include <array>

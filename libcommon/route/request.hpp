@@ -35,8 +35,9 @@ struct Request {
   std::string user;  // auth_user
   // What a `sniff` action would find in the first payload; applied only when a sniff rule matches.
   std::optional<SniffResult> sniff;
-  // Tailscale addresses of the receiving endpoint (destination rewrite, SPEC §2.6). Empty: the
-  // router uses the live tailnet's self addresses when `inbound` is a tailscale endpoint.
+  // Tailscale addresses of the receiving endpoint (destination rewrite: docs/singbox.md, "Traffic
+  // from the tailnet"). Empty: the router uses the live tailnet's self addresses when `inbound` is
+  // a tailscale endpoint.
   std::vector<IpAddr> endpoint_self_ips;
   // The socket owner when already known; otherwise the ProcessSearcher is asked on demand.
   std::optional<ProcessInfo> process;

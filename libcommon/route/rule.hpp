@@ -1,11 +1,13 @@
 #pragma once
 // Route rules: default and logical rules, their items and their actions, with sing-box 1.13's
-// matching semantics (SPEC §3.3):
+// matching semantics (docs/singbox.md, "How fields combine" and "Rule-sets"; sing-box v1.13.19
+// route/rule/rule_default.go, rule_abstract.go):
 //   * a default rule sorts its items into four OR-groups (source address, source port, destination
 //     address, destination port) and "other" items that are each AND'ed;
 //   * the group flags live in the MatchContext, not the rule, so a rule_set's headless rules fill
 //     the same flags as the rule that references them (rule-sets are merged into their rule), and
-//     flags leak between the headless rules of one set — the [quirk] is reproduced on purpose;
+//     flags leak between the headless rules of one set, as in sing-box's earlier 1.13 releases
+//     (v1.13.19 no longer leaks; reproduced on purpose, route_cases rule-set-quirk-01);
 //   * the router clears the flags before each top-level rule, a logical rule before each sub-rule.
 
 #include <cstdint>
@@ -45,7 +47,7 @@ struct MatchContext {
   // Rule-sets by id (config sets, then the built-in tailnet sets).
   const std::vector<const RuleSet*>* sets = nullptr;
 
-  // Rule cache flags (SPEC §3.3).
+  // The group flags (docs/singbox.md, "How fields combine").
   bool src_addr_match = false, src_port_match = false, dst_addr_match = false, dst_port_match = false;
   bool did_match = false, cidr_match_source = false;
   void reset_flags() {

@@ -38,7 +38,7 @@ bool any_match(const std::vector<ItemPtr>& items, MatchContext& c) {
 
 }  // namespace
 
-// SPEC §3.3, step by step.
+// docs/singbox.md, "How fields combine", step by step (route/rule/rule_abstract.go in sing-box).
 bool Rule::match(MatchContext& c) const {
   if (logical) {
     size_t mark = c.record ? c.record->size() : 0;
