@@ -13,11 +13,7 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
-#include <deque>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -26,6 +22,7 @@
 #include "libcommon/core/process.hpp"
 #include "libcommon/core/term.hpp"
 #include "libcommon/core/time.hpp"
+#include "libcommon/tailscale/bus_follower.hpp"
 #include "libcommon/tailscale/records.hpp"
 
 namespace tb::cmd {
@@ -37,75 +34,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr uint64_t kMask = ts::notify_mask::kInitialState | ts::notify_mask::kNoPrivateKeys;  // 18
-
-// The IPN bus on its own connection and thread; the main thread takes events with a deadline.
-class Bus {
- public:
-  struct Event {
-    std::optional<ts::Notify> notify;
-    std::optional<core::Error> error;  // the stream ended
-  };
-
-  Bus(const CommonArgs& common, std::chrono::milliseconds idle) : client_(common) {
-    // Notify under the lock: otherwise the signal can land between the waiter's predicate check
-    // and its sleep, and the wake-up is lost.
-    handle_ = core::on_interrupt([this] {
-      std::lock_guard lock(mu_);
-      cv_.notify_all();
-    });
-    thread_ = std::thread([this, idle] {
-      auto r = client_->watch_ipn_bus(
-          kMask,
-          [this](const ts::Notify& n) {
-            std::lock_guard lock(mu_);
-            if (stop_) return false;
-            events_.push_back(Event{n, std::nullopt});
-            cv_.notify_all();
-            return true;
-          },
-          idle);
-      std::lock_guard lock(mu_);
-      core::Error e = r ? core::Error{ExitCode::kUnavailable, "tailscaled closed the IPN bus", {}} : r.error();
-      events_.push_back(Event{std::nullopt, e});
-      cv_.notify_all();
-    });
-  }
-
-  ~Bus() {
-    core::remove_on_interrupt(handle_);
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    client_->cancel();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // nullopt: deadline passed or interrupted (the caller tells which).
-  std::optional<Event> next(Clock::time_point deadline) {
-    std::unique_lock lock(mu_);
-    cv_.wait_until(lock, deadline, [this] { return !events_.empty() || core::interrupted(); });
-    if (core::interrupted() || events_.empty()) return std::nullopt;
-    Event e = std::move(events_.front());
-    events_.pop_front();
-    return e;
-  }
-
-  // Drops the notifications queued so far (they predate our writes).
-  void drain() {
-    std::lock_guard lock(mu_);
-    while (!events_.empty() && events_.front().notify) events_.pop_front();
-  }
-
- private:
-  Client client_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Event> events_;
-  bool stop_ = false;
-  int handle_ = 0;
-  std::thread thread_;
-};
 
 std::string admin_url(const std::string& control_url) {
   std::string u = normalise_control_url(control_url);
@@ -222,114 +150,170 @@ std::string final_text(const Json& rec) {
   return "state: " + state + "\n";
 }
 
-}  // namespace
-
-int run_up(const CommonArgs& common, UpArgs& args) {
-  // ---- 1. Inputs, checked before the daemon is touched ----
-  Settings config_settings;
+// The checked inputs: settings from the config and the flags, the key, the options not applied.
+struct Inputs {
+  Settings settings;
+  AuthKey key;
   Outcome out;
+};
+
+// Everything checked before the daemon is touched. The warnings are printed here.
+core::Result<Inputs> read_inputs(UpArgs& args) {
+  Inputs in;
+  Settings config_settings;
   std::optional<SecretString> config_key;
   std::string config_source;
   if (!args.config.empty()) {
     auto cfg = load_endpoint_config(args.config, args.endpoint_tag);
-    if (!cfg) return report(common, cfg.error());
+    if (!cfg) return tl::unexpected(cfg.error());
     config_settings = std::move(cfg->settings);
-    out.ignored = std::move(cfg->ignored);
+    in.out.ignored = std::move(cfg->ignored);
     if (cfg->auth_key) config_key = std::move(cfg->auth_key);
     config_source = "config " + args.config + " (endpoint " + cfg->tag + ")";
   } else if (!args.endpoint_tag.empty()) {
-    return report(common, core::Error{ExitCode::kUsage, "--endpoint needs -c/--config", {}});
+    return core::fail(ExitCode::kUsage, "--endpoint needs -c/--config");
   }
   auto flags = normalise_settings(args.flags, ExitCode::kUsage, false);
-  if (!flags) return report(common, flags.error());
+  if (!flags) return tl::unexpected(flags.error());
   auto merged = normalise_settings(merge_settings(config_settings, *flags), ExitCode::kUsage, false);
-  if (!merged) return report(common, merged.error());
-  const Settings& s = *merged;
+  if (!merged) return tl::unexpected(merged.error());
+  in.settings = std::move(*merged);
 
   KeySources src{args.auth_key_arg, args.auth_key_arg_given, args.auth_key_file, false};
-  auto key_r = read_auth_key(src);
+  auto key = read_auth_key(src);
   wipe_string(args.auth_key_arg);
-  if (!key_r) return report(common, key_r.error());
-  AuthKey key = std::move(*key_r);
-  if (key.key.empty() && config_key) {
-    if (auto v = validate_key(config_key->value(), config_source); !v) return report(common, v.error());
-    key.key = std::move(*config_key);
-    key.source = config_source;
+  if (!key) return tl::unexpected(key.error());
+  in.key = std::move(*key);
+  if (in.key.key.empty() && config_key) {
+    if (auto v = validate_key(config_key->value(), config_source); !v) return tl::unexpected(v.error());
+    in.key.key = std::move(*config_key);
+    in.key.source = config_source;
   }
-  const bool have_key = !key.key.empty();
-  out.key_source = key.source;
-  if (key.source == "--auth-key")
+  in.out.key_source = in.key.source;
+  if (in.key.source == "--auth-key")
     warn("an auth key given on the command line is visible to other users (ps, /proc/PID/cmdline) and in shell "
          "history; use --auth-key-file FILE, --auth-key - (stdin) or TS_AUTHKEY");
-  for (auto& n : ephemeral_notes(s, have_key)) out.ignored.push_back(n);
-  for (const auto& i : out.ignored) warn(i.option + " is not applied in daemon-only mode: " + i.reason);
-  const std::string& secret = key.key.value();
+  for (auto& n : ephemeral_notes(in.settings, !in.key.key.empty())) in.out.ignored.push_back(n);
+  for (const auto& i : in.out.ignored) warn(i.option + " is not applied in daemon-only mode: " + i.reason);
+  return in;
+}
 
-  // ---- 2. Watch the bus first ----
-  const auto deadline = Clock::now() + args.wait_timeout;
-  auto timed_out = [&](const std::string& state) {
-    return core::Error{ExitCode::kTimeout,
-                       "timed out after " + core::format_duration(args.wait_timeout.count() / 1000) +
-                           " waiting for tailscaled to reach Running (state: " + state + ")",
-                       "tailscaled keeps trying on its own; check with ts-status, or allow longer with --timeout"};
-  };
-  auto interrupted = [&] {
-    return core::Error{ExitCode::kInterrupted, "interrupted; nothing was undone or logged out", {}};
-  };
-  Bus bus(common, args.wait_timeout + std::chrono::seconds(30));
-  auto first = bus.next(deadline);
-  if (!first) return report(common, core::interrupted() ? interrupted() : timed_out("unknown"));
-  if (first->error) return report(common, core::interrupted() ? interrupted() : *first->error);
+// Steps 2 to 4 of the header, with their shared state. Each step returns an exit code to stop
+// with, or nullopt to go on.
+class Up {
+ public:
+  Up(const CommonArgs& common, const UpArgs& args, Inputs in)
+      : common_(common), args_(args), s_(std::move(in.settings)), key_(std::move(in.key)), out_(std::move(in.out)),
+        have_key_(!key_.key.empty()), deadline_(Clock::now() + args.wait_timeout), print_(common, args.qr) {}
 
-  // ---- 3. Status and prefs ----
-  Client client(common);
-  auto st = client->status(true);
-  if (!st) return report(common, core::interrupted() ? interrupted() : st.error());
-  auto prefs = client->prefs();
-  if (!prefs) return report(common, core::interrupted() ? interrupted() : prefs.error());
-
-  std::optional<ExitNodeChoice> exit;
-  bool exit_deferred = false;
-  if (s.exit_node) {
-    auto r = resolve_exit_node(*s.exit_node, *st);
-    if (!r) return report(common, r.error());
-    exit = *r;
-    exit_deferred = !exit;
+  int run() {
+    if (auto rc = watch_and_read()) return *rc;
+    if (auto rc = write_changes()) return *rc;
+    if (auto rc = follow_bus()) return *rc;
+    if (auto rc = set_deferred_exit_node()) return *rc;
+    auto fin = (*client_)->status(false);
+    if (!fin) return report(common_, fin.error());
+    Json rec = final_record(*fin, out_, print_.url());
+    if (print_.json()) core::emit_record(rec);
+    else core::write_stdout(final_text(rec));
+    return 0;
   }
-  Plan plan = make_plan(s, *prefs, exit);
-  std::vector<std::string> diffs = prefs_differences(plan, *prefs);
-  const std::string control_url = s.control_url.value_or(prefs->control_url);
-  Printer print(common, args.qr);
 
-  const ts::BackendState initial = st->backend_state;
-  const bool up_already = initial == ts::BackendState::kRunning || initial == ts::BackendState::kStarting;
-  if (up_already && !args.force_reauth && (diffs.empty() || (diffs.size() == 1 && exit_deferred))) {
-    // Idempotent: nothing to write.
-    if (have_key) spdlog::info("already logged in; the auth key from {} was not used", key.source);
-  } else if (up_already && !args.force_reauth && !needs_reauth(diffs)) {
-    // Just edit: one PATCH, no new login.
-    auto r = client->patch_prefs(masked_prefs(plan));
-    if (!r) return report(common, core::interrupted() ? interrupted() : r.error());
-    out.changed = true;
-    out.changes = diffs;
-  } else if (up_already && !args.force_reauth) {
-    std::string what;
-    for (const auto& d : diffs) {
-      if (d == "control_url" || d == "advertise_tags") what += (what.empty() ? "" : " and ") + d;
+ private:
+  // An error, unless SIGINT/SIGTERM is why the call failed.
+  int fail(const core::Error& e) {
+    if (core::interrupted()) return report(common_, {ExitCode::kInterrupted, "interrupted; nothing was undone or logged out", {}});
+    return report(common_, e);
+  }
+  core::Error timed_out(std::string_view state) const {
+    return {ExitCode::kTimeout,
+            "timed out after " + core::format_duration(args_.wait_timeout.count() / 1000) +
+                " waiting for tailscaled to reach Running (state: " + std::string(state) + ")",
+            "tailscaled keeps trying on its own; check with ts-status, or allow longer with --timeout"};
+  }
+  // The next notification, or the exit code: deadline, interrupt, or the stream's end.
+  tl::expected<ts::Notify, int> next_notify() {
+    auto ev = bus_->next(deadline_);
+    if (!ev) return tl::unexpected(fail(timed_out(ts::normalized_state(state_))));
+    if (ev->kind == ts::BusEvent::Kind::kClosed)
+      return tl::unexpected(fail({ExitCode::kUnavailable, "tailscaled closed the IPN bus", {}}));
+    if (ev->kind == ts::BusEvent::Kind::kFailed) return tl::unexpected(fail(ev->error));
+    return std::move(ev->notify);
+  }
+
+  // 2 and 3: watch the bus first (its first line means nothing after our writes can be missed),
+  // then read the status and prefs and plan the changes.
+  std::optional<int> watch_and_read() {
+    bus_.emplace(ts::connect_local_api(common_.socket, {.timeout = common_.timeout}),
+                 ts::BusOptions{.mask = kMask, .idle_timeout = args_.wait_timeout + std::chrono::seconds(30)});
+    if (auto first = next_notify(); !first) return first.error();
+    client_.emplace(common_);
+    auto st = (*client_)->status(true);
+    if (!st) return fail(st.error());
+    auto prefs = (*client_)->prefs();
+    if (!prefs) return fail(prefs.error());
+    status_ = std::move(*st);
+    prefs_ = std::move(*prefs);
+    std::optional<ExitNodeChoice> exit;
+    if (s_.exit_node) {
+      auto r = resolve_exit_node(*s_.exit_node, status_);
+      if (!r) return report(common_, r.error());
+      exit = *r;
+      exit_deferred_ = !exit;
     }
-    return report(common, core::Error{ExitCode::kDataErr,
-                                      "changing " + what + " of a logged-in node needs a new login; nothing was changed",
-                                      "re-run with --force-reauth (with an auth key that allows the tags)"});
-  } else {
-    // Full: check-prefs, start, login-interactive.
-    Json full = full_prefs(prefs->raw, plan);
-    if (auto r = client->check_prefs(full); !r) return report(common, core::interrupted() ? interrupted() : r.error());
-    if (core::interrupted()) return report(common, interrupted());
-    bus.drain();
-    print.state(initial, control_url);
-    // The body is written into one buffer reserved up front (a growing string would leave freed
-    // copies of the key behind), sent, and wiped together with the key itself: once tailscaled
-    // has it, ts-auth no longer holds it (messages are redacted by pattern from then on).
+    plan_ = make_plan(s_, prefs_, exit);
+    diffs_ = prefs_differences(plan_, prefs_);
+    control_url_ = s_.control_url.value_or(prefs_.control_url);
+    state_ = status_.backend_state;
+    up_already_ = state_ == ts::BackendState::kRunning || state_ == ts::BackendState::kStarting;
+    return std::nullopt;
+  }
+
+  // 3: nothing to write, one PATCH, or a new login.
+  std::optional<int> write_changes() {
+    if (!up_already_ || args_.force_reauth) return login();
+    if (diffs_.empty() || (diffs_.size() == 1 && exit_deferred_)) {
+      if (have_key_) spdlog::info("already logged in; the auth key from {} was not used", key_.source);
+      return std::nullopt;
+    }
+    if (needs_reauth(diffs_)) {
+      std::string what;
+      for (const auto& d : diffs_) {
+        if (d == "control_url" || d == "advertise_tags") what += (what.empty() ? "" : " and ") + d;
+      }
+      return report(common_, {ExitCode::kDataErr, "changing " + what + " of a logged-in node needs a new login; nothing was changed",
+                              "re-run with --force-reauth (with an auth key that allows the tags)"});
+    }
+    auto r = (*client_)->patch_prefs(masked_prefs(plan_));
+    if (!r) return fail(r.error());
+    out_.changed = true;
+    out_.changes = diffs_;
+    return std::nullopt;
+  }
+
+  // check-prefs, start, login-interactive.
+  std::optional<int> login() {
+    Json full = full_prefs(prefs_.raw, plan_);
+    if (auto r = (*client_)->check_prefs(full); !r) return fail(r.error());
+    if (core::interrupted()) return fail({});
+    bus_->drain();
+    print_.state(state_, control_url_);
+    if (auto rc = start(full)) return rc;
+    out_.changed = true;
+    out_.changes = diffs_;
+    // Also with an auth key, as `tailscale up` does: start only hands the key to the control
+    // client; a node without a node key registers (with the key) once login-interactive asks.
+    if (!has_node_key(status_) || args_.force_reauth) {
+      if (auto r = (*client_)->login_interactive(); !r) return fail(r.error());
+    }
+    return std::nullopt;
+  }
+
+  // The body is written into one buffer reserved up front (a growing string would leave freed
+  // copies of the key behind), sent, and wiped together with the key itself: once tailscaled
+  // has it, ts-auth no longer holds it (messages are redacted by pattern from then on).
+  std::optional<int> start(const Json& full) {
+    const std::string& secret = key_.key.value();
     std::string prefs_text = full.dump();
     std::string body;
     body.reserve(prefs_text.size() + 2 * secret.size() + 40);
@@ -341,74 +325,88 @@ int run_up(const CommonArgs& common, UpArgs& args) {
     body += "\",\"UpdatePrefs\":";
     body += prefs_text;
     body += '}';
-    auto started = client->start(body);
+    auto started = (*client_)->start(body);
     wipe_string(body);
     if (!started) {
       core::Error e = started.error();
       e.message = redact(e.message, secret);  // before the wipe: also keys without a tskey- prefix
-      key.key.wipe();
+      key_.key.wipe();
       // A 500 from start is the backend refusing what we sent (a bad key, invalid prefs).
       if (e.code == ExitCode::kProtocol && e.message.find("HTTP 500") != std::string::npos) e.code = ExitCode::kDataErr;
-      return report(common, core::interrupted() ? interrupted() : e);
+      return fail(e);
     }
-    key.key.wipe();
-    out.changed = true;
-    out.changes = diffs;
-    // Also with an auth key, as `tailscale up` does: start only hands the key to the control
-    // client; a node without a node key registers (with the key) once login-interactive asks.
-    if (!has_node_key(*st) || args.force_reauth) {
-      if (auto r = client->login_interactive(); !r) return report(common, core::interrupted() ? interrupted() : r.error());
-    }
-  }
-  // The key was wiped right after start; daemon messages are still redacted (any tskey- token).
-
-  // ---- 4. Follow the bus ----
-  ts::BackendState state = initial;
-  bool done = state == ts::BackendState::kRunning && !out.changed;
-  if (out.changed && up_already && !args.force_reauth) done = true;  // a PATCH on a running node
-  while (!done) {
-    auto ev = bus.next(deadline);
-    if (!ev) return report(common, core::interrupted() ? interrupted() : timed_out(std::string(ts::normalized_state(state))));
-    if (ev->error) return report(common, core::interrupted() ? interrupted() : *ev->error);
-    const ts::Notify& n = *ev->notify;
-    if (n.err_message && !n.err_message->empty())
-      return report(common, core::Error{ExitCode::kDataErr, "tailscaled: " + redact(*n.err_message, secret),
-                                        have_key ? "check the auth key (expired, revoked, or for another tailnet?)" : ""});
-    if (n.browse_to_url && !have_key && print.auth_url(*n.browse_to_url) && args.no_wait) break;
-    if (n.state) {
-      state = *n.state;
-      print.state(state, control_url);
-      if (state == ts::BackendState::kRunning) break;
-      if (state == ts::BackendState::kNeedsMachineAuth && args.no_wait) break;
-    }
+    key_.key.wipe();
+    return std::nullopt;
   }
 
-  // Exit node given by name: resolvable only now that the netmap exists (sing-box does the same).
-  if (exit_deferred && state == ts::BackendState::kRunning) {
-    auto st2 = client->status(true);
-    if (!st2) return report(common, st2.error());
-    auto r = resolve_exit_node(*s.exit_node, *st2);
-    if (!r) return report(common, r.error());
-    if (*r) {
-      Plan p2 = make_plan(s, *prefs, *r);
-      auto now_prefs = client->prefs();
-      if (!now_prefs) return report(common, now_prefs.error());
-      auto d2 = prefs_differences(p2, *now_prefs);
-      if (!d2.empty()) {
-        auto pr = client->patch_prefs(masked_prefs(p2));
-        if (!pr) return report(common, pr.error());
-        out.changed = true;
-        if (out.changes.empty()) out.changes = d2;
+  // 4: follow the bus until Running (or, with --no-wait, an auth URL or machine approval).
+  std::optional<int> follow_bus() {
+    bool done = state_ == ts::BackendState::kRunning && !out_.changed;
+    if (out_.changed && up_already_ && !args_.force_reauth) done = true;  // a PATCH on a running node
+    while (!done) {
+      auto n = next_notify();
+      if (!n) return n.error();
+      // The key was wiped right after start; daemon messages are still redacted (any tskey- token).
+      if (n->err_message && !n->err_message->empty())
+        return report(common_, {ExitCode::kDataErr, "tailscaled: " + redact(*n->err_message, key_.key.value()),
+                                have_key_ ? "check the auth key (expired, revoked, or for another tailnet?)" : ""});
+      if (n->browse_to_url && !have_key_ && print_.auth_url(*n->browse_to_url) && args_.no_wait) break;
+      if (n->state) {
+        state_ = *n->state;
+        print_.state(state_, control_url_);
+        if (state_ == ts::BackendState::kRunning) break;
+        if (state_ == ts::BackendState::kNeedsMachineAuth && args_.no_wait) break;
       }
     }
+    return std::nullopt;
   }
 
-  auto fin = client->status(false);
-  if (!fin) return report(common, fin.error());
-  Json rec = final_record(*fin, out, print.url());
-  if (print.json()) core::emit_record(rec);
-  else core::write_stdout(final_text(rec));
-  return 0;
+  // An exit node given by name: resolvable only now that the netmap exists (sing-box does the same).
+  std::optional<int> set_deferred_exit_node() {
+    if (!exit_deferred_ || state_ != ts::BackendState::kRunning) return std::nullopt;
+    auto st = (*client_)->status(true);
+    if (!st) return report(common_, st.error());
+    auto r = resolve_exit_node(*s_.exit_node, *st);
+    if (!r) return report(common_, r.error());
+    if (!*r) return std::nullopt;
+    Plan p2 = make_plan(s_, prefs_, *r);
+    auto now_prefs = (*client_)->prefs();
+    if (!now_prefs) return report(common_, now_prefs.error());
+    auto d2 = prefs_differences(p2, *now_prefs);
+    if (d2.empty()) return std::nullopt;
+    auto pr = (*client_)->patch_prefs(masked_prefs(p2));
+    if (!pr) return report(common_, pr.error());
+    out_.changed = true;
+    if (out_.changes.empty()) out_.changes = d2;
+    return std::nullopt;
+  }
+
+  const CommonArgs& common_;
+  const UpArgs& args_;
+  const Settings s_;
+  AuthKey key_;
+  Outcome out_;
+  const bool have_key_;
+  const Clock::time_point deadline_;
+  Printer print_;
+  std::optional<ts::BusFollower> bus_;
+  std::optional<Client> client_;
+  ts::Status status_;
+  ts::Prefs prefs_;
+  Plan plan_;
+  std::vector<std::string> diffs_;
+  std::string control_url_;
+  ts::BackendState state_ = ts::BackendState::kUnknown;
+  bool up_already_ = false;
+  bool exit_deferred_ = false;
+};
+
+}  // namespace
+
+int run_up(const CommonArgs& common, UpArgs& args) {
+  auto in = read_inputs(args);
+  if (!in) return report(common, in.error());
+  return Up(common, args, std::move(*in)).run();
 }
 
 }  // namespace tb::cmd

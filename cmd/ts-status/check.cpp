@@ -45,59 +45,44 @@ std::string perf(const std::string& label, double value, const std::string& uom 
   while (!s.empty() && s.back() == ';') s.pop_back();
   return s;
 }
-}  // namespace
-
-int run_check(const CommonArgs& common, const CheckArgs& args) {
-  Client client(common);
-  auto status = client->status(true);
-  auto finish = [&](CheckStatus st, const std::string& summary, const std::string& perfdata,
-                    const std::vector<std::string>& long_lines) {
-    if (!args.quiet) {
-      std::string out = "TAILSCALE " + std::string(core::check_status_name(st)) + " - " + summary;
-      if (!perfdata.empty()) out += " | " + perfdata;
-      out += "\n";
-      for (const auto& l : long_lines) out += l + "\n";
-      core::write_stdout(out);
-    }
-    return core::to_int(st);
-  };
-  if (!status) {
-    const core::Error& e = status.error();
-    if (e.code == core::ExitCode::kInterrupted) return core::to_int(CheckStatus::kUnknown);
-    return finish(CheckStatus::kCritical, e.line(), "", {});
-  }
-
-  Json rec = ts::status_record(*status);
-  int64_t now = core::now_unix();
-  Verdict v;
-  std::string state = rec["state"];
+// The daemon's state and its link to the control plane.
+void check_state(const std::string& state, const Json& rec, Verdict& v) {
   if (state == "starting") v.raise(CheckStatus::kWarning, "state starting");
   else if (state != "running") v.raise(CheckStatus::kCritical, "state " + state);
   else if (!rec["connected"].get<bool>()) v.raise(CheckStatus::kWarning, "not connected to the control plane");
+}
 
-  // Key expiry.
-  std::string expiry_text = "key expiry disabled";
-  std::string expiry_perf;
-  const Json& self = rec["self"];
+struct Expiry {
+  std::string text = "key expiry disabled";  // for the summary
+  std::string perf;                          // key_expiry_seconds, when the key expires
+};
+
+Expiry check_expiry(const Json& self, const CheckArgs& args, int64_t now, Verdict& v) {
+  Expiry e;
   if (self.is_object() && self.value("key_expired", false)) {
     v.raise(CheckStatus::kCritical, "node key expired");
-    expiry_text = "key expired";
-  } else if (self.is_object() && self["key_expiry"].is_string()) {
-    auto t = core::parse_rfc3339(self["key_expiry"].get<std::string>());
-    if (t) {
-      int64_t left = *t - now;
-      int64_t warn_s = args.warn_expiry.count() / 1000, crit_s = args.crit_expiry.count() / 1000;
-      expiry_text = left <= 0 ? "key expired" : "key expires in " + core::format_duration(left);
-      if (left <= 0) v.raise(CheckStatus::kCritical, "node key expired");
-      else if (left <= crit_s) v.raise(CheckStatus::kCritical, expiry_text);
-      else if (left <= warn_s) v.raise(CheckStatus::kWarning, expiry_text);
-      expiry_perf = perf("key_expiry_seconds", static_cast<double>(std::max<int64_t>(left, 0)), "s",
-                         std::to_string(warn_s) + ":", std::to_string(crit_s) + ":", "0");
-    }
+    e.text = "key expired";
+    return e;
   }
+  if (!self.is_object() || !self["key_expiry"].is_string()) return e;
+  auto t = core::parse_rfc3339(self["key_expiry"].get<std::string>());
+  if (!t) return e;
+  int64_t left = *t - now;
+  int64_t warn_s = args.warn_expiry.count() / 1000, crit_s = args.crit_expiry.count() / 1000;
+  e.text = left <= 0 ? "key expired" : "key expires in " + core::format_duration(left);
+  if (left <= 0) v.raise(CheckStatus::kCritical, "node key expired");
+  else if (left <= crit_s) v.raise(CheckStatus::kCritical, e.text);
+  else if (left <= warn_s) v.raise(CheckStatus::kWarning, e.text);
+  e.perf = perf("key_expiry_seconds", static_cast<double>(std::max<int64_t>(left, 0)), "s", std::to_string(warn_s) + ":",
+                std::to_string(crit_s) + ":", "0");
+  return e;
+}
 
-  // Required peers.
-  const Json& peers = rec["peers"];
+struct PeerCounts {
+  int online = 0, direct = 0, relayed = 0;
+};
+
+PeerCounts check_peers(const Json& peers, const CheckArgs& args, Verdict& v) {
   for (const auto& name : args.require_peers) {
     const Json* p = find_peer(peers, name);
     if (!p) {
@@ -108,39 +93,75 @@ int run_check(const CommonArgs& common, const CheckArgs& args) {
       v.raise(CheckStatus::kWarning, "peer " + name + " not direct (" + p->value("path", "none") + ")");
     }
   }
-  int online = 0, direct = 0, relayed = 0;
+  PeerCounts c;
   for (const auto& p : peers) {
-    online += p.value("online", false) ? 1 : 0;
+    c.online += p.value("online", false) ? 1 : 0;
     std::string path = p.value("path", "");
-    direct += path == "direct" ? 1 : 0;
-    relayed += (path == "relay" || path == "peer_relay") ? 1 : 0;
+    c.direct += path == "direct" ? 1 : 0;
+    c.relayed += (path == "relay" || path == "peer_relay") ? 1 : 0;
   }
-  if (args.require_direct && args.require_peers.empty() && relayed > 0)
-    v.raise(CheckStatus::kWarning, std::to_string(relayed) + " active peer(s) relayed");
-  if (args.warn_health && !rec["health"].empty())
-    v.raise(CheckStatus::kWarning, std::to_string(rec["health"].size()) + " health warning(s)");
+  if (args.require_direct && args.require_peers.empty() && c.relayed > 0)
+    v.raise(CheckStatus::kWarning, std::to_string(c.relayed) + " active peer(s) relayed");
+  return c;
+}
 
+// The problems, worst first; or, when there are none, who we are and how the tailnet looks.
+std::string summary(const Verdict& v, const std::string& state, const Json& rec, const PeerCounts& c, const Expiry& e) {
+  std::string s;
+  for (const auto& p : v.problems) s += (s.empty() ? "" : "; ") + p;
+  if (!s.empty()) return s;
+  const Json& self = rec["self"];
   std::string who;
   if (self.is_object()) {
     who = " as " + self.value("name", "");
     if (!self["ips"].empty()) who += " (" + self["ips"][0].get<std::string>() + ")";
   }
-  std::string summary = v.problems.empty()
-                            ? state + who + ", " + std::to_string(online) + "/" + std::to_string(peers.size()) +
-                                  " peers online, " + expiry_text
-                            : [&] {
-                                std::string s;
-                                for (const auto& p : v.problems) s += (s.empty() ? "" : "; ") + p;
-                                return s;
-                              }();
-  std::string perfdata = perf("peers", static_cast<double>(peers.size()), "", "", "", "0") + " " +
-                         perf("peers_online", online, "", "", "", "0") + " " + perf("peers_direct", direct, "", "", "", "0") +
-                         " " + perf("peers_relayed", relayed, "", "", "", "0") + " " +
-                         perf("health_messages", static_cast<double>(rec["health"].size()), "", "", "", "0");
-  if (!expiry_perf.empty()) perfdata += " " + expiry_perf;
+  return state + who + ", " + std::to_string(c.online) + "/" + std::to_string(rec["peers"].size()) + " peers online, " + e.text;
+}
+
+std::string perfdata(const Json& rec, const PeerCounts& c, const Expiry& e) {
+  std::string out = perf("peers", static_cast<double>(rec["peers"].size()), "", "", "", "0") + " " +
+                    perf("peers_online", c.online, "", "", "", "0") + " " + perf("peers_direct", c.direct, "", "", "", "0") +
+                    " " + perf("peers_relayed", c.relayed, "", "", "", "0") + " " +
+                    perf("health_messages", static_cast<double>(rec["health"].size()), "", "", "", "0");
+  if (!e.perf.empty()) out += " " + e.perf;
+  return out;
+}
+
+// "TAILSCALE <STATUS> - <summary> | <perfdata>" and the long lines, unless --quiet.
+int finish(const CheckArgs& args, CheckStatus st, const std::string& summary, const std::string& perfdata,
+           const std::vector<std::string>& long_lines) {
+  if (!args.quiet) {
+    std::string out = "TAILSCALE " + std::string(core::check_status_name(st)) + " - " + summary;
+    if (!perfdata.empty()) out += " | " + perfdata;
+    out += "\n";
+    for (const auto& l : long_lines) out += l + "\n";
+    core::write_stdout(out);
+  }
+  return core::to_int(st);
+}
+
+}  // namespace
+
+int run_check(const CommonArgs& common, const CheckArgs& args) {
+  Client client(common);
+  auto status = client->status(true);
+  if (!status) {
+    const core::Error& e = status.error();
+    if (e.code == core::ExitCode::kInterrupted) return core::to_int(CheckStatus::kUnknown);
+    return finish(args, CheckStatus::kCritical, e.line(), "", {});
+  }
+  Json rec = ts::status_record(*status);
+  Verdict v;
+  std::string state = rec["state"];
+  check_state(state, rec, v);
+  Expiry expiry = check_expiry(rec["self"], args, core::now_unix(), v);
+  PeerCounts counts = check_peers(rec["peers"], args, v);
+  if (args.warn_health && !rec["health"].empty())
+    v.raise(CheckStatus::kWarning, std::to_string(rec["health"].size()) + " health warning(s)");
   std::vector<std::string> long_lines;
   for (const auto& h : rec["health"]) long_lines.push_back("health: " + h.get<std::string>());
-  return finish(v.status, summary, perfdata, long_lines);
+  return finish(args, v.status, summary(v, state, rec, counts, expiry), perfdata(rec, counts, expiry), long_lines);
 }
 
 }  // namespace tb::cmd

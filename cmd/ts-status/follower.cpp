@@ -34,15 +34,16 @@ std::unique_ptr<ts::LocalApiClient> client_for(const CommonArgs& common) {
 }  // namespace
 
 StatusFollower::StatusFollower(const CommonArgs& common, std::chrono::milliseconds interval)
-    : bus_client_(client_for(common)), req_client_(client_for(common)), interval_(interval) {
+    : req_client_(client_for(common)), interval_(interval) {
+  bus_ = std::make_unique<ts::BusFollower>(client_for(common), ts::BusOptions{.mask = kMask, .reconnect = true},
+                                           [this](const ts::BusEvent& e) { on_bus(e); });
   interrupt_handle_ = core::on_interrupt([this] { stop(); });
-  thread_ = std::thread([this] { bus_loop(); });
 }
 
 StatusFollower::~StatusFollower() {
   core::remove_on_interrupt(interrupt_handle_);
   stop();
-  if (thread_.joinable()) thread_.join();
+  bus_.reset();
 }
 
 void StatusFollower::stop() {
@@ -51,47 +52,33 @@ void StatusFollower::stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  bus_client_->cancel();
+  bus_->stop();
   req_client_->cancel();
 }
 
-void StatusFollower::bus_loop() {
-  auto backoff = 250ms;
-  for (;;) {
-    bool got_any = false;
-    auto result = bus_client_->watch_ipn_bus(kMask, [&](const ts::Notify& n) {
-      std::lock_guard lock(mu_);
-      if (stop_) return false;
-      if (!got_any) {
-        got_any = true;
-        backoff = 250ms;
-        if (daemon_down_) {
-          events_.push_back(daemon_event(true, "tailscaled is back"));
-          reconnected_ = true;
-          daemon_down_ = false;
-        }
-      }
-      if (n.err_message && !n.err_message->empty()) {
-        Json e = ts::make_event("backend_error", core::now_unix());
-        e["message"] = *n.err_message;
-        events_.push_back(std::move(e));
-      }
-      dirty_ = true;
-      cv_.notify_all();
-      return true;
-    });
-    std::unique_lock lock(mu_);
-    if (stop_) return;
+void StatusFollower::on_bus(const ts::BusEvent& e) {
+  std::lock_guard lock(mu_);
+  if (stop_) return;
+  if (e.kind != ts::BusEvent::Kind::kNotify) {
     if (!daemon_down_) {
-      events_.push_back(daemon_event(false, result ? std::string("tailscaled closed the stream") : result.error().line()));
+      events_.push_back(daemon_event(false, e.kind == ts::BusEvent::Kind::kClosed ? std::string("tailscaled closed the stream")
+                                                                                  : e.error.line()));
       daemon_down_ = true;
     }
-    dirty_ = true;
-    cv_.notify_all();
-    cv_.wait_for(lock, backoff, [this] { return stop_; });
-    if (stop_) return;
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5000ms);
+  } else {
+    if (e.first && daemon_down_) {
+      events_.push_back(daemon_event(true, "tailscaled is back"));
+      reconnected_ = true;
+      daemon_down_ = false;
+    }
+    if (e.notify.err_message && !e.notify.err_message->empty()) {
+      Json ev = ts::make_event("backend_error", core::now_unix());
+      ev["message"] = *e.notify.err_message;
+      events_.push_back(std::move(ev));
+    }
   }
+  dirty_ = true;
+  cv_.notify_all();
 }
 
 StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_clock::time_point> deadline) {

@@ -1,13 +1,13 @@
 #pragma once
 // StatusFollower: keeps a fresh status record for `watch` and `wait`.
 //
-// A background thread subscribes to watch-ipn-bus and marks the state dirty on every Notify; the
-// caller then re-reads /status (a Linux daemon ≥1.100 pushes no netmaps, so the status document is
+// A ts::BusFollower (its own thread) marks the state dirty on every Notify; the caller then
+// re-reads /status (a Linux daemon ≥1.100 pushes no netmaps, so the status document is
 // the one complete source). Notifies are coalesced (50 ms quiet, 250 ms at most) so a churning
 // tailnet costs one read per burst, and the read always happens after the last Notify: the final
 // state is never missed. A timer re-reads every `interval` as a safety net for daemons whose bus
-// says nothing about a change. When the stream breaks the thread reconnects with backoff
-// (250 ms doubling to 5 s) for ever, and reports the daemon going away and coming back.
+// says nothing about a change. When the stream breaks the bus follower reconnects with backoff
+// (250 ms doubling to 5 s) for ever; this reports the daemon going away and coming back.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,10 +15,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "cmd/ts-status/commands.hpp"
 #include "libcommon/core/json.hpp"
+#include "libcommon/tailscale/bus_follower.hpp"
 
 namespace tb::cmd {
 
@@ -42,10 +42,9 @@ class StatusFollower {
   Update next(std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
  private:
-  void bus_loop();
+  void on_bus(const ts::BusEvent& e);
   void stop();
 
-  std::unique_ptr<ts::LocalApiClient> bus_client_;
   std::unique_ptr<ts::LocalApiClient> req_client_;
   std::chrono::milliseconds interval_;
   std::mutex mu_;
@@ -58,7 +57,7 @@ class StatusFollower {
   std::chrono::milliseconds retry_backoff_{250};
   std::deque<core::Json> events_;
   int interrupt_handle_ = 0;
-  std::thread thread_;
+  std::unique_ptr<ts::BusFollower> bus_;  // last: its thread calls on_bus
 };
 
 }  // namespace tb::cmd
