@@ -1,38 +1,40 @@
 // Compiling a rule's action from JSON: which keys each action takes, their values, and the checks
 // across them (route/rule/rule_action.go and option/rule_action.go in sing-box v1.13.19).
+#include <initializer_list>
 #include <set>
 
 #include "libcommon/route/json_read.hpp"
 #include "libcommon/route/rule.hpp"
+#include "libcommon/route/schema.hpp"
 
 namespace tb::route {
 
 namespace {
 
-const std::set<std::string, std::less<>> kRouteOptionKeys = {
-    "override_address", "override_port", "network_strategy", "fallback_delay", "udp_disable_domain_unmapping",
-    "udp_connect", "udp_timeout", "tls_fragment", "tls_fragment_fallback_delay", "tls_record_fragment"};
-const std::set<std::string, std::less<>> kDialKeys = {
-    "detour", "bind_interface", "inet4_bind_address", "inet6_bind_address", "bind_address_no_port",
-    "routing_mark", "reuse_addr", "netns", "connect_timeout", "tcp_fast_open", "tcp_multi_path",
-    "disable_tcp_keep_alive", "tcp_keep_alive", "tcp_keep_alive_interval", "udp_fragment", "domain_resolver",
-    "domain_strategy", "network_strategy", "network_type", "fallback_network_type", "fallback_delay",
-    "protect_path"};
 const std::set<std::string, std::less<>> kSniffers = {"http", "tls", "quic", "stun", "dns", "bittorrent",
                                                       "dtls", "ssh", "rdp", "ntp"};
 
 using KeySet = std::set<std::string, std::less<>>;
+using schema::Section;
 
-const KeySet kDnsRouteKeys = {"server", "strategy", "disable_cache", "rewrite_ttl", "client_subnet"};
-const KeySet kDnsOptionKeys = {"disable_cache", "rewrite_ttl", "client_subnet"};
-const KeySet kRejectKeys = {"method", "no_drop"};
-const KeySet kPredefinedKeys = {"rcode", "answer", "ns", "extra"};
-const KeySet kRouteKeys = [] {
-  KeySet k = kRouteOptionKeys;
-  k.insert("outbound");
+// The keys sing-box 1.13 takes in the sections (for an action `variant`), from the schema table;
+// "action" itself is read before.
+KeySet schema_keys(std::initializer_list<Section> sections, std::string_view variant = {}) {
+  KeySet k;
+  for (auto s : sections)
+    for (auto name : schema::order(s, variant))
+      if (name != "action" && schema::accepts(s, name, variant)) k.insert(std::string(name));
   return k;
-}();
-const KeySet kSniffKeys = {"sniffer", "timeout"};
+}
+
+const KeySet kRouteOptionKeys = schema_keys({Section::kRouteOptions});
+const KeySet kDialKeys = schema_keys({Section::kDial});
+const KeySet kDnsRouteKeys = schema_keys({Section::kResolver});
+const KeySet kDnsOptionKeys = schema_keys({Section::kDnsRuleAction}, "route-options");
+const KeySet kRejectKeys = schema_keys({Section::kRouteRuleAction}, "reject");
+const KeySet kPredefinedKeys = schema_keys({Section::kDnsRuleAction}, "predefined");
+const KeySet kRouteKeys = schema_keys({Section::kRouteRuleAction, Section::kRouteOptions}, "route");
+const KeySet kSniffKeys = schema_keys({Section::kRouteRuleAction}, "sniff");
 const KeySet kNoKeys = {};
 
 // An action name: its type, the keys it takes, and whether it ignores other keys (with a warning:

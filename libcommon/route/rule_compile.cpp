@@ -8,38 +8,32 @@
 #include "libcommon/route/json_read.hpp"
 #include "libcommon/route/rule.hpp"
 #include "libcommon/route/rule_items.hpp"
+#include "libcommon/route/schema.hpp"
 
 namespace tb::route {
 
 namespace {
 
-const std::set<std::string, std::less<>> kSupportedMatchKeys = {
-    "inbound", "ip_version", "network", "auth_user", "protocol", "client", "domain", "domain_suffix",
-    "domain_keyword", "domain_regex", "source_ip_cidr", "source_ip_is_private", "ip_cidr", "ip_is_private",
-    "source_port", "source_port_range", "port", "port_range", "process_name", "process_path",
-    "process_path_regex", "user", "user_id", "rule_set", "rule_set_ip_cidr_match_source", "invert"};
-const std::set<std::string, std::less<>> kHeadlessKeys = {
-    "query_type", "network", "domain", "domain_suffix", "domain_keyword", "domain_regex", "source_ip_cidr",
-    "ip_cidr", "source_port", "source_port_range", "port", "port_range", "process_name", "process_path",
-    "process_path_regex", "package_name", "network_type", "network_is_expensive", "network_is_constrained",
-    "wifi_ssid", "wifi_bssid", "network_interface_address", "default_interface_address", "invert"};
-// Known to sing-box 1.13 but outside tailbox's host-proxy subset.
-const std::set<std::string, std::less<>> kUnsupportedMatchKeys = {
-    "package_name", "clash_mode", "network_type", "network_is_expensive", "network_is_constrained", "wifi_ssid",
-    "wifi_bssid", "interface_address", "network_interface_address", "default_interface_address", "preferred_by"};
-const std::set<std::string, std::less<>> kDnsOnlyKeys = {"query_type", "ip_accept_any", "outbound",
-                                                         "rule_set_ip_cidr_accept_empty"};
-
-// Which of the key sets above a match key is in, with one hash lookup (compiling 100k rules
-// classifies a few hundred thousand keys).
+// Which class a match key is in (from the schema table), with one hash lookup (compiling 100k
+// rules classifies a few hundred thousand keys): a route rule's carried-out or refused ("known to
+// sing-box 1.13 but outside tailbox's host-proxy subset") keys, a rule-set rule's keys, and the
+// keys only DNS rules have.
 constexpr uint8_t kSupported = 1, kUnsupported = 2, kHeadless = 4, kDnsOnly = 8;
 uint8_t key_class(std::string_view k) {
+  using schema::Section;
+  using schema::Support;
   static const auto table = [] {
     std::unordered_map<std::string_view, uint8_t> m;
-    for (const auto& x : kSupportedMatchKeys) m[x] |= kSupported;
-    for (const auto& x : kUnsupportedMatchKeys) m[x] |= kUnsupported;
-    for (const auto& x : kHeadlessKeys) m[x] |= kHeadless;
-    for (const auto& x : kDnsOnlyKeys) m[x] |= kDnsOnly;
+    for (const auto& key : schema::table()) {
+      if (key.section == Section::kRule && key.name != "type") {
+        if (key.support == Support::kCarried) m[key.name] |= kSupported;
+        if (key.support == Support::kRefused) m[key.name] |= kUnsupported;
+      } else if (key.section == Section::kHeadlessRule) {
+        m[key.name] |= kHeadless;
+      } else if (key.section == Section::kDnsRule && !schema::find(Section::kRule, key.name)) {
+        m[key.name] |= kDnsOnly;
+      }
+    }
     return m;
   }();
   auto it = table.find(k);
