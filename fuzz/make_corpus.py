@@ -90,6 +90,38 @@ def http_chunked():
     put("http_chunked", "empty-body", b"\x01" + b"0\r\n\r\n")
 
 
+def dns_response():
+    # Answers as 100.100.100.100 (tailscaled's resolver, Go's dnsmessage) gives them: the question
+    # echoed, answer names compressed to a pointer at it (0xC00C), TTL 600.
+    def name(n):
+        return b"".join(bytes([len(l)]) + l.encode() for l in n.split(".")) + b"\0"
+
+    def msg(qid, flags, qname, qtype, answers, extra=b"", ns=0, ar=0):
+        head = struct.pack(">HHHHHH", qid, flags, 1, len(answers), ns, ar)
+        return head + name(qname) + struct.pack(">HH", qtype, 1) + b"".join(answers) + extra
+
+    def rr(rtype, rdata, owner=b"\xc0\x0c", ttl=600):
+        return owner + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+    peer = "peer.tail1234.ts.net"
+    v4 = bytes([100, 101, 102, 103])
+    v6 = bytes.fromhex("fd7a115ca1e0ab12400000000000000a")
+    put("dns_response", "a-magicdns", msg(0x8a31, 0x8580, peer, 1, [rr(1, v4)]))
+    put("dns_response", "aaaa-magicdns", msg(0x1f07, 0x8580, peer, 28, [rr(28, v6)]))
+    put("dns_response", "a-nxdomain", msg(0x0102, 0x8583, "nope.tail1234.ts.net", 1, []))
+    put("dns_response", "aaaa-nodata-soa", msg(0x7e11, 0x8580, "ipv4only.tail1234.ts.net", 28, [], ns=1,
+        extra=rr(6, name("tail1234.ts.net") + name("hostmaster.tail1234.ts.net") + struct.pack(">IIIII", 1, 2, 3, 4, 60))))
+    put("dns_response", "a-split-dns-cname", msg(0x4242, 0x8180, "git.corp.tail1234.ts.net", 1,
+        [rr(5, b"\x03www\xc0\x0c"), rr(1, bytes([10, 0, 0, 7]), owner=b"\xc0\x36")]))
+    put("dns_response", "a-two-answers-uncompressed", msg(0x0a0b, 0x8180, peer, 1,
+        [rr(1, v4, owner=name(peer)), rr(1, bytes([100, 64, 0, 2]), owner=name(peer))]))
+    put("dns_response", "a-with-edns-opt", msg(0x55aa, 0x8180, peer, 1, [rr(1, v4)], ar=1,
+        extra=b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0)))
+    put("dns_response", "servfail-truncated", struct.pack(">HHHHHH", 0x3333, 0x8382, 1, 0, 0, 0) + name(peer)[:9])
+    put("dns_response", "pointer-loop", struct.pack(">HHHHHH", 9, 0x8180, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01")
+    put("dns_response", "query-not-response", msg(0x1234, 0x0100, peer, 1, []))
+
+
 def localapi():
     la = os.path.join(FIX, "localapi")
     for f in sorted(os.listdir(la)):
@@ -232,6 +264,7 @@ def main():
     socks4()
     http_proxy()
     http_chunked()
+    dns_response()
     localapi()
     configs()
     records(a.sb_route)

@@ -73,38 +73,57 @@ DialResult failure(std::string msg, socks5::Reply reply, int http) {
   return r;
 }
 
-// One UDP DNS exchange with tailscaled's resolver (MagicDNS and split DNS under the suffix).
+// tailscaled's resolver (MagicDNS and split DNS under the suffix), asked for A and AAAA at once
+// on one socket, each query with its own random ID; an answer counts only when its ID and
+// question match one of ours. Both answers, or whatever came within the 2 s, are the result
+// (A before AAAA, as the two asked one after the other gave).
 awaitable<Resolved> ask_quad100(const std::string& name) {
   auto ex = co_await asio::this_coro::executor;
-  Resolved out;
   udp::socket sock(ex);
   std::error_code ec;
   sock.open(udp::v4(), ec);
   if (ec) co_return Resolved{{}, "DNS socket: " + ec.message()};
+  auto failed = [&name](const std::string& why) { return Resolved{{}, "ask 100.100.100.100 for " + name + ": " + why}; };
   udp::endpoint server(asio::ip::make_address_v4("100.100.100.100"), 53);
-  for (uint16_t qtype : {dns::kTypeA, dns::kTypeAAAA}) {
-    uint16_t id = static_cast<uint16_t>(std::chrono::steady_clock::now().time_since_epoch().count() & 0xffff);
-    auto q = dns::query(id, name, qtype);
-    auto [se, sn] = co_await sock.async_send_to(asio::buffer(q), server, use_tuple);
-    if (se) co_return Resolved{{}, "ask 100.100.100.100 for " + name + ": " + se.message()};
-    std::array<uint8_t, 1500> buf;
-    asio::steady_timer timer(ex, 2s);
-    timer.async_wait([&sock](std::error_code e) {
-      if (!e) sock.cancel();
-    });
+  struct Ask {
+    uint16_t qtype, id;
+    bool answered = false;
+    std::vector<std::string> addresses;
+  } asks[2] = {{dns::kTypeA, dns::random_id(), false, {}}, {dns::kTypeAAAA, dns::random_id(), false, {}}};
+  while (asks[1].id == asks[0].id) asks[1].id = dns::random_id();
+  for (const auto& q : asks) {
+    auto [se, sn] = co_await sock.async_send_to(asio::buffer(dns::query(q.id, name, q.qtype)), server, use_tuple);
+    if (se) co_return failed(se.message());
+  }
+  asio::steady_timer timer(ex, 2s);
+  bool timed_out = false;
+  timer.async_wait([&sock, &timed_out](std::error_code e) {
+    if (e) return;
+    timed_out = true;
+    sock.cancel();
+  });
+  std::array<uint8_t, 1500> buf;
+  while (!(asks[0].answered && asks[1].answered)) {
     udp::endpoint from;
     auto [re, rn] = co_await sock.async_receive_from(asio::buffer(buf), from, use_tuple);
-    timer.cancel();
-    if (re) co_return Resolved{{}, "ask 100.100.100.100 for " + name + ": " + (re == asio::error::operation_aborted ? std::string("timed out") : re.message())};
+    if (re && timed_out) break;
+    if (re) co_return failed(re.message());
     auto ans = dns::parse_response(Bytes(buf.data(), rn));
-    if (!ans.ok() || ans.value.id != id) continue;
-    for (const auto& a : ans.value.addresses) {
-      std::error_code pe;
-      auto addr = asio::ip::make_address(a, pe);
-      if (!pe) out.addresses.push_back(addr);
+    if (!ans.ok() || normalize_name(ans.value.qname) != name) continue;
+    for (auto& q : asks) {
+      if (q.answered || ans.value.id != q.id || ans.value.qtype != q.qtype) continue;
+      q.answered = true;
+      q.addresses = std::move(ans.value.addresses);
     }
   }
-  if (out.addresses.empty()) out.error = "100.100.100.100 has no address for " + name;
+  timer.cancel();
+  Resolved out;
+  for (const auto& q : asks)
+    for (const auto& a : q.addresses)
+      if (auto addr = asio::ip::make_address(a, ec); !ec) out.addresses.push_back(addr);
+  if (out.addresses.empty())
+    out.error = timed_out && !(asks[0].answered || asks[1].answered) ? failed("timed out").error
+                                                                     : "100.100.100.100 has no address for " + name;
   co_return out;
 }
 

@@ -1,6 +1,9 @@
 #include "libcommon/net/dns.hpp"
 
 #include <arpa/inet.h>
+#include <sys/random.h>
+
+#include <random>
 
 namespace tb::net::dns {
 
@@ -21,18 +24,46 @@ Buffer query(uint16_t id, const std::string& name, uint16_t qtype) {
   return out;
 }
 
+uint16_t random_id() {
+  uint16_t id = 0;
+  if (getrandom(&id, sizeof id, 0) == static_cast<ssize_t>(sizeof id)) return id;
+  std::random_device rd;  // getrandom(2) missing (Linux < 3.17) or interrupted
+  return static_cast<uint16_t>(rd());
+}
+
 namespace {
-// Skips a (possibly compressed) name; returns the offset after it or 0 on error.
-size_t skip_name(Bytes in, size_t pos) {
+
+uint16_t u16(Bytes in, size_t p) { return static_cast<uint16_t>((in[p] << 8) | in[p + 1]); }
+
+// Reads the (possibly compressed) name at `pos` into `out`; returns the offset after it in the
+// message (after its first pointer, if any), or 0 when it is malformed. As Go's dnsmessage
+// (golang.org/x/net/dns/dnsmessage, Name.unpack), which tailscaled answers with: at most 10
+// pointers, so a name cannot loop; 255 bytes at most (RFC 1035 §3.1); label types 0x40 and 0x80
+// are reserved.
+size_t read_name(Bytes in, size_t pos, std::string& out) {
+  out.clear();
+  size_t after = 0;  // set at the first pointer
+  size_t wire = 1;   // the root label
+  int pointers = 0;
   while (pos < in.size()) {
     uint8_t len = in[pos];
-    if (len == 0) return pos + 1;
-    if ((len & 0xC0) == 0xC0) return pos + 2 <= in.size() ? pos + 2 : 0;
+    if (len == 0) return after ? after : pos + 1;
+    if ((len & 0xC0) == 0xC0) {
+      if (pos + 2 > in.size() || ++pointers > 10) return 0;
+      if (!after) after = pos + 2;
+      pos = static_cast<size_t>(u16(in, pos) & 0x3FFF);
+      continue;
+    }
+    if (len & 0xC0) return 0;
+    wire += 1 + len;
+    if (wire > 255 || pos + 1 + len > in.size()) return 0;
+    if (!out.empty()) out += '.';
+    out.append(reinterpret_cast<const char*>(in.data()) + pos + 1, len);
     pos += 1 + len;
   }
   return 0;
 }
-uint16_t u16(Bytes in, size_t p) { return static_cast<uint16_t>((in[p] << 8) | in[p + 1]); }
+
 }  // namespace
 
 Parsed<Answer> parse_response(Bytes in) {
@@ -43,13 +74,18 @@ Parsed<Answer> parse_response(Bytes in) {
   a.rcode = in[3] & 0x0f;
   size_t qd = u16(in, 4), an = u16(in, 6);
   size_t pos = 12;
+  std::string name;
   for (size_t i = 0; i < qd; ++i) {
-    pos = skip_name(in, pos);
+    pos = read_name(in, pos, name);
     if (pos == 0 || pos + 4 > in.size()) return Parsed<Answer>::bad("truncated question");
+    if (i == 0) {
+      a.qname = name;
+      a.qtype = u16(in, pos);
+    }
     pos += 4;
   }
   for (size_t i = 0; i < an; ++i) {
-    pos = skip_name(in, pos);
+    pos = read_name(in, pos, name);
     if (pos == 0 || pos + 10 > in.size()) return Parsed<Answer>::bad("truncated answer");
     uint16_t type = u16(in, pos), rdlen = u16(in, pos + 8);
     pos += 10;

@@ -1,9 +1,12 @@
 #pragma once
-// Just enough DNS (RFC 1035) to ask tailscaled's resolver at 100.100.100.100 for A/AAAA records.
+// Just enough DNS (RFC 1035) to ask tailscaled's resolver at 100.100.100.100 for A/AAAA records:
+// the wire codec only (no sockets; the asking is in dialer.cpp). Responses come from the network,
+// so the parser is fuzzed (fuzz/dns_response_fuzz.cpp).
 //
 // Header: ID(2) FLAGS(2) QDCOUNT(2) ANCOUNT(2) NSCOUNT(2) ARCOUNT(2)
 // Question: QNAME (length-prefixed labels, 0) QTYPE(2) QCLASS(2)
-// Answer RR: NAME (labels or a 0xC0 pointer) TYPE(2) CLASS(2) TTL(4) RDLENGTH(2) RDATA
+// Answer RR: NAME (labels, or a pointer: two bytes 0b11 + offset, RFC 1035 §4.1.4) TYPE(2)
+//            CLASS(2) TTL(4) RDLENGTH(2) RDATA
 
 #include <string>
 #include <vector>
@@ -15,13 +18,22 @@ namespace tb::net::dns {
 inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeAAAA = 28;
 
+// A recursive query (RD set) for `name` (dots between labels; a label beyond 63 bytes is cut).
 Buffer query(uint16_t id, const std::string& name, uint16_t qtype);
+
+// A query ID from the kernel's random source (getrandom), so an off-path sender cannot guess it
+// (RFC 5452 §4.3).
+uint16_t random_id();
 
 struct Answer {
   uint16_t id = 0;
   int rcode = 0;
-  std::vector<std::string> addresses;  // A and AAAA answers as text
+  std::string qname;  // the first question's name, dotted, as sent ("" when there is none)
+  uint16_t qtype = 0; // the first question's type
+  std::vector<std::string> addresses;  // A and AAAA answers as text, in answer order
 };
+// kBad for anything that is not a whole, well-formed response (a query, a cut message, a name
+// that runs off the end or loops through its pointers).
 Parsed<Answer> parse_response(Bytes in);
 
 }  // namespace tb::net::dns

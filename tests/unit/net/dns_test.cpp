@@ -1,0 +1,109 @@
+// The DNS wire codec (RFC 1035) used to ask 100.100.100.100.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "libcommon/net/dns.hpp"
+
+using namespace tb::net;
+
+TEST(Dns, QueryAndAnswer) {
+  auto q = dns::query(0x1234, "nas.ts.net", dns::kTypeA);
+  std::vector<uint8_t> want{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'n', 'a', 's', 2, 't', 's', 3, 'n', 'e', 't', 0, 0, 1, 0, 1};
+  EXPECT_EQ(q, Buffer(want.begin(), want.end()));
+  // The response: same question, one A answer with a compressed name pointer.
+  Buffer resp = q;
+  resp[2] = 0x81;
+  resp[3] = 0x80;
+  resp[7] = 1;
+  Buffer rr{0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 100, 101, 1, 2};
+  resp.insert(resp.end(), rr.begin(), rr.end());
+  auto a = dns::parse_response(Bytes(resp.data(), resp.size()));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a.value.id, 0x1234);
+  EXPECT_EQ(a.value.addresses, (std::vector<std::string>{"100.101.1.2"}));
+}
+
+namespace {
+Buffer answer_to(const Buffer& query, const std::vector<Buffer>& records) {
+  Buffer resp = query;
+  resp[2] |= 0x80;  // QR
+  resp[3] = 0x80;   // RA, NOERROR
+  resp[7] = static_cast<uint8_t>(records.size());
+  for (const auto& r : records) resp.insert(resp.end(), r.begin(), r.end());
+  return resp;
+}
+const Buffer kPeerA{0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 2, 0x58, 0, 4, 100, 64, 0, 2};
+const Buffer kPeerAAAA{0xC0, 0x0C, 0, 28, 0, 1, 0, 0, 2, 0x58, 0, 16, 0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+}  // namespace
+
+TEST(Dns, QuestionIsEchoed) {
+  auto a = dns::parse_response(Bytes(answer_to(dns::query(7, "Peer.Tail1234.ts.net", dns::kTypeAAAA), {kPeerAAAA})));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a.value.qname, "Peer.Tail1234.ts.net");
+  EXPECT_EQ(a.value.qtype, dns::kTypeAAAA);
+  EXPECT_EQ(a.value.addresses, (std::vector<std::string>{"fd7a:115c:a1e0::2"}));
+  auto both = dns::parse_response(Bytes(answer_to(dns::query(8, "p.ts.net", dns::kTypeA), {kPeerA, kPeerAAAA})));
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both.value.addresses, (std::vector<std::string>{"100.64.0.2", "fd7a:115c:a1e0::2"}));
+}
+
+TEST(Dns, NxdomainAndOtherRecords) {
+  Buffer nx = answer_to(dns::query(9, "nope.ts.net", dns::kTypeA), {});
+  nx[3] = 0x83;
+  auto a = dns::parse_response(Bytes(nx));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a.value.rcode, 3);
+  EXPECT_TRUE(a.value.addresses.empty());
+  // A CNAME (type 5) before the address: skipped; its target's A record, named by a pointer into
+  // the CNAME's data, is taken.
+  Buffer cname{0xC0, 0x0C, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'w', 'w', 'w', 0xC0, 0x0C};
+  Buffer q = dns::query(10, "git.ts.net", dns::kTypeA);
+  uint8_t target = static_cast<uint8_t>(q.size() + 12);
+  Buffer a_rr{0xC0, target, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7};
+  auto c = dns::parse_response(Bytes(answer_to(q, {cname, a_rr})));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c.value.addresses, (std::vector<std::string>{"10.0.0.7"}));
+}
+
+TEST(Dns, RefusesMalformedMessages) {
+  Buffer q = dns::query(11, "peer.ts.net", dns::kTypeA);
+  EXPECT_EQ(dns::parse_response(Bytes(q)).status, ParseStatus::kBad);  // a query, not a response
+  Buffer full = answer_to(q, {kPeerA});
+  for (size_t cut = 0; cut < full.size(); ++cut)
+    EXPECT_EQ(dns::parse_response(Bytes(full.data(), cut)).status, ParseStatus::kBad) << cut;
+  // A name that is a pointer to itself, and one through eleven pointers.
+  Buffer loop{0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1};
+  EXPECT_EQ(dns::parse_response(Bytes(loop)).status, ParseStatus::kBad);
+  // The question's name through a chain of pointers (forwards, as Go's dnsmessage allows): ten
+  // are taken, eleven refused.
+  auto chained = [](int pointers) {
+    Buffer m{0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 18, 0, 1, 0, 1};
+    for (int k = 1; k < pointers; ++k) m.insert(m.end(), {0xC0, static_cast<uint8_t>(18 + 2 * k)});
+    m.insert(m.end(), {1, 'x', 0});
+    return m;
+  };
+  auto ten = dns::parse_response(Bytes(chained(10)));
+  ASSERT_TRUE(ten.ok());
+  EXPECT_EQ(ten.value.qname, "x");
+  EXPECT_EQ(dns::parse_response(Bytes(chained(11))).status, ParseStatus::kBad);
+  // Reserved label types 0x40 and 0x80.
+  Buffer reserved{0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 'x', 0, 0, 1, 0, 1};
+  EXPECT_EQ(dns::parse_response(Bytes(reserved)).status, ParseStatus::kBad);
+  // A name longer than 255 bytes.
+  Buffer longname{0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < 5; ++i) {
+    longname.push_back(63);
+    longname.insert(longname.end(), 63, 'a');
+  }
+  longname.insert(longname.end(), {0, 0, 1, 0, 1});
+  EXPECT_EQ(dns::parse_response(Bytes(longname)).status, ParseStatus::kBad);
+}
+
+TEST(Dns, RandomIds) {
+  std::set<uint16_t> seen;
+  for (int i = 0; i < 64; ++i) seen.insert(dns::random_id());
+  EXPECT_GT(seen.size(), 32u);  // 64 draws from 65536 values: a repeat or two at most, not a clock
+}
