@@ -3,7 +3,8 @@
 // limit; a refusal carries its status ("400 …"); the same answer on exactly `used` bytes and never
 // "done" one byte short; a parsed head re-serialises to a head that parses the same; the
 // origin-form request sent upstream is one well-formed head (CRLF line ends only, nothing after
-// its blank line); Basic credentials survive base64 and back.
+// its blank line); Basic credentials survive base64 and back; a response's body framing
+// (response_body, what the relay streams by) agrees with its head.
 
 #include <cstddef>
 #include <cstdint>
@@ -83,7 +84,16 @@ void response(Bytes in) {
   const auto& r = p.value;
   FUZZ_CHECK(p.used <= in.size());
   FUZZ_CHECK(r.status >= 0 && r.status <= 999);
-  (void)http::response_self_delimited(r, false);
+  // Body framing as the relay streams it: a HEAD answer and 204/304 never carry one; a length is
+  // never 0; chunked only when Transfer-Encoding says so.
+  using Kind = http::ResponseBody::Kind;
+  for (std::string_view method : {"GET", "HEAD", "CONNECT", "POST"}) {
+    auto body = http::response_body(r, method);
+    if (method == "HEAD" || r.status == 204 || r.status == 304) FUZZ_CHECK(body.kind == Kind::kNone);
+    FUZZ_CHECK((body.kind == Kind::kLength) == (body.length > 0));
+    if (body.kind == Kind::kChunked) FUZZ_CHECK(r.find("Transfer-Encoding") != nullptr);
+    if (body.kind == Kind::kLength) FUZZ_CHECK(r.find("Content-Length") && !r.find("Transfer-Encoding"));
+  }
   std::string text = http::response_head_text(r, true);
   FUZZ_CHECK(one_clean_head(text));
   auto back = http::parse_response_head(as_bytes(text));

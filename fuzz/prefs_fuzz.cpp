@@ -3,19 +3,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 
 #include "fuzz/fuzz_check.hpp"
 #include "libcommon/core/json.hpp"
 #include "libcommon/tailscale/prefs.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string_view body(reinterpret_cast<const char*>(data), size);
-  auto p = tb::ts::parse_prefs(body);
-  if (!p) {
-    FUZZ_CHECK(!p.error().message.empty());
-    return 0;
-  }
+  auto p = tb::ts::parse_prefs(tb::fuzz::as_text(data, size));
+  if (tb::fuzz::refused(p)) return 0;
   FUZZ_CHECK(p->raw.is_object());
   auto again = tb::ts::prefs_from_json(p->raw);
   FUZZ_CHECK(again && again->hostname == p->hostname && again->control_url == p->control_url &&

@@ -59,13 +59,12 @@ size_t ChunkedScanner::feed(Bytes in) {
         state_ = remaining_ == 0 ? State::kTrailerStart : State::kData;
         break;
       case State::kDataCr:
-        if (c != '\r') return bad("chunk data not followed by CRLF"), i;
-        state_ = State::kDataLf;
+      case State::kDataLf: {
+        bool cr = state_ == State::kDataCr;
+        if (c != (cr ? '\r' : '\n')) return bad("chunk data not followed by CRLF"), i;
+        state_ = cr ? State::kDataLf : State::kSize;
         break;
-      case State::kDataLf:
-        if (c != '\n') return bad("chunk data not followed by CRLF"), i;
-        state_ = State::kSize;
-        break;
+      }
       case State::kTrailerStart:
         if (c == '\r') {
           state_ = State::kFinalLf;

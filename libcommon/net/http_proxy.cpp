@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <string_view>
 
 namespace tb::net::http {
@@ -281,15 +282,19 @@ std::string response_head_text(const ResponseHead& r, bool keep_alive) {
   return out;
 }
 
-bool response_chunked(const ResponseHead& r) {
-  const auto* te = r.find("Transfer-Encoding");
-  return te && has_token(*te, "chunked");
-}
-
-bool response_self_delimited(const ResponseHead& r, bool head_request) {
-  if (head_request || r.status / 100 == 1 || r.status == 204 || r.status == 304) return true;
-  if (const auto* te = r.find("Transfer-Encoding")) return has_token(*te, "chunked");
-  return r.find("Content-Length") != nullptr;
+ResponseBody response_body(const ResponseHead& r, std::string_view request_method) {
+  using Kind = ResponseBody::Kind;
+  const int st = r.status;
+  if (request_method == "HEAD" || (st / 100 == 1 && st != 101) || st == 204 || st == 304) return {Kind::kNone};
+  if (request_method == "CONNECT" && st / 100 == 2) return {Kind::kNone};
+  if (const auto* te = r.find("Transfer-Encoding")) return {has_token(*te, "chunked") ? Kind::kChunked : Kind::kUntilClose};
+  const auto* cl = r.find("Content-Length");
+  if (!cl) return {Kind::kUntilClose};
+  std::string_view v = trim(*cl);
+  uint64_t n = 0;
+  auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || err != std::errc() || end != v.data() + v.size()) return {Kind::kUntilClose};
+  return n == 0 ? ResponseBody{Kind::kNone} : ResponseBody{Kind::kLength, n};
 }
 
 std::string simple_response(int status, std::string_view reason, std::string_view body,

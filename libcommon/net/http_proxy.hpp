@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,10 +73,19 @@ Framing request_framing(const RequestHead& r);
 std::string origin_request(const RequestHead& r);
 // The response head sent back to the client, hop-by-hop headers removed, with our Connection.
 std::string response_head_text(const ResponseHead& r, bool keep_alive);
-// Whether a response's body is chunked (Transfer-Encoding lists "chunked").
-bool response_chunked(const ResponseHead& r);
-// Whether the client can find the end of this response without the connection closing.
-bool response_self_delimited(const ResponseHead& r, bool head_request);
+// Where a response's body ends (RFC 9112 §6.3), which decides whether the client's connection
+// can carry another request:
+//   kNone       at the head: a HEAD request's answer, 1xx (but 101), 204, 304, a 2xx to CONNECT,
+//               a Content-Length of 0;
+//   kLength     after `length` bytes (a valid Content-Length);
+//   kChunked    after the last chunk and trailers (Transfer-Encoding lists chunked);
+//   kUntilClose when the server closes: any other Transfer-Encoding, a Content-Length that is not
+//               one decimal number, neither header, and 101 (what follows is the new protocol).
+struct ResponseBody {
+  enum class Kind { kNone, kLength, kChunked, kUntilClose } kind = Kind::kUntilClose;
+  uint64_t length = 0;  // kLength only
+};
+ResponseBody response_body(const ResponseHead& r, std::string_view request_method);
 
 // A complete small response: status line, Content-Length, Connection: close unless keep.
 std::string simple_response(int status, std::string_view reason, std::string_view body = {},

@@ -1,26 +1,50 @@
+// The session core (state, watchdog, reads, decide → dial, relay) and the SOCKS5 and SOCKS4/4a
+// handshakes; the HTTP proxy session is http_session.cpp, UDP ASSOCIATE udp_associate.cpp.
+
 #include "libcommon/net/relay_session.hpp"
 
-#include <asio/experimental/awaitable_operators.hpp>
-#include <charconv>
-#include <strings.h>
-#include <map>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
+
 #include "libcommon/core/output.hpp"
-#include "libcommon/net/dialer.hpp"
-#include "libcommon/net/http_chunked.hpp"
 #include "libcommon/net/http_proxy.hpp"
 #include "libcommon/net/pump.hpp"
+#include "libcommon/net/session.hpp"
 #include "libcommon/net/socks4.hpp"
 #include "libcommon/net/socks5.hpp"
 
 namespace tb::net {
 
-namespace {
+namespace session {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
+void Session::arm(std::chrono::milliseconds d) {
+  disarm();
+  hs_armed = std::make_shared<bool>(true);
+  hs_timer.expires_after(d);
+  auto armed = hs_armed;
+  hs_timer.async_wait([this, armed](std::error_code ec) {
+    if (ec || !*armed) return;
+    fail("handshake timeout");
+    std::error_code ignored;
+    client.close(ignored);
+  });
+}
+
+void Session::disarm() {
+  *hs_armed = false;
+  hs_timer.cancel();
+}
+
+asio::ip::address unmapped(asio::ip::address a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+namespace {
 // Constant-time comparison: the time taken does not depend on where the strings differ.
 bool same_secret(std::string_view a, std::string_view b) {
   volatile uint8_t diff = static_cast<uint8_t>(a.size() != b.size());
@@ -33,54 +57,40 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+std::string endpoint_text(const tcp::endpoint& e) {
+  return HostPort{unmapped(e.address()).to_string(), e.port()}.str();
+}
+
+void emit_open(Session& s) {
+  if (s.ctx.shared->opts.events == Events::kAll && !s.opened) {
+    s.opened = true;
+    tb::core::emit_record(conn_record(s.info, "open"));
+  }
+}
+
+// What the Router is asked for one destination of this session.
+tb::route::Request route_request(const Session& s, const HostPort& dst, const std::string& network) {
+  tb::route::Request req;
+  req.inbound = s.ctx.spec.tag;
+  req.network = network;
+  if (s.peer.port() != 0) {
+    req.source_ip = tb::route::IpAddr::parse(unmapped(s.peer.address()).to_string());
+    req.source_port = s.peer.port();
+  }
+  req.destination_host = dst.host;
+  req.destination_port = dst.port;
+  req.user = s.info.user;
+  return req;
+}
+
+}  // namespace
+
 bool check_user(const std::vector<std::pair<std::string, std::string>>& users, const std::string& user,
                 const std::string& password) {
   bool ok = false;
   for (const auto& [u, p] : users) ok = (same_secret(u, user) & same_secret(p, password)) | ok;  // no early exit
   return ok;
 }
-
-struct Session {
-  Session(tcp::socket c, tcp::endpoint p, InboundCtx x)
-      : client(std::move(c)), peer(p), ctx(std::move(x)), hs_timer(client.get_executor()) {}
-  tcp::socket client;
-  tcp::endpoint peer;
-  InboundCtx ctx;
-  std::shared_ptr<const Plan> plan;
-  std::vector<std::pair<std::string, std::string>> users;
-  ConnInfo info;
-  Buffer buf;
-  Clock::time_point start = Clock::now();
-  asio::steady_timer hs_timer;
-  std::shared_ptr<bool> hs_armed = std::make_shared<bool>(false);
-  bool opened = false;
-  bool between_requests = false;  // HTTP keep-alive: a close here is a normal end
-  // Set by a handshake that ends in a relayed connection. The handshake's coroutine frames (large:
-  // every local of every step) are freed before run_session relays, so a held connection costs
-  // only the relay's own state.
-  std::optional<tcp::socket> upstream;
-
-  void fail(std::string e) {
-    if (info.error.empty()) info.error = std::move(e);
-  }
-  // The watchdog closes the client when a step takes too long (slowloris).
-  void arm(std::chrono::milliseconds d) {
-    disarm();
-    hs_armed = std::make_shared<bool>(true);
-    hs_timer.expires_after(d);
-    auto armed = hs_armed;
-    hs_timer.async_wait([this, armed](std::error_code ec) {
-      if (ec || !*armed) return;
-      fail("handshake timeout");
-      std::error_code ignored;
-      client.close(ignored);
-    });
-  }
-  void disarm() {
-    *hs_armed = false;
-    hs_timer.cancel();
-  }
-};
 
 awaitable<bool> read_more(Session& s, size_t max) {
   if (s.buf.size() >= max) co_return false;
@@ -98,20 +108,6 @@ awaitable<bool> read_more(Session& s, size_t max) {
   co_return true;
 }
 
-// Reads until `parse` is done or bad; consumes the bytes of a done message.
-template <typename T, typename F>
-awaitable<Parsed<T>> read_parsed(Session& s, size_t max, F parse) {
-  for (;;) {
-    Parsed<T> p = parse(Bytes(s.buf.data(), s.buf.size()));
-    if (p.status == ParseStatus::kDone) {
-      s.buf.erase(s.buf.begin(), s.buf.begin() + static_cast<std::ptrdiff_t>(p.used));
-      co_return p;
-    }
-    if (p.status == ParseStatus::kBad) co_return p;
-    if (!co_await read_more(s, max)) co_return Parsed<T>::need_more();
-  }
-}
-
 awaitable<bool> write_all(tcp::socket& sock, Bytes data) {
   auto [ec, n] = co_await asio::async_write(sock, asio::buffer(data.data(), data.size()), use_tuple);
   co_return !ec;
@@ -121,41 +117,11 @@ awaitable<bool> write_all(tcp::socket& sock, std::string_view data) {
   co_return co_await write_all(sock, Bytes(msg1));
 }
 
-std::string endpoint_text(const tcp::endpoint& e) {
-  auto a = e.address();
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  return HostPort{a.to_string(), e.port()}.str();
-}
-
-void emit_open(Session& s) {
-  if (s.ctx.shared->opts.events == Events::kAll && !s.opened) {
-    s.opened = true;
-    tb::core::emit_record(conn_record(s.info, "open"));
-  }
-}
-
-struct Outcome {
-  DialResult dial;
-  bool drop = false;
-};
-
-// decide → dial
 awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::string& network) {
   s.info.host = dst.host;
   s.info.port = dst.port;
   const Plan& plan = *s.plan;
-  tb::route::Request req;
-  req.inbound = s.ctx.spec.tag;
-  req.network = network;
-  if (s.peer.port() != 0) {
-    auto a = s.peer.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    req.source_ip = tb::route::IpAddr::parse(a.to_string());
-    req.source_port = s.peer.port();
-  }
-  req.destination_host = dst.host;
-  req.destination_port = dst.port;
-  req.user = s.info.user;
+  tb::route::Request req = route_request(s, dst, network);
   if (plan.has_resolve_action && !is_ip_literal(dst.host)) {
     auto r = co_await resolve_host(dst.host, plan);
     std::vector<tb::route::IpAddr> ips;
@@ -199,6 +165,8 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
   co_return out;
 }
 
+namespace {
+
 // Sends bytes the client pipelined behind its request, then pumps until both sides are done.
 awaitable<void> relay(Session& s, tcp::socket& upstream) {
   if (!s.buf.empty()) {
@@ -217,155 +185,6 @@ awaitable<void> relay(Session& s, tcp::socket& upstream) {
   s.info.bytes_up += r.up;
   s.info.bytes_down += r.down;
   if (!r.error.empty()) s.fail(r.error);
-}
-
-// ---- UDP ASSOCIATE ----------------------------------------------------------------------------
-
-struct UdpAssoc {
-  explicit UdpAssoc(asio::any_io_executor ex) : relay(ex), out4(ex), out6(ex) {}
-  udp::socket relay, out4, out6;
-  std::optional<udp::endpoint> client_ep;
-  asio::ip::address client_addr;
-  std::map<std::string, std::optional<udp::endpoint>> routes;  // "host:port" → target (nullopt = dropped)
-  uint64_t up = 0, down = 0;
-  Clock::time_point last = Clock::now();
-  bool done = false;
-  void close_all() {
-    done = true;
-    std::error_code ec;
-    relay.close(ec);
-    out4.close(ec);
-    out6.close(ec);
-  }
-};
-
-awaitable<void> udp_replies(std::shared_ptr<UdpAssoc> a, udp::socket& out) {
-  std::vector<uint8_t> buf(65536);
-  for (;;) {
-    udp::endpoint from;
-    auto [ec, n] = co_await out.async_receive_from(asio::buffer(buf), from, use_tuple);
-    if (ec || a->done) co_return;
-    if (!a->client_ep) continue;
-    auto addr = from.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    Buffer pkt = socks5::udp_header(HostPort{addr.to_string(), from.port()});
-    pkt.insert(pkt.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    a->down += n;
-    a->last = Clock::now();
-    co_await a->relay.async_send_to(asio::buffer(pkt), *a->client_ep, use_tuple);
-  }
-}
-
-awaitable<void> udp_loop(Session& s, std::shared_ptr<UdpAssoc> a) {
-  auto ex = co_await asio::this_coro::executor;
-  std::vector<uint8_t> buf(65536);
-  for (;;) {
-    udp::endpoint from;
-    auto [ec, n] = co_await a->relay.async_receive_from(asio::buffer(buf), from, use_tuple);
-    if (ec || a->done) co_return;
-    // Only the client that opened the association may use it.
-    auto faddr = from.address();
-    if (faddr.is_v6() && faddr.to_v6().is_v4_mapped()) faddr = asio::ip::make_address_v4(asio::ip::v4_mapped, faddr.to_v6());
-    if (faddr != a->client_addr) continue;
-    a->client_ep = from;
-    auto h = socks5::parse_udp_header(Bytes(buf.data(), n));
-    if (!h.ok()) continue;
-    a->last = Clock::now();
-    std::string key = h.value.str();
-    auto it = a->routes.find(key);
-    if (it == a->routes.end()) {
-      if (a->routes.size() >= 1024) a->routes.clear();  // bounded
-      std::optional<udp::endpoint> target;
-      auto o = co_await decide_and_dial(s, h.value, "udp");
-      const OutboundSpec* ob = s.plan->outbound(s.info.outbound);
-      if (o.dial.error.empty() && ob && (ob->type == "direct" || (ob->type == "tailscale" && s.plan->tun))) {
-        auto r = co_await resolve_host(h.value.host, *s.plan);
-        if (!r.addresses.empty()) {
-          target = udp::endpoint(r.addresses.front(), h.value.port);
-          s.info.ip = r.addresses.front().to_string();
-          udp::socket& out = target->address().is_v6() ? a->out6 : a->out4;
-          if (!out.is_open()) {
-            std::error_code oe;
-            out.open(target->address().is_v6() ? udp::v6() : udp::v4(), oe);
-            if (!oe) {
-              protect_socket(out.native_handle(), target->address().is_v6(), ob->dial);
-              asio::co_spawn(ex, udp_replies(a, out), [](std::exception_ptr) {});
-            }
-          }
-        } else {
-          s.fail(r.error);
-        }
-      } else if (o.dial.error.empty()) {
-        s.fail("UDP is not supported through outbound " + s.info.outbound);
-      }
-      it = a->routes.emplace(key, target).first;
-    }
-    if (!it->second) continue;
-    udp::socket& out = it->second->address().is_v6() ? a->out6 : a->out4;
-    size_t payload = n - h.used;
-    a->up += payload;
-    co_await out.async_send_to(asio::buffer(buf.data() + h.used, payload), *it->second, use_tuple);
-  }
-}
-
-// The association lives as long as the TCP connection that asked for it (RFC 1928 §7).
-awaitable<void> udp_control(Session& s, std::shared_ptr<UdpAssoc> a) {
-  std::array<uint8_t, 512> sink;
-  for (;;) {
-    auto [ec, n] = co_await s.client.async_read_some(asio::buffer(sink), use_tuple);
-    if (ec) break;
-  }
-  a->close_all();
-}
-
-void arm_udp_idle(std::shared_ptr<UdpAssoc> a, std::shared_ptr<asio::steady_timer> t, std::chrono::milliseconds idle,
-                  tcp::socket* client) {
-  t->expires_at(a->last + idle);
-  t->async_wait([a, t, idle, client](std::error_code ec) {
-    if (ec || a->done) return;
-    if (Clock::now() - a->last >= idle) {
-      std::error_code ignored;
-      client->close(ignored);
-      a->close_all();
-      return;
-    }
-    arm_udp_idle(a, t, idle, client);
-  });
-}
-
-awaitable<void> udp_associate(Session& s) {
-  auto ex = co_await asio::this_coro::executor;
-  s.info.protocol = "socks5-udp";
-  auto a = std::make_shared<UdpAssoc>(ex);
-  std::error_code ec;
-  auto local = s.client.local_endpoint(ec);
-  auto peer = s.client.remote_endpoint(ec);
-  if (!ec) {
-    a->client_addr = peer.address();
-    if (a->client_addr.is_v6() && a->client_addr.to_v6().is_v4_mapped())
-      a->client_addr = asio::ip::make_address_v4(asio::ip::v4_mapped, a->client_addr.to_v6());
-  }
-  if (!ec) a->relay.open(local.address().is_v6() ? udp::v6() : udp::v4(), ec);
-  if (!ec) a->relay.bind(udp::endpoint(local.address(), 0), ec);
-  if (ec) {
-    s.fail("UDP relay socket: " + ec.message());
-    Buffer msg3 = socks5::reply(socks5::Reply::kGeneralFailure);
-    co_await write_all(s.client, Bytes(msg3));
-    co_return;
-  }
-  auto bound = a->relay.local_endpoint(ec);
-  Buffer msg4 = socks5::reply(socks5::Reply::kSucceeded, {bound.address().to_string(), bound.port()});
-  if (!co_await write_all(s.client, Bytes(msg4)))
-    co_return;
-  s.info.host = bound.address().to_string();
-  auto timer = std::make_shared<asio::steady_timer>(ex);
-  arm_udp_idle(a, timer, s.ctx.shared->opts.idle_timeout, &s.client);
-  using namespace asio::experimental::awaitable_operators;
-  co_await (udp_control(s, a) && udp_loop(s, a));
-  a->close_all();
-  timer->cancel();
-  s.info.bytes_up = a->up;
-  s.info.bytes_down = a->down;
 }
 
 // ---- SOCKS5 -----------------------------------------------------------------------------------
@@ -460,213 +279,6 @@ awaitable<void> serve_socks4(Session& s) {
   s.upstream = std::move(o.dial.socket);  // run_session relays, once this frame is gone
 }
 
-// ---- HTTP -------------------------------------------------------------------------------------
-
-std::string_view reason_of(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 407: return "Proxy Authentication Required";
-    case 411: return "Length Required";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-  }
-  return "Error";
-}
-
-awaitable<bool> http_error(Session& s, int status, std::string msg) {
-  std::vector<http::Header> extra;
-  if (status == 407) extra.push_back({std::string("Proxy-Authenticate"), std::string("Basic realm=\"sb-relay\", charset=\"UTF-8\"")});
-  std::string resp = http::simple_response(status, reason_of(status), msg + "\n", extra);
-  co_await write_all(s.client, resp);
-  s.fail(std::move(msg));
-  co_return false;
-}
-
-// One forwarded request: dial, send it in origin form with its body, stream the answer back.
-// Returns whether the client connection can carry another request.
-awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
-  auto framing = http::request_framing(head);
-  if (framing.bad) co_return co_await http_error(s, 400, "bad request body framing");
-  auto o = co_await decide_and_dial(s, head.destination, "tcp");
-  if (!o.dial.ok()) {
-    if (o.drop) co_return false;
-    co_return co_await http_error(s, o.dial.http_status, o.dial.error);
-  }
-  tcp::socket& up = *o.dial.socket;
-  // Expect: 100-continue is answered here, as soon as the upstream is connected, and not passed
-  // on: the client sends its body without waiting for an answer the relay would only read after
-  // the body (a request is forwarded one direction at a time).
-  const std::string* expect = head.find("Expect");
-  bool answer_continue = expect && head.version != "HTTP/1.0" && (framing.chunked || framing.length.value_or(0) > 0) && s.buf.empty() &&
-                         std::string_view(*expect).size() == 12 && strncasecmp(expect->c_str(), "100-continue", 12) == 0;
-  std::string req;
-  if (answer_continue) {
-    http::RequestHead fwd = head;
-    std::erase_if(fwd.headers, [](const http::Header& h) { return strcasecmp(h.name.c_str(), "Expect") == 0; });
-    req = http::origin_request(fwd);
-  } else {
-    req = http::origin_request(head);
-  }
-  if (!co_await write_all(up, req)) co_return co_await http_error(s, 502, "upstream write failed");
-  s.info.bytes_up += req.size();
-  if (answer_continue) {
-    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    if (!co_await write_all(s.client, std::string_view(kContinue))) co_return false;
-  }
-  uint64_t body = framing.length.value_or(0);
-  std::array<uint8_t, 16384> chunk;
-  // A chunked body is forwarded as it comes, chunk framing and trailers included; the scanner
-  // finds where it ends, so a pipelined next request is not sent upstream with it.
-  if (framing.chunked) {
-    http::ChunkedScanner scan;
-    while (scan.status() == http::ChunkedScanner::Status::kMore) {
-      if (s.buf.empty()) {
-        auto [ec, n] = co_await s.client.async_read_some(asio::buffer(chunk), use_tuple);
-        if (ec) co_return (s.fail("client closed during request body"), false);
-        s.buf.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-      }
-      size_t take = scan.feed(Bytes(s.buf.data(), s.buf.size()));
-      if (scan.status() == http::ChunkedScanner::Status::kBad)
-        co_return co_await http_error(s, 400, std::string("bad chunked request body: ") + scan.error());
-      Bytes part(s.buf.data(), take);
-      if (!co_await write_all(up, Bytes(part))) co_return co_await http_error(s, 502, "upstream write failed");
-      s.buf.erase(s.buf.begin(), s.buf.begin() + static_cast<std::ptrdiff_t>(take));
-      s.info.bytes_up += take;
-    }
-  }
-  while (body > 0) {
-    if (s.buf.empty()) {
-      auto [ec, n] = co_await s.client.async_read_some(asio::buffer(chunk.data(), std::min<uint64_t>(chunk.size(), body)), use_tuple);
-      if (ec) co_return (s.fail("client closed during request body"), false);
-      s.buf.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-    size_t take = static_cast<size_t>(std::min<uint64_t>(s.buf.size(), body));
-    Bytes msg15(s.buf.data(), take);
-    if (!co_await write_all(up, Bytes(msg15))) co_return co_await http_error(s, 502, "upstream write failed");
-    s.buf.erase(s.buf.begin(), s.buf.begin() + static_cast<std::ptrdiff_t>(take));
-    body -= take;
-    s.info.bytes_up += take;
-  }
-  // The response head, bounded. Interim answers (100 Continue, 103 Early Hints) are passed on
-  // as they come, then the final one is read.
-  Buffer rbuf;
-  Parsed<http::ResponseHead> rh;
-  for (;;) {
-    rh = http::parse_response_head(Bytes(rbuf.data(), rbuf.size()));
-    if (rh.ok() && rh.value.status / 100 == 1 && rh.value.status != 101) {
-      Bytes interim(rbuf.data(), rh.used);
-      if (!co_await write_all(s.client, Bytes(interim))) co_return false;
-      s.info.bytes_down += rh.used;
-      rbuf.erase(rbuf.begin(), rbuf.begin() + static_cast<std::ptrdiff_t>(rh.used));
-      continue;
-    }
-    if (rh.status != ParseStatus::kNeedMore) break;
-    size_t old = rbuf.size();
-    rbuf.resize(old + 4096);
-    auto [ec, n] = co_await up.async_read_some(asio::buffer(rbuf.data() + old, 4096), use_tuple);
-    rbuf.resize(old + n);
-    if (ec) co_return co_await http_error(s, 502, "upstream closed before a response");
-  }
-  if (!rh.ok()) co_return co_await http_error(s, 502, "upstream sent a malformed response: " + rh.error);
-  // Where the body ends: nowhere (HEAD, 204, 304), after Content-Length bytes, after the last
-  // chunk, or when the upstream closes. Only the last one ends the client's connection too; the
-  // others stop at the body's end even if the upstream keeps its connection open.
-  enum class Body { kNone, kLength, kChunked, kUntilClose } mode = Body::kUntilClose;
-  uint64_t left = 0;
-  const int st = rh.value.status;
-  if (head.method == "HEAD" || st == 204 || st == 304) {
-    mode = Body::kNone;
-  } else if (rh.value.find("Transfer-Encoding")) {
-    if (http::response_chunked(rh.value)) mode = Body::kChunked;  // any other coding: until close
-  } else if (const auto* cl = rh.value.find("Content-Length")) {
-    std::string_view v = *cl;
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    auto [ptr, perr] = std::from_chars(v.data(), v.data() + v.size(), left);
-    if (perr == std::errc() && ptr == v.data() + v.size() && !v.empty()) mode = left == 0 ? Body::kNone : Body::kLength;
-  }
-  bool keep = http::wants_keep_alive(head) && mode != Body::kUntilClose;
-  std::string out = http::response_head_text(rh.value, keep);
-  if (!co_await write_all(s.client, out)) co_return false;
-  s.info.bytes_down += out.size();  // heads count both ways, as the request head does upstream
-  Buffer pending(rbuf.begin() + static_cast<std::ptrdiff_t>(rh.used), rbuf.end());
-  http::ChunkedScanner scan;
-  bool done = mode == Body::kNone;
-  while (!done) {
-    if (pending.empty()) {
-      auto [ec, n] = co_await up.async_read_some(asio::buffer(chunk), use_tuple);
-      if (n > 0) {
-        pending.assign(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
-      } else if (ec) {
-        if (mode == Body::kUntilClose) break;
-        co_return (s.fail("upstream closed in the middle of the response body"), false);
-      }
-      continue;
-    }
-    size_t take = pending.size();
-    if (mode == Body::kLength) {
-      take = static_cast<size_t>(std::min<uint64_t>(take, left));
-      left -= take;
-      done = left == 0;
-    } else if (mode == Body::kChunked) {
-      take = scan.feed(Bytes(pending.data(), pending.size()));
-      if (scan.status() == http::ChunkedScanner::Status::kBad)
-        co_return (s.fail(std::string("upstream sent a bad chunked body: ") + scan.error()), false);
-      done = scan.status() == http::ChunkedScanner::Status::kDone;
-    }
-    s.info.bytes_down += take;
-    Bytes part(pending.data(), take);
-    if (!co_await write_all(s.client, Bytes(part))) co_return false;
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(take));
-  }
-  co_return keep;
-}
-
-awaitable<void> serve_http(Session& s) {
-  s.info.protocol = "http";
-  for (;;) {
-    auto head = co_await read_parsed<http::RequestHead>(s, http::kMaxHead + 4096, http::parse_request_head);
-    if (!head.ok()) {
-      int status = std::atoi(head.error.substr(0, 3).c_str());
-      std::string why = head.error.size() > 4 ? head.error.substr(4) : head.error;
-      if (head.status == ParseStatus::kBad) co_await http_error(s, status, why);
-      else if (s.buf.size() >= http::kMaxHead) co_await http_error(s, 431, "request header fields too large");
-      co_return;
-    }
-    s.between_requests = false;
-    if (!s.users.empty()) {
-      const std::string* auth = head.value.find("Proxy-Authorization");
-      auto creds = auth ? http::parse_basic_auth(*auth) : std::nullopt;
-      if (!creds || !check_user(s.users, creds->first, creds->second)) {
-        co_await http_error(s, 407, auth ? "authentication failed" : "proxy authentication required");
-        co_return;
-      }
-      s.info.user = creds->first;
-    }
-    s.disarm();
-    if (head.value.connect) {
-      s.info.protocol = "http-connect";
-      auto o = co_await decide_and_dial(s, head.value.destination, "tcp");
-      if (!o.dial.ok()) {
-        if (!o.drop) co_await http_error(s, o.dial.http_status, o.dial.error);
-        co_return;
-      }
-      static const std::string kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
-      if (!co_await write_all(s.client, std::string_view(kEstablished))) co_return;
-      s.upstream = std::move(o.dial.socket);  // run_session relays, once this frame is gone
-      co_return;
-    }
-    if (!co_await http_forward(s, head.value)) co_return;
-    // Keep-alive: the next request head must come within the idle timeout.
-    s.between_requests = true;
-    s.arm(s.ctx.shared->opts.idle_timeout);
-  }
-}
-
 awaitable<void> serve(Session& s) {
   if (!co_await read_more(s, 512)) co_return;  // one read: usually the whole greeting or request head
   uint8_t first = s.buf[0];
@@ -682,6 +294,10 @@ awaitable<void> serve(Session& s) {
 thread_local int t_loop_sessions = 0;  // run_session's on this thread's loop
 
 }  // namespace
+}  // namespace session
+
+using namespace session;  // this file's steps, and the core shared with the other sessions
+using namespace std::chrono_literals;
 
 int loop_sessions() { return t_loop_sessions; }
 

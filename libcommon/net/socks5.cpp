@@ -22,17 +22,14 @@ AddrParse parse_address(Bytes in) {
   char text[INET6_ADDRSTRLEN] = {};
   switch (atyp) {
     case 0x01:
-      need = 1 + 4 + 2;
+    case 0x04: {
+      bool v6 = atyp == 0x04;
+      need = 1 + (v6 ? 16 : 4) + 2;
       if (in.size() < need) return r;
-      inet_ntop(AF_INET, in.data() + 1, text, sizeof text);
+      inet_ntop(v6 ? AF_INET6 : AF_INET, in.data() + 1, text, sizeof text);
       hp.host = text;
       break;
-    case 0x04:
-      need = 1 + 16 + 2;
-      if (in.size() < need) return r;
-      inet_ntop(AF_INET6, in.data() + 1, text, sizeof text);
-      hp.host = text;
-      break;
+    }
     case 0x03: {
       if (in.size() < 2) return r;
       size_t len = in[1];
