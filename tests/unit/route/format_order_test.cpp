@@ -143,5 +143,12 @@ TEST(FormatOrder, KeyOrderOfInputDoesNotMatter) {
   EXPECT_EQ(format_config_text(a), format_config_text(b));
 }
 
+TEST(Format, CanonicalAndIdempotent) {
+  Json in = Json::parse(R"({"route":{"rules":[{"domain":["a"],"invert":false,"port":0}]},"log":{"level":""},"inbounds":[]})");
+  Json out = format_config(in);
+  EXPECT_EQ(out.dump(), R"({"route":{"rules":[{"domain":"a"}]}})");
+  EXPECT_EQ(format_config(out), out);
+}
+
 }  // namespace
 }  // namespace tb::route
