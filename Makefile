@@ -7,8 +7,10 @@
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 #   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
 #   make singbox build the reference sing-box (test-only, not in make test) into build/singbox
+#   make windows cross-build the tailscale library, ts-status.exe and the pipe tests with mingw-w64 into build-win
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
+WIN_BUILD ?= build-win
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
@@ -16,7 +18,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 FUZZ_TIME ?= 60
 
-.PHONY: all deps build test lab singbox run bench install package asan fuzz format clean help
+.PHONY: all deps build test lab singbox windows windows-build run bench install package asan fuzz format clean help
 
 all: build
 
@@ -34,9 +36,10 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # Tests build with -Werror: a warning is a failure in CI.
 test: deps
-	cmake -S . -B $(BUILD) -DTB_WERROR=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DTB_WERROR=ON -DTB_WINDOWS_BUILD=$(CURDIR)/$(WIN_BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 	@$(MAKE) --no-print-directory lab
+	@$(MAKE) --no-print-directory windows-build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 	bash scripts/fuzz.sh --smoke
 
@@ -52,6 +55,15 @@ lab:
 # skipped (the reason in $(BUILD)/singbox/unavailable); a failed build fails.
 singbox:
 	@bash tests/singbox/build $(BUILD)/singbox >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
+
+# Windows: core, the tailscale library (named-pipe transport), ts-status and tests/windows's
+# pipe server cross-built with Debian's mingw-w64 (cmake/windows, cmake/mingw-w64.cmake) into
+# $(WIN_BUILD). make test builds it and runs it under wine (ctest -L windows). HACKING.md, "Windows".
+windows: deps windows-build
+
+windows-build:
+	cmake -S cmake/windows -B $(WIN_BUILD) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/mingw-w64.cmake -DTB_WERROR=ON
+	cmake --build $(WIN_BUILD) -j $(JOBS)
 
 run: build
 	@bash scripts/tailbox-proxy --bin $(BUILD)/cmd
@@ -71,9 +83,10 @@ package: build
 	cd $(BUILD) && cpack -G DEB
 
 asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DTB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS)
+	cmake -S . -B $(ASAN_BUILD) -DTB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DTB_WINDOWS_BUILD=$(CURDIR)/$(WIN_BUILD) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@$(MAKE) --no-print-directory lab BUILD=$(ASAN_BUILD)
+	@$(MAKE) --no-print-directory windows-build
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
@@ -96,4 +109,4 @@ format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(WIN_BUILD)

@@ -13,9 +13,11 @@ build_pkgs=(
 )
 # Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps,
 # microsocks as an upstream for the relay chaining test, clang and its libFuzzer/sanitizer runtimes
-# for the fuzz smoke run of `make test` (scripts/fuzz.sh).
+# for the fuzz smoke run of `make test` (scripts/fuzz.sh), mingw-w64 (posix threads) and wine for
+# the Windows build and its tests (make windows, ctest -L windows).
 test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base microsocks
             clang libclang-rt-14-dev
+            g++-mingw-w64-x86-64-posix wine wine64
             zsh dpkg-dev file )  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
