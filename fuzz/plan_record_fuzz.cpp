@@ -1,5 +1,5 @@
-// sb-relay's plan reader: each stdin line through plan_from_line (cmd/sb-relay/source.cpp), i.e.
-// JSON → v1 plan record → compile the embedded config → outbounds, inbounds, tailnet from the
+// sb-relay's plan reader: each stdin line through tb::net::plan_from_line (libcommon/net/plan.cpp),
+// i.e. JSON → v1 plan record → compile the embedded config → outbounds, inbounds, tailnet from the
 // embedded status → Router. A plan that loads then answers one connection, as a session would.
 // Invariant: lines that are not plan records are ignored or refused with an error, never a crash.
 // Local rule-set paths in the embedded config are pointed at a missing file (see config_fuzz.hpp).
@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "cmd/sb-relay/source.hpp"
 #include "fuzz/config_fuzz.hpp"
 #include "fuzz/fuzz_check.hpp"
+#include "libcommon/net/plan.hpp"
 #include "libcommon/route/router.hpp"
 
 namespace {
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (start <= all.size()) {
     size_t nl = all.find('\n', start);
     std::string line(all.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
-    auto p = tb::cmd::sb_relay::plan_from_line(safe_line(std::move(line)));
+    auto p = tb::net::plan_from_line(safe_line(std::move(line)));
     if (!p) {
       FUZZ_CHECK(!p.error().message.empty());
     } else if (*p) {

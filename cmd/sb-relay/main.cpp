@@ -4,16 +4,19 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "cmd/sb-relay/source.hpp"
+#include "libcommon/core/cli.hpp"
+#include "libcommon/core/json_lines.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
+#include "libcommon/core/tool.hpp"
 #include "libcommon/net/records.hpp"
 #include "libcommon/net/server.hpp"
 
@@ -21,8 +24,10 @@ namespace {
 
 using tb::core::ExitCode;
 using tb::core::to_int;
+using PlanPtr = std::shared_ptr<const tb::net::Plan>;
 namespace sr = tb::cmd::sb_relay;
 
+constexpr const char* kTool = "sb-relay";
 constexpr const char* kDescription =
     "sb-relay: a SOCKS5/SOCKS4/HTTP proxy that routes each connection as sb-route decides.";
 
@@ -46,40 +51,13 @@ struct Args {
   int64_t busy_poll = 30;
   int64_t max_connections = 4096;
   double handshake_timeout = 10, idle_timeout = 300, drain_timeout = 5;
-  std::string log_level = "warn";
 };
 
 std::chrono::milliseconds secs(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
-// What ends the main wait: an interrupt, SIGHUP (reload) or the end of stdin.
-struct Wake {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  bool hup = false;
-  void notify(bool is_stop) {
-    {
-      std::lock_guard l(mu);
-      (is_stop ? stop : hup) = true;
-    }
-    cv.notify_all();
-  }
-};
-Wake g_wake;
-
-int real_main(int argc, char** argv) {
-  // SIGHUP (reload) is blocked before any thread starts, init_process's signal thread included,
-  // so every thread inherits the mask and only the sigwait below ever takes it. Blocked later, a
-  // SIGHUP could land on that thread and kill the process (its default action).
-  sigset_t hup;
-  sigemptyset(&hup);
-  sigaddset(&hup, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
-  tb::core::init_process("sb-relay");
-  CLI::App app{kDescription, "sb-relay"};
+void add_options(CLI::App& app, Args& a) {
   app.footer(kFooter);
   app.set_version_flag("--version", std::string("sb-relay ") + TB_VERSION);
-  Args a;
   app.add_option("-c,--config", a.configs, "Config file (repeatable): run standalone, without a plan stream")
       ->type_name("FILE")
       ->allow_extra_args(false);
@@ -102,15 +80,10 @@ int real_main(int argc, char** argv) {
   app.add_option("--handshake-timeout", a.handshake_timeout, "Seconds for a client to finish its request (default 10)");
   app.add_option("--idle-timeout", a.idle_timeout, "Seconds without traffic before a connection is closed (default 300)");
   app.add_option("--drain-timeout", a.drain_timeout, "Seconds SIGTERM waits for open connections (default 5)");
-  app.add_option("--log-level", a.log_level, "stderr log level: trace, debug, info, warn (default), error, off");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : to_int(ExitCode::kUsage);
-  }
-  tb::core::set_log_level(a.log_level);
+  tb::core::add_log_level_option(&app, "stderr log level: trace, debug, info, warn (default), error, off");
+}
 
+tb::net::RelayOptions relay_options(const Args& a) {
   tb::net::RelayOptions opts;
   opts.events = a.events == "none" ? tb::net::Events::kNone : a.events == "all" ? tb::net::Events::kAll : tb::net::Events::kClose;
   opts.threads = a.threads;
@@ -120,50 +93,45 @@ int real_main(int argc, char** argv) {
   opts.handshake_timeout = secs(a.handshake_timeout);
   opts.idle_timeout = secs(a.idle_timeout);
   opts.allow_open = a.allow_open;
+  return opts;
+}
 
-  bool standalone = !a.configs.empty() || !a.config_dirs.empty() || a.use_default || isatty(STDIN_FILENO);
-  std::shared_ptr<const tb::net::Plan> plan;
-  size_t line_no = 0;
-  if (standalone) {
-    auto p = sr::load_config_plan(a.configs, a.config_dirs);
-    if (!p) {
-      tb::core::print_error_line("sb-relay", p.error().line());
-      return to_int(p.error().code);
+// What ends the main wait: an interrupt, SIGHUP (reload) or the end of stdin.
+struct Wake {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  bool hup = false;
+  void notify(bool is_stop) {
+    {
+      std::lock_guard l(mu);
+      (is_stop ? stop : hup) = true;
     }
-    plan = *p;
-  } else {
-    // The listeners come from the first plan: wait for it. A blocked read of stdin never looks at
-    // the interrupt flag, and the signal thread exits only on a second signal: until a plan is in,
-    // there is nothing to drain and nothing on stdout, so SIGINT/SIGTERM end sb-relay at once (130).
-    // Without this, a relay whose planner never produced a plan outlived tailbox-proxy.
-    int waiting = tb::core::on_interrupt([] { std::_Exit(to_int(ExitCode::kInterrupted)); });
-    std::string line;
-    while (!plan && std::getline(std::cin, line)) {
-      ++line_no;
-      auto p = sr::plan_from_line(line);
-      if (!p) tb::core::print_error_line("sb-relay", "stdin line " + std::to_string(line_no) + ": " + p.error().message);
-      else if (*p) plan = **p;
-    }
-    tb::core::remove_on_interrupt(waiting);
-    if (!plan) {
-      tb::core::print_error_line("sb-relay", "no usable plan record on stdin (pipe `sb-route plan` into sb-relay, or use -c)");
-      return to_int(tb::core::interrupted() ? ExitCode::kInterrupted : ExitCode::kDataErr);
-    }
+    cv.notify_all();
   }
-  if (auto msg = tb::net::check_exposure(plan->inbounds, a.allow_open); !msg.empty()) {
-    tb::core::print_error_line("sb-relay", msg);
-    return to_int(ExitCode::kConfig);
+  // Waits for the next wake: true for SIGHUP, false to stop.
+  bool wait_hup() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [this] { return stop || hup; });
+    if (stop) return false;
+    hup = false;
+    return true;
   }
+};
+Wake g_wake;
 
-  tb::net::RelayServer server(opts);
-  auto bound = server.start(plan);
-  if (!bound) {
-    tb::core::print_error_line("sb-relay", bound.error().line());
-    return to_int(bound.error().code);
-  }
-  unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
-  tb::core::emit_record(tb::net::listening_record(*bound, threads, plan->generation));
+// SIGHUP (reload) is blocked before any thread starts, init_process's signal thread included, so
+// every thread inherits the mask and only the sigwait of watch_signals ever takes it. Blocked
+// later, a SIGHUP could land on that thread and kill the process (its default action).
+sigset_t block_sighup() {
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  return hup;
+}
 
+void watch_signals(sigset_t hup) {
   tb::core::on_interrupt([] { g_wake.notify(true); });
   std::thread([hup] {
     for (;;) {
@@ -171,54 +139,102 @@ int real_main(int argc, char** argv) {
       if (sigwait(&hup, &sig) == 0 && sig == SIGHUP) g_wake.notify(false);
     }
   }).detach();
+}
 
-  auto apply = [&](std::shared_ptr<const tb::net::Plan> p) {
-    if (p->inbounds != server.plan()->inbounds) {
-      bool listeners_same = p->inbounds.size() == bound->size();
-      for (size_t i = 0; listeners_same && i < p->inbounds.size(); ++i)
-        listeners_same = p->inbounds[i].tag == (*bound)[i].spec.tag && p->inbounds[i].listen == (*bound)[i].spec.listen &&
-                         (p->inbounds[i].port == 0 || p->inbounds[i].port == (*bound)[i].port);
-      if (!listeners_same)
-        tb::core::print_error_line("sb-relay", "the new plan changes inbound addresses; they apply after a restart");
-    }
-    server.set_plan(std::move(p));
-  };
+void print_line_error(size_t number, const std::string& message, const char* then = "") {
+  tb::core::print_error_line(kTool, "stdin line " + std::to_string(number) + ": " + message + then);
+}
 
-  if (!standalone) {
-    std::thread([&apply, line_no, exit_on_eof = a.exit_on_eof]() mutable {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        ++line_no;
-        auto p = sr::plan_from_line(line);
-        if (!p) {
-          tb::core::print_error_line("sb-relay", "stdin line " + std::to_string(line_no) + ": " + p.error().message +
-                                                     "; keeping the last good plan");
-          continue;
-        }
-        if (*p) apply(**p);
-      }
-      if (exit_on_eof) g_wake.notify(true);
-    }).detach();
+// The listeners come from the first plan: wait for it. A blocked read of stdin never looks at the
+// interrupt flag, and the signal thread exits only on a second signal: until a plan is in, there
+// is nothing to drain and nothing on stdout, so SIGINT/SIGTERM end sb-relay at once (130).
+// Without this, a relay whose planner never produced a plan outlived tailbox-proxy.
+tb::core::Result<PlanPtr> first_stdin_plan(tb::core::JsonLinesReader& in) {
+  in.set_interrupt_policy(tb::core::InterruptPolicy::kExitWhileWaiting);
+  in.set_bad_line_handler([](size_t n, const tb::core::Error& e) { print_line_error(n, e.message); });
+  PlanPtr plan;
+  while (!plan && !tb::core::interrupted()) {
+    auto line = in.next();
+    if (!line) break;
+    auto p = tb::net::plan_from_object(line->value);
+    if (!p) print_line_error(line->number, p.error().message);
+    else if (*p) plan = **p;
   }
+  in.set_interrupt_policy(tb::core::InterruptPolicy::kIgnore);
+  bool interrupted = tb::core::interrupted();
+  if (plan && !interrupted) return plan;
+  if (plan) return tb::core::fail(ExitCode::kInterrupted, "");  // as if it had come while waiting
+  return tb::core::fail(interrupted ? ExitCode::kInterrupted : ExitCode::kDataErr,
+                        "no usable plan record on stdin (pipe `sb-route plan` into sb-relay, or use -c)");
+}
 
-  for (;;) {
-    std::unique_lock lock(g_wake.mu);
-    g_wake.cv.wait(lock, [] { return g_wake.stop || g_wake.hup; });
-    if (g_wake.stop) break;
-    g_wake.hup = false;
-    lock.unlock();
+// Later plans replace the running one; a bad line keeps it. The end of stdin stops the relay
+// only with --exit-on-eof.
+template <typename Apply>
+void follow_stdin(tb::core::JsonLinesReader& in, Apply apply, bool exit_on_eof) {
+  constexpr const char* kKeep = "; keeping the last good plan";
+  in.set_bad_line_handler([kKeep](size_t n, const tb::core::Error& e) { print_line_error(n, e.message, kKeep); });
+  std::thread([&in, apply, exit_on_eof, kKeep] {
+    while (auto line = in.next()) {
+      auto p = tb::net::plan_from_object(line->value);
+      if (!p) print_line_error(line->number, p.error().message, kKeep);
+      else if (*p) apply(**p);
+    }
+    if (exit_on_eof) g_wake.notify(true);
+  }).detach();
+}
+
+// SIGHUP reloads the config of a standalone relay; a relay fed by stdin has nothing to reload.
+template <typename Apply>
+void serve_until_stopped(bool standalone, const Args& a, Apply apply) {
+  while (g_wake.wait_hup()) {
     if (!standalone) {
-      tb::core::print_error_line("sb-relay", "SIGHUP: plans come from stdin; nothing to reload");
+      tb::core::print_error_line(kTool, "SIGHUP: plans come from stdin; nothing to reload");
       continue;
     }
     auto p = sr::load_config_plan(a.configs, a.config_dirs);
     if (!p) {
-      tb::core::print_error_line("sb-relay", "SIGHUP: " + p.error().line() + "; keeping the running config");
+      tb::core::print_error_line(kTool, "SIGHUP: " + p.error().line() + "; keeping the running config");
       continue;
     }
     apply(*p);
-    tb::core::print_error_line("sb-relay", "SIGHUP: config reloaded");
+    tb::core::print_error_line(kTool, "SIGHUP: config reloaded");
   }
+}
+
+int fail_with(const tb::core::Error& e) {
+  if (!e.message.empty()) tb::core::print_error_line(kTool, e.line());
+  return to_int(e.code);
+}
+
+int real_main(int argc, char** argv) {
+  sigset_t hup = block_sighup();
+  tb::core::init_process(kTool);
+  CLI::App app{kDescription, kTool};
+  Args a;
+  add_options(app, a);
+  if (auto rc = tb::core::parse_command_line(app, argc, argv)) return *rc;
+
+  bool standalone = !a.configs.empty() || !a.config_dirs.empty() || a.use_default || isatty(STDIN_FILENO);
+  tb::core::JsonLinesReader stdin_plans(std::cin, nullptr);
+  auto plan = standalone ? sr::load_config_plan(a.configs, a.config_dirs) : first_stdin_plan(stdin_plans);
+  if (!plan) return fail_with(plan.error());
+  if (auto msg = tb::net::check_exposure((*plan)->inbounds, a.allow_open); !msg.empty())
+    return fail_with({ExitCode::kConfig, msg, ""});
+
+  tb::net::RelayServer server(relay_options(a));
+  auto bound = server.start(*plan);
+  if (!bound) return fail_with(bound.error());
+  unsigned threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  tb::core::emit_record(tb::net::listening_record(*bound, threads, (*plan)->generation));
+
+  watch_signals(hup);
+  auto apply = [&server](PlanPtr p) {
+    if (!server.set_plan(std::move(p)))
+      tb::core::print_error_line(kTool, "the new plan changes inbound addresses; they apply after a restart");
+  };
+  if (!standalone) follow_stdin(stdin_plans, apply, a.exit_on_eof);
+  serve_until_stopped(standalone, a, apply);
   server.drain_and_stop(secs(a.drain_timeout));
   int sig = tb::core::interrupt_signal();
   std::fflush(stdout);
@@ -228,10 +244,5 @@ int real_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return real_main(argc, argv);
-  } catch (const std::exception& e) {
-    tb::core::print_error_line("sb-relay", std::string("internal error: ") + e.what());
-    return to_int(ExitCode::kInternal);
-  }
+  return tb::core::run_guarded(kTool, [&] { return real_main(argc, argv); });
 }

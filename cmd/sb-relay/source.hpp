@@ -1,10 +1,8 @@
 #pragma once
 // Where sb-relay's plans come from: a config (-c/-C, reloaded on SIGHUP), the embedded default,
-// or `plan` records on stdin from `sb-route plan`.
+// or `plan` records on stdin from `sb-route plan` (tb::net::plan_from_line).
 
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +14,5 @@ namespace tb::cmd::sb_relay {
 // -c/-C given: load and merge them; none: the embedded default config.
 tb::core::Result<std::shared_ptr<const tb::net::Plan>> load_config_plan(const std::vector<std::string>& files,
                                                                        const std::vector<std::string>& dirs);
-
-// One stdin line → a plan, or nullopt for lines that are not plan records (ignored), or an error.
-tb::core::Result<std::optional<std::shared_ptr<const tb::net::Plan>>> plan_from_line(const std::string& line);
 
 }  // namespace tb::cmd::sb_relay

@@ -6,7 +6,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcommon/core/error.hpp"
@@ -48,5 +50,12 @@ tb::core::Result<std::shared_ptr<const Plan>> plan_from_config(const tb::core::J
 // A `plan` record from `sb-route plan` (with "source" and "status") → Plan. kDataErr when the
 // record is not a v1 plan or lacks the config.
 tb::core::Result<std::shared_ptr<const Plan>> plan_from_record(const tb::core::Json& record);
+
+// One record of `sb-route plan`'s output (sb-relay's stdin, read by core's JSON Lines reader) →
+// a plan; nullopt for a record of another type (ignored); kDataErr for a bad plan record.
+tb::core::Result<std::optional<std::shared_ptr<const Plan>>> plan_from_object(const tb::core::Json& record);
+// The same for one line of text: nullopt also for a blank line; kDataErr for a line that is not
+// a JSON object.
+tb::core::Result<std::optional<std::shared_ptr<const Plan>>> plan_from_line(std::string_view line);
 
 }  // namespace tb::net

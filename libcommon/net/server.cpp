@@ -43,7 +43,19 @@ struct RelayServer::Impl {
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<BoundInbound> bound;
   bool started = false;
+
+  tb::core::Result<BoundInbound> listen(const InboundSpec& in);
 };
+
+bool listeners_match(const std::vector<InboundSpec>& inbounds, const std::vector<BoundInbound>& bound) {
+  if (inbounds.size() != bound.size()) return false;
+  for (size_t i = 0; i < inbounds.size(); ++i) {
+    const auto& in = inbounds[i];
+    if (in.tag != bound[i].spec.tag || in.listen != bound[i].spec.listen || (in.port != 0 && in.port != bound[i].port))
+      return false;
+  }
+  return true;
+}
 
 namespace {
 
@@ -154,6 +166,88 @@ RelayServer::~RelayServer() {
   if (impl_->started) drain_and_stop(0ms);
 }
 
+namespace {
+
+// Opens, binds and listens on a new socket for `ep` (SO_REUSEPORT when asked).
+std::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, bool reuseport) {
+  std::error_code ec;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && reuseport) {
+    int one = 1;
+    if (setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+      ec = std::error_code(errno, std::system_category());
+  }
+  if (!ec && ep.address().is_v6()) acc.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) {
+    // Clients of a mixed inbound speak first (SOCKS greeting, HTTP request line): accept() when
+    // that first data is there, so one wakeup takes both. A client that sends nothing is
+    // accepted after about a second all the same (and then meets the handshake timeout).
+    int secs = 1;
+    ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+  }
+  return ec;
+}
+
+// Another loop's acceptor on the same listening socket: a dup of its descriptor.
+std::error_code share_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, int listening_fd) {
+  std::error_code ec;
+  int fd = ::fcntl(listening_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return std::error_code(errno, std::system_category());
+  acc.assign(ep.protocol(), fd, ec);
+  if (ec) ::close(fd);
+  return ec;
+}
+
+// SO_REUSEPORT would let this relay share a port another process (of the same user) already
+// listens on, silently splitting its connections. A plain bind first makes that an error.
+std::error_code probe_port(asio::io_context& io, const tcp::endpoint& ep) {
+  tcp::acceptor probe(io);
+  std::error_code ec;
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ep.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  return ec;
+}
+
+}  // namespace
+
+// One inbound on every loop. Default: one listening socket whose descriptor every loop watches (a
+// dup each), so whichever loop is free accepts the next connection. With --reuseport, one socket
+// per loop and the kernel spreads connections by address hash: measured side by side on 2 cores
+// at 64 concurrent clients, that uneven split doubled p99 latency.
+tb::core::Result<BoundInbound> RelayServer::Impl::listen(const InboundSpec& in) {
+  std::error_code ec;
+  auto addr = asio::ip::make_address(in.listen, ec);
+  if (ec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
+  BoundInbound b;
+  b.spec = in;
+  b.port = in.port;
+  auto failed = [&](const std::error_code& e) {
+    return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, b.port}.str() + ": " + e.message());
+  };
+  bool reuseport = shared->opts.reuseport && workers.size() > 1;
+  if (b.port != 0 && reuseport)
+    if (auto pec = probe_port(workers.front()->io, tcp::endpoint(addr, b.port))) return failed(pec);
+  int listening_fd = -1;
+  for (auto& w : workers) {
+    tcp::endpoint ep(addr, b.port);
+    auto acc = std::make_unique<tcp::acceptor>(w->io);
+    bool share = !reuseport && listening_fd >= 0;
+    if (auto aec = share ? share_acceptor(*acc, ep, listening_fd) : open_acceptor(*acc, ep, reuseport)) return failed(aec);
+    if (!share) {
+      if (b.port == 0) b.port = acc->local_endpoint().port();  // the other loops share the chosen port
+      listening_fd = acc->native_handle();
+    }
+    w->acceptors.push_back(std::move(acc));
+  }
+  b.address = HostPort{in.listen, b.port}.str();
+  return b;
+}
+
 tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<const Plan> plan) {
   auto& sh = *impl_->shared;
   sh.plan = plan;
@@ -162,72 +256,9 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
   for (unsigned i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>());
   if (plan->inbounds.empty()) return fail(ExitCode::kConfig, "the config has no inbounds to listen on");
   for (const auto& in : plan->inbounds) {
-    BoundInbound b;
-    b.spec = in;
-    uint16_t port = in.port;
-    std::error_code aec;
-    auto addr = asio::ip::make_address(in.listen, aec);
-    if (aec) return fail(ExitCode::kConfig, "inbound " + in.tag + ": bad listen address " + in.listen);
-    // Default: one listening socket whose descriptor every loop watches (a dup each), so whichever
-    // loop is free accepts the next connection. With --reuseport, one socket per loop and the
-    // kernel spreads connections by address hash: measured side by side on 2 cores at 64
-    // concurrent clients, that uneven split doubled p99 latency.
-    bool reuseport = sh.opts.reuseport && impl_->workers.size() > 1;
-    if (port != 0 && reuseport) {
-      // SO_REUSEPORT would let this relay share a port another process (of the same user) already
-      // listens on, silently splitting its connections. A plain bind first makes that an error.
-      tcp::acceptor probe(impl_->workers.front()->io);
-      std::error_code pec;
-      tcp::endpoint pep(addr, port);
-      probe.open(pep.protocol(), pec);
-      if (!pec) probe.set_option(asio::socket_base::reuse_address(true), pec);
-      if (!pec && addr.is_v6()) probe.set_option(asio::ip::v6_only(true), pec);
-      if (!pec) probe.bind(pep, pec);
-      if (pec)
-        return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + pec.message());
-    }
-    int first_fd = -1;
-    for (auto& w : impl_->workers) {
-      std::error_code ec;
-      tcp::endpoint ep(addr, port);
-      auto acc = std::make_unique<tcp::acceptor>(w->io);
-      if (!reuseport && first_fd >= 0) {
-        int fd = ::fcntl(first_fd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) ec = std::error_code(errno, std::system_category());
-        if (!ec) acc->assign(ep.protocol(), fd, ec);
-        if (ec) {
-          if (fd >= 0) ::close(fd);
-          return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + ec.message());
-        }
-        w->acceptors.push_back(std::move(acc));
-        continue;
-      }
-      acc->open(ep.protocol(), ec);
-      if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec && reuseport) {
-        int one = 1;
-        if (setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-          ec = std::error_code(errno, std::system_category());
-      }
-      if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
-      if (!ec) acc->bind(ep, ec);
-      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-      if (!ec) {
-        // Clients of a mixed inbound speak first (SOCKS greeting, HTTP request line): accept() when
-        // that first data is there, so one wakeup takes both. A client that sends nothing is
-        // accepted after about a second all the same (and then meets the handshake timeout).
-        int secs = 1;
-        ::setsockopt(acc->native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
-      }
-      if (ec)
-        return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, port}.str() + ": " + ec.message());
-      if (port == 0) port = acc->local_endpoint().port();  // the other loops share the chosen port
-      first_fd = acc->native_handle();
-      w->acceptors.push_back(std::move(acc));
-    }
-    b.port = port;
-    b.address = HostPort{in.listen, port}.str();
-    impl_->bound.push_back(b);
+    auto b = impl_->listen(in);
+    if (!b) return tl::unexpected(b.error());
+    impl_->bound.push_back(std::move(*b));
   }
   for (auto& w : impl_->workers) {
     for (size_t i = 0; i < w->acceptors.size(); ++i) {
@@ -244,10 +275,12 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
   return impl_->bound;
 }
 
-void RelayServer::set_plan(std::shared_ptr<const Plan> plan) {
+bool RelayServer::set_plan(std::shared_ptr<const Plan> plan) {
   auto& sh = *impl_->shared;
   std::lock_guard lock(sh.mu);
+  bool kept = plan->inbounds == sh.plan->inbounds || listeners_match(plan->inbounds, impl_->bound);
   sh.plan = std::move(plan);
+  return kept;
 }
 
 std::shared_ptr<const Plan> RelayServer::plan() const { return impl_->shared->current(); }

@@ -1,7 +1,9 @@
 #pragma once
-// The relay: one io_context per thread, each with its own SO_REUSEPORT acceptor per inbound, a
-// coroutine per connection (relay_session), the current plan swapped atomically. No asio in
-// this header: cmd/sb-relay includes it without paying for asio.
+// The relay: one io_context (event loop) per thread. Each inbound has one listening socket whose
+// descriptor every loop watches (a dup each), so whichever loop is free accepts the next
+// connection; with RelayOptions::reuseport, one SO_REUSEPORT socket per loop instead. A coroutine
+// per connection (relay_session), the current plan swapped atomically. No asio in this header:
+// cmd/sb-relay includes it without paying for asio.
 
 #include <chrono>
 #include <memory>
@@ -31,6 +33,10 @@ struct RelayOptions {
 // Returns the message to print, or "" when the inbounds may be opened.
 std::string check_exposure(const std::vector<InboundSpec>& inbounds, bool allow_open);
 
+// Whether `inbounds` are the listeners `bound`: the same tags on the same addresses, in order (a
+// port of 0 matches the bound one).
+bool listeners_match(const std::vector<InboundSpec>& inbounds, const std::vector<BoundInbound>& bound);
+
 class RelayServer {
  public:
   explicit RelayServer(RelayOptions opts);
@@ -40,8 +46,10 @@ class RelayServer {
 
   // Binds every inbound of the plan and starts the threads. kConfig / kUnavailable on failure.
   tb::core::Result<std::vector<BoundInbound>> start(std::shared_ptr<const Plan> plan);
-  // New connections use `plan`; running ones keep the plan they started with.
-  void set_plan(std::shared_ptr<const Plan> plan);
+  // New connections use `plan`; running ones keep the plan they started with. Listeners are not
+  // reopened: false when `plan` names inbounds (tags, addresses, ports) other than the bound
+  // ones, which then apply only after a restart.
+  bool set_plan(std::shared_ptr<const Plan> plan);
   std::shared_ptr<const Plan> plan() const;
   const std::vector<BoundInbound>& bound() const;
   // Stops accepting; waits up to `deadline` for connections to end, then closes the rest and joins.
