@@ -8,15 +8,8 @@
 # final direct outbound while it is emptied, and goes to the endpoint again after the return.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
-cat >"$t/config.json" <<'JSON'
-{
-  "endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
-  "inbounds": [{"type": "mixed", "tag": "mixed-in", "listen": "127.0.0.1", "listen_port": 0}],
-  "outbounds": [{"type": "direct", "tag": "direct", "connect_timeout": "1s"}],
-  "route": {"rules": [{"rule_set": "tailscale", "outbound": "ts-ep"}], "final": "direct"}
-}
-JSON
+. "$(dirname "$0")/relay-lib.sh"
+tailnet_config mixed-in 0 1s >"$t/config.json"
 start_http 127.0.0.1
 start_fake --generate-peers 3
 sock=$FAKE_SOCK

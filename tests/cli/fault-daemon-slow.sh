@@ -31,31 +31,20 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$rc" = 75 ] && [ "$ms" -lt 3500 ] || fail "ts-status on a slow daemon: exit $rc after $ms ms"
 [ "$(wc -l <"$t/s.err")" = 1 ] || fail "ts-status: want one stderr line: $(cat "$t/s.err")"
 
-proc_open "$ts" --socket "$FAKE_SOCK" --request-timeout 1s watch --interval 60s
-proc_line
-echo "$PROC_LINE" | jq -e '.type == "status" and .state == "running"' >/dev/null || fail "first line: $PROC_LINE"
+stream_open proc "$ts" --socket "$FAKE_SOCK" --request-timeout 1s watch --interval 60s </dev/null
+stream_line
+echo "$LINE" | jq -e '.type == "status" and .state == "running"' >/dev/null || fail "first line: $LINE"
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null || fail "watch never subscribed"
 # The next two status reads are slow (4 s > 1 s); a change makes watch read the status.
 fake_ctl '/fault?kind=slow&ms=4000&count=2&path=status' >/dev/null
 fake_ctl '/peer?name=peer1&online=false' >/dev/null
-: >"$t/lines"
-until_line() {  # until_line JQ SECONDS [WHY]: the next lines until one matches, each within SECONDS
-  local i
-  for i in $(seq 1 100); do
-    PROC_LINE=""
-    read -r -t "$2" -u "$PROC_FD" PROC_LINE ||
-      fail "${3:-no line matching $1 within $2 s}; lines so far: $(jq -c '{type,event,state,reachable}' "$t/lines" | tr '\n' ' ')"
-    echo "$PROC_LINE" >>"$t/lines"
-    if printf '%s\n' "$PROC_LINE" | jq -e "$1" >/dev/null 2>&1; then return 0; fi
-  done
-  fail "no line matched $1"
-}
-until_line '.type == "status" and .state == "daemon_unreachable"' 10
-kill -0 "$PROC_PID" 2>/dev/null || fail "watch exited on a slow daemon"
+: >"$STREAM_OUT"  # from here on: the lines read since the slow replies began
+stream_until '.type == "status" and .state == "daemon_unreachable"' 10
+kill -0 "$STREAM_PID" 2>/dev/null || fail "watch exited on a slow daemon"
 # No further change: watch must retry by itself once the slow replies are used up.
-until_line '.type == "status" and .state == "running" and ([.peers[] | select(.name == "peer1")][0].online == false)' 10 \
+stream_until '.type == "status" and .state == "running" and ([.peers[] | select(.name == "peer1")][0].online == false)' 10 \
   "watch did not announce running within 10 s once the daemon answered in time again: after a timed-out status read it does not retry by itself (only on the next Notify or at --interval)"
-kill -0 "$PROC_PID" 2>/dev/null || fail "watch exited"
-jq -s -e 'map(select(.type == "event" and .event == "daemon" and .reachable == false)) | length == 1' "$t/lines" >/dev/null ||
-  fail "watch printed a daemon_unreachable status without a daemon event (reachable false): $(jq -c '{type,event,state}' "$t/lines" | tr '\n' ' ')"
+kill -0 "$STREAM_PID" 2>/dev/null || fail "watch exited"
+jq -s -e 'map(select(.type == "event" and .event == "daemon" and .reachable == false)) | length == 1' "$STREAM_OUT" >/dev/null ||
+  fail "watch printed a daemon_unreachable status without a daemon event (reachable false): $(jq -c '{type,event,state}' "$STREAM_OUT" | tr '\n' ' ')"
 echo ok

@@ -9,7 +9,7 @@
 # (Remedies: fall back to copying when pipe2() fails, or admit no more than RLIMIT_NOFILE allows.)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 start_http 127.0.0.1
 RELAY_OUT=$t/r.out
 (ulimit -n 256 && exec "$relay" --threads 1 --max-connections 60 --events close -c "$TB_FIXTURES/relay/direct.json") \

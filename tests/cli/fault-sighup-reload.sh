@@ -6,7 +6,7 @@
 # broken config keeps the running one (one stderr line); 20 SIGHUPs in a row leave it serving.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 start_http 127.0.0.1
 sed 's#^ *//.*##' "$TB_FIXTURES/relay/direct.json" >"$t/config.json"
 start_relay r --threads 2 --events close -c "$t/config.json"

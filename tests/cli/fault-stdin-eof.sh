@@ -7,7 +7,7 @@
 # The relay's end of input is observed in /proc: no thread of it blocks in a pipe read any more.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 start_http 127.0.0.1
 start_fake --generate-peers 3
 start_pipeline "$TB_FIXTURES/relay/direct.json"
@@ -22,9 +22,7 @@ reading_stdin() { grep -q 'pipe_read' /proc/"$RELAY_PID"/task/*/wchan 2>/dev/nul
 reading_stdin || fail "no sb-relay thread is reading the plan stream (cannot observe the end of input)"
 
 kill "$WATCH_PID"
-rc=0; timeout 10 tail --pid="$PLAN_PID" -f /dev/null || fail "sb-route plan did not exit within 10 s of the end of its input"
-wait "$PLAN_PID" || rc=$?
-[ "$rc" = 0 ] || fail "sb-route plan exited $rc at the end of its input: $(cat "$t/plan.err")"
+wait_exit "$PLAN_PID" 0 10 "sb-route plan at the end of its input" "$t/plan.err"
 jq -e '.v == 1 and .type == "plan"' "$t/plans" >/dev/null || fail "a partial plan line"
 stdin_done() { ! reading_stdin; }
 wait_for 10 stdin_done
@@ -36,6 +34,5 @@ conn_records r | tail -3 | jq -se --argjson g "$last_gen" 'all(.generation == $g
 [ "$(grep -c '"type":"listening"' "$RELAY_OUT")" -ge 1 ] && [ "$(grep '"type":"listening"' "$RELAY_OUT" | jq -r '.inbounds[0].port' | sort -u)" = "$port" ] ||
   fail "the relay reopened its listeners"
 kill -TERM "$RELAY_PID"
-rc=0; wait "$RELAY_PID" || rc=$?
-[ "$rc" = 0 ] || fail "sb-relay exited $rc on SIGTERM"
+wait_exit "$RELAY_PID" 0 10 "sb-relay after SIGTERM" "$t/r.err"
 echo ok

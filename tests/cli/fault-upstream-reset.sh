@@ -6,7 +6,7 @@
 # upstream" for tunnels), stays up, and serves the next, healthy request.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 start_http 127.0.0.1
 python3 -u - >"$t/rst.out" 2>&1 <<'PY' &
 import socket, struct

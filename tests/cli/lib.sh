@@ -17,15 +17,29 @@
 #   stop_fake                   SIGTERM it, wait (bounded), fail unless it exited 0 and removed its socket
 #   fake_ctl PATH [CURL ARGS]   POST to the control socket (add -X GET to read), prints the reply
 #   lapi PATH [CURL ARGS]       curl the fake's Local API (Host: local-tailscaled.sock), prints the body
-#   watch_open MASK             open a watch-ipn-bus stream with curl; lines are read with watch_line
-#   watch_line [SECONDS]        read the next stream line into $WATCH_LINE within SECONDS (default 5) or fail
-#   watch_until JQ [SECONDS]    read lines until one satisfies the jq filter (same deadline per line)
-#   proc_open CMD...            run a streaming tool with stdout into a FIFO (PROC_PID; stderr in $t/proc.err)
-#   proc_line [SECONDS]         read its next line into $PROC_LINE within SECONDS (default 5) or fail
-#   proc_until JQ [SECONDS]     read its lines until one satisfies the jq filter
-#   bg_run NAME CMD...          like proc_open, but stdin is passed on and lines read are kept in $BG_OUT
-#   read_until JQ               bg_run's next lines (10 s each) until one satisfies JQ ($LINE)
-#   bg_exit CODE                read the rest (bounded) and check bg_run's exit status
+#   wait_exit PID CODE SECS [WHAT [ERRFILE]]
+#                               PID (a child of this shell) exits within SECS with status CODE, else
+#                               fail naming WHAT (default "process PID") and, if given, ERRFILE's text
+#   stream_open NAME CMD...     run CMD (stdin passed on) with stdout into a FIFO, read line by line
+#                               below; stderr in $t/NAME.err (STREAM_ERR), the lines read so far in
+#                               $t/NAME.out (STREAM_OUT); sets STREAM_PID STREAM_FD. One stream at a time.
+#   stream_line [SECONDS [WHY]] the next complete line into $LINE within SECONDS (default 5), or fail
+#                               (with WHY, if given, and the last lines)
+#   stream_until JQ [SECONDS [WHY]]
+#                               lines until one satisfies the jq filter, each within SECONDS ($LINE)
+#   stream_exit CODE            read the rest (bounded) and check the stream's exit status
+#   watch_open MASK             stream_open of a watch-ipn-bus request (curl) to the fake
+#   tailnet_config TAG PORT TIMEOUT
+#                               print the smallest config with the tailscale endpoint: a mixed inbound
+#                               TAG on 127.0.0.1:PORT; the tailnet to ts-ep, the rest to a direct
+#                               outbound with connect_timeout TIMEOUT
+#   proxy_session NAME SCRIPT ARGS...
+#                               SCRIPT (scripts/tailbox-proxy or a copy) with --bin and a socket where
+#                               no daemon is, as a session leader SID, TMPDIR=$t/tmp; stdout in
+#                               $t/NAME.out (OUT), stderr in $t/NAME.err (ERR). Skips without setsid.
+#   session_left                what of SID's session is still running (zombies are not)
+#   session_finish CODE SECS    the proxy exits CODE within SECS; then nothing of its session is left
+#                               and its run directory in $t/tmp is gone
 
 set -euo pipefail
 export LC_ALL=C
@@ -122,11 +136,8 @@ start_fake() {
 
 stop_fake() {
   [ -n "${FAKE_PID:-}" ] || return 0
-  local rc=0
   kill -TERM "$FAKE_PID" 2>/dev/null || true
-  timeout 10 tail --pid="$FAKE_PID" -f /dev/null || fail "fake_tailscaled ignored SIGTERM for 10 s"
-  wait "$FAKE_PID" 2>/dev/null || rc=$?
-  [ "$rc" = 0 ] || fail "fake_tailscaled exited $rc on SIGTERM"
+  wait_exit "$FAKE_PID" 0 10 "fake_tailscaled after SIGTERM"
   [ ! -e "$FAKE_SOCK" ] || fail "fake_tailscaled left its socket behind"
   FAKE_PID=
 }
@@ -143,81 +154,81 @@ lapi() {
   curl -sS --max-time 15 --unix-socket "$FAKE_SOCK" "$@" "http://local-tailscaled.sock$path"
 }
 
-watch_open() {
-  local fifo=$t/watch$_tb_fake_n.$RANDOM.fifo
-  mkfifo "$fifo"
-  curl -sS -N --unix-socket "$FAKE_SOCK" "http://local-tailscaled.sock/localapi/v0/watch-ipn-bus?mask=$1" \
-    >"$fifo" 2>"$fifo.err" &
-  WATCH_PID=$!
-  track_pid "$WATCH_PID"
-  exec {WATCH_FD}<"$fifo"
+wait_exit() {
+  local pid=$1 want=$2 secs=$3 what=${4:-process $1} err=${5:-} rc=0
+  timeout "$secs" tail --pid="$pid" -f /dev/null ||
+    fail "$what still running after ${secs}s${err:+: $(cat "$err" 2>/dev/null)}"
+  wait "$pid" 2>/dev/null || rc=$?
+  [ "$rc" = "$want" ] || fail "$what: exit $rc, expected $want${err:+: $(cat "$err" 2>/dev/null)}"
 }
 
-watch_line() {
-  WATCH_LINE=""
-  read -r -t "${1:-5}" -u "$WATCH_FD" WATCH_LINE || fail "no complete watch-ipn-bus line within ${1:-5} s (got: ${WATCH_LINE:0:200})"
-}
-
-watch_until() {
-  local filter=$1 secs=${2:-5} i
-  for i in $(seq 1 50); do
-    watch_line "$secs"
-    if printf '%s\n' "$WATCH_LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
-  done
-  fail "no watch-ipn-bus line matched $filter"
-}
-
-proc_open() {
-  local fifo=$t/proc.$RANDOM.fifo
-  mkfifo "$fifo"
-  "$@" >"$fifo" 2>>"$t/proc.err" &
-  PROC_PID=$!
-  track_pid "$PROC_PID"
-  exec {PROC_FD}<"$fifo"
-}
-
-proc_line() {
-  PROC_LINE=""
-  read -r -t "${1:-5}" -u "$PROC_FD" PROC_LINE ||
-    fail "no complete line within ${1:-5} s (got: ${PROC_LINE:0:200}; stderr: $(tail -n 3 "$t/proc.err" 2>/dev/null))"
-}
-
-proc_until() {
-  local filter=$1 secs=${2:-5} i
-  for i in $(seq 1 100); do
-    proc_line "$secs"
-    if printf '%s\n' "$PROC_LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
-  done
-  fail "no line matched $filter"
-}
-
-# bg_run NAME CMD...: CMD's stdout goes to a fifo read line by line with read_until; stderr to $t/NAME.err.
-bg_run() {
+stream_open() {
   local name=$1
   shift
   mkfifo "$t/$name.fifo"
   "$@" <&0 >"$t/$name.fifo" 2>"$t/$name.err" &  # explicit stdin: a background job would get /dev/null
-  BG_PID=$!
-  BG_ERR=$t/$name.err
-  track_pid "$BG_PID"
-  exec {BG_FD}<"$t/$name.fifo"
-  BG_OUT=$t/$name.out
-  : >"$BG_OUT"
+  STREAM_PID=$!
+  STREAM_ERR=$t/$name.err
+  STREAM_OUT=$t/$name.out
+  : >"$STREAM_OUT"
+  track_pid "$STREAM_PID"
+  exec {STREAM_FD}<"$t/$name.fifo"
 }
-# read_until JQ: the tool's next lines (each within 10 s) until one satisfies JQ; it is left in $LINE.
-read_until() {
-  local i
-  for i in $(seq 1 50); do
-    IFS= read -r -t 10 -u "$BG_FD" LINE || fail "no line matching $1 within 10 s; got: $(cat "$BG_OUT") $(cat "$BG_ERR")"
-    printf '%s\n' "$LINE" >>"$BG_OUT"
-    if printf '%s\n' "$LINE" | jq -e "$1" >/dev/null 2>&1; then return 0; fi
+
+stream_line() {
+  LINE=""
+  IFS= read -r -t "${1:-5}" -u "$STREAM_FD" LINE ||
+    fail "${2:-no complete line within ${1:-5} s} (got: ${LINE:0:200}; last lines: $(tail -n 3 "$STREAM_OUT" | cut -c1-200);" \
+      "stderr: $(tail -n 3 "$STREAM_ERR" 2>/dev/null))"
+  printf '%s\n' "$LINE" >>"$STREAM_OUT"
+}
+
+stream_until() {
+  local filter=$1 secs=${2:-5} _
+  for _ in $(seq 1 100); do
+    stream_line "$secs" "${3:-no line matching $filter within $secs s}"
+    if printf '%s\n' "$LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
   done
-  fail "no line matching $1"
+  fail "no line matched $filter: $(cat "$STREAM_OUT")"
 }
-# bg_exit CODE: reads the rest of the output and checks the exit status (bounded).
-bg_exit() {
-  timeout 20 cat <&"$BG_FD" >>"$BG_OUT" || fail "the tool did not finish within 20 s"
-  local rc=0
-  wait "$BG_PID" || rc=$?
-  [ "$rc" = "$1" ] || fail "exit $rc, expected $1: $(cat "$BG_ERR")"
+
+stream_exit() {
+  timeout 20 cat <&"$STREAM_FD" >>"$STREAM_OUT" || fail "the stream did not end within 20 s"
+  wait_exit "$STREAM_PID" "$1" 10 "the streaming command" "$STREAM_ERR"
+}
+
+watch_open() {
+  stream_open "watch$_tb_fake_n.$RANDOM" \
+    curl -sS -N --unix-socket "$FAKE_SOCK" "http://local-tailscaled.sock/localapi/v0/watch-ipn-bus?mask=$1" </dev/null
+}
+
+tailnet_config() {
+  cat <<JSON
+{
+  "endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
+  "inbounds": [{"type": "mixed", "tag": "$1", "listen": "127.0.0.1", "listen_port": $2}],
+  "outbounds": [{"type": "direct", "tag": "direct", "connect_timeout": "$3"}],
+  "route": {"rules": [{"rule_set": "tailscale", "outbound": "ts-ep"}], "final": "direct"}
+}
+JSON
+}
+
+proxy_session() {
+  local name=$1 script=$2
+  shift 2
+  command -v setsid >/dev/null || skip "setsid missing"
+  mkdir -p "$t/tmp"
+  OUT=$t/$name.out ERR=$t/$name.err
+  TMPDIR=$t/tmp setsid bash "$script" --bin "$TB_BIN" --socket "$t/no.sock" "$@" >"$OUT" 2>"$ERR" </dev/null &
+  SID=$!
+  track_pid "$SID"
+  [ "$(ps -o sid= -p "$SID" | tr -d ' ')" = "$SID" ] || fail "setsid forked: cannot follow the session"
+}
+# A stage that has exited but whose parent exited before reaping it is a zombie handed to init,
+# which on some machines (a VM's own init) reaps late: it is not running, so it is not counted.
+session_left() { pgrep -s "$SID" | xargs -r ps -o pid=,stat=,args= -p | awk '$2 !~ /^Z/' || true; }
+session_finish() {
+  wait_exit "$SID" "$1" "$2" tailbox-proxy "$ERR"
+  [ -z "$(session_left)" ] || fail "left running after tailbox-proxy exited: $(session_left)"
+  [ -z "$(ls -A "$t/tmp")" ] || fail "run directory left: $(ls -A "$t/tmp")"
 }

@@ -8,7 +8,7 @@
 # recorded, by the handshake timeout.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 start_http 127.0.0.1
 
 served() {  # served NAME: 16 parallel curls through relay NAME, every one gets the file

@@ -5,7 +5,7 @@
 # answer of each protocol (SOCKS5 reply 5, HTTP 502).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 command -v microsocks >/dev/null || skip "microsocks missing (apt-get install microsocks)"
 
 start_http 127.0.0.1

@@ -4,7 +4,7 @@
 # reject answers (SOCKS reply codes, HTTP statuses).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 
 start_http 127.0.0.1
 port4=$HTTP_PORT
@@ -74,7 +74,5 @@ conn_records r | jq -se 'map(select(.event == "close" and (.destination.host | e
   fail "reject records"
 # No password or secret in any output.
 kill -TERM "$RELAY_PID"
-wait_for 10 sh -c "! kill -0 $RELAY_PID"
-rc=0; wait "$RELAY_PID" || rc=$?
-[ "$rc" = 0 ] || fail "SIGTERM: exit $rc"
+wait_exit "$RELAY_PID" 0 10 "sb-relay after SIGTERM"
 echo ok

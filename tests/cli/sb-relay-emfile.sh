@@ -4,7 +4,7 @@
 # nearly idle (CPU time measured over a 2 s window), and serves again as soon as they let go.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 
 start_http 127.0.0.1
 hp=$HTTP_PORT

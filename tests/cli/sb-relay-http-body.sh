@@ -6,7 +6,7 @@
 # keeps its connection open (as this one does), and 100 Continue is passed on before the answer.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 
 # An origin that decodes the body itself (chunked or Content-Length) and answers with its length
 # and sha256, keeping the connection alive; it logs every request line it sees.

@@ -4,7 +4,7 @@
 # non-loopback address without users needs --allow-open; SOCKS5 user/password auth.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 start_http 127.0.0.1
 start_relay r --threads 1 --handshake-timeout 1 --max-connections 1 -c "$TB_FIXTURES/relay/direct.json"
 p=$RELAY_PORT

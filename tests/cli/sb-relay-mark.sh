@@ -5,7 +5,7 @@
 # fails only when the outbound (or route.default_mark) sets 0x80000.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root for a network namespace and SO_MARK"
 command -v ip >/dev/null || skip "ip (iproute2) missing"
 ns=tbmark$$

@@ -4,7 +4,7 @@
 # connection keeps its plan; --exit-on-eof drains and exits 0 when the stream ends.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 sb=$(tool sb-route)
 run=$TB_FIXTURES/route/status-running.jsonl
 "$sb" plan -c "$TB_FIXTURES/relay/direct.json" <"$run" >"$t/plan1" || fail "sb-route plan (direct)"
@@ -38,9 +38,7 @@ conn_records r | jq -se 'map(select(.bytes_down >= 300000)) | length == 1 and .[
 conn_records r | jq -se 'map(select(.action == "reject")) | length >= 1 and all(.generation == 2 and .rule == 0)' >/dev/null ||
   fail "new connections must use plan 2: $(conn_records r)"
 exec 7>&-
-wait_for 10 sh -c "! kill -0 $RELAY_PID"
-rc=0; wait "$RELAY_PID" || rc=$?
-[ "$rc" = 0 ] || fail "--exit-on-eof: exit $rc"
+wait_exit "$RELAY_PID" 0 10 "sb-relay --exit-on-eof at the end of its plans"
 # Without any plan on stdin: exit 65.
 rc=0; "$relay" </dev/null >/dev/null 2>"$t/noplan.err" || rc=$?
 [ "$rc" = 65 ] || fail "no plan: exit $rc"

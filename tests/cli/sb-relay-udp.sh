@@ -4,7 +4,7 @@
 # protocol socks5-udp.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 
 # UDP echo: prints its port once bound, then echoes every datagram (bounded life: 60 s).
 python3 -u - >"$t/echo.out" 2>"$t/echo.err" <<'PY' &

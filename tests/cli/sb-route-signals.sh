@@ -19,11 +19,8 @@ for sub in plan decide; do
     for ((i = 0; i < 100; i++)); do [ -s "$t/out.$sub.$sig" ] && break; sleep 0.05; done
     [ -s "$t/out.$sub.$sig" ] || fail "$sub printed nothing for its first record: $(cat "$t/err.$sub.$sig")"
     kill -"$sig" "$pid"
-    rc=0
-    timeout 5 tail --pid="$pid" -f /dev/null || fail "$sub ignores SIG$sig while it waits on stdin"
-    wait "$pid" || rc=$?
+    wait_exit "$pid" 130 5 "$sub after SIG$sig while it waits on stdin" "$t/err.$sub.$sig"
     exec 7>&-
-    [ "$rc" = 130 ] || fail "$sub after SIG$sig: exit $rc, want 130"
     jq -e . "$t/out.$sub.$sig" >/dev/null || fail "$sub: stdout is not complete JSON after SIG$sig"
   done
 done

@@ -32,21 +32,21 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
 print(hits)
 PY
 }
-check() {  # check NAME: ts-auth ($BG_PID) waits for approval; its memory must not hold the key
-  read_until '.type == "state" and .state == "needs_machine_auth"'
+check() {  # check NAME: ts-auth ($STREAM_PID) waits for approval; its memory must not hold the key
+  stream_until '.type == "state" and .state == "needs_machine_auth"' 10
   local n
-  n=$(scan "$BG_PID") || fail "$1: cannot read ts-auth's memory"
+  n=$(scan "$STREAM_PID") || fail "$1: cannot read ts-auth's memory"
   [ "$n" = 0 ] || bad+=("$1: $n copies")
-  kill "$BG_PID"
-  wait "$BG_PID" 2>/dev/null || true
+  kill "$STREAM_PID"
+  wait "$STREAM_PID" 2>/dev/null || true
   lapi /localapi/v0/logout -X POST >/dev/null
 }
 bad=()
-bg_run file "$auth" --socket "$FAKE_SOCK" --json up --auth-key-file "$t/key" --timeout 30s
+stream_open file "$auth" --socket "$FAKE_SOCK" --json up --auth-key-file "$t/key" --timeout 30s
 check "--auth-key-file"
-bg_run stdin "$auth" --socket "$FAKE_SOCK" --json up --auth-key - --timeout 30s <"$t/key"
+stream_open stdin "$auth" --socket "$FAKE_SOCK" --json up --auth-key - --timeout 30s <"$t/key"
 check "--auth-key -"
-TS_AUTHKEY=$key bg_run env "$auth" --socket "$FAKE_SOCK" --json up --timeout 30s
+TS_AUTHKEY=$key stream_open env "$auth" --socket "$FAKE_SOCK" --json up --timeout 30s
 check TS_AUTHKEY
 [ "${#bad[@]}" = 0 ] || fail "the auth key is still in ts-auth's memory after tailscaled took it: ${bad[*]}"
 echo ok

@@ -7,7 +7,7 @@
 # in its argv or its environment; the user name does reach the conn records.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$(dirname "$0")/relay-lib.sh"
 sb=$(tool sb-route)
 pw=pw$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 wrong=wr$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')

@@ -8,42 +8,16 @@
 #   SIGTERM to tailbox-proxy alone, or to its whole group, exits 130 once every stage has stopped.
 # After each run no process of its session is left and its run directory is gone.
 . "$(dirname "$0")/lib.sh"
-command -v setsid >/dev/null || skip "setsid missing"
 tool ts-status >/dev/null; tool sb-route >/dev/null; tool sb-relay >/dev/null
-mkdir -p "$t/tmp"
 # Off loopback, no users, an ephemeral port.
 cat >"$t/open.json" <<'JSON'
 {"inbounds":[{"type":"mixed","tag":"open-in","listen":"0.0.0.0","listen_port":0}],
  "outbounds":[{"type":"direct","tag":"direct"}],"route":{"final":"direct"}}
 JSON
 
-SID=""
-# start NAME SCRIPT ARGS...: runs SCRIPT (tailbox-proxy or a copy) as a session leader.
-start() {
-  local name=$1 script=$2; shift 2
-  OUT=$t/$name.out ERR=$t/$name.err
-  TMPDIR=$t/tmp setsid bash "$script" --bin "$TB_BIN" --socket "$t/no.sock" "$@" >"$OUT" 2>"$ERR" </dev/null &
-  SID=$!
-  track_pid "$SID"
-  [ "$(ps -o sid= -p "$SID" | tr -d ' ')" = "$SID" ] || fail "setsid forked: cannot follow the session"
-}
-# A stage that has exited but whose parent exited before reaping it is a zombie handed to init,
-# which on some machines (a VM's own init) reaps late: it is not running, so it is not counted.
-session_left() { pgrep -s "$SID" | xargs -r ps -o pid=,stat=,args= -p | awk '$2 !~ /^Z/' || true; }
-# finish CODE SECONDS: the proxy exits CODE within SECONDS, and at that moment nothing of its
-# session is left and its run directory is gone.
-finish() {
-  local want=$1 secs=$2 rc=0
-  timeout "$secs" tail --pid="$SID" -f /dev/null || fail "tailbox-proxy still running after ${secs}s: $(cat "$ERR")"
-  wait "$SID" || rc=$?
-  [ "$rc" = "$want" ] || fail "tailbox-proxy: exit $rc, expected $want: $(cat "$ERR")"
-  [ -z "$(session_left)" ] || fail "left running after tailbox-proxy exited: $(session_left)"
-  [ -z "$(ls -A "$t/tmp")" ] || fail "run directory left: $(ls -A "$t/tmp")"
-}
-
 # 1. sb-relay refuses the open inbound (78): everything stops with 78 and sb-relay's message.
-start refused "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json"
-finish 78 20
+proxy_session refused "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json"
+session_finish 78 20
 contains -F 'add users or pass --allow-open' <"$ERR" || fail "sb-relay's reason missing: $(cat "$ERR")"
 contains -F 'sb-relay exited with status 78' <"$ERR" || fail "no stop line: $(cat "$ERR")"
 contains -F 'restarting' <"$ERR" && fail "a configuration error was restarted: $(cat "$ERR")"
@@ -53,12 +27,12 @@ contains -F 'restarting' <"$ERR" && fail "a configuration error was restarted: $
 sed 's/^if \[ -n "\$config" \] && \[ -n "\$sb_route" \]; then$/if false; then/' "$TB_SRC/scripts/tailbox-proxy" >"$t/unchecked"
 grep -q '^if false; then$' "$t/unchecked" || fail "could not disable tailbox-proxy's config check"
 printf '%s\n' '{"outbounds":[{"type":"direct","tag":"direct"}],"route":{"final":"nowhere"}}' >"$t/bad.json"
-start unchecked "$t/unchecked" -c "$t/bad.json"
-finish 78 20
+proxy_session unchecked "$t/unchecked" -c "$t/bad.json"
+session_finish 78 20
 contains -F 'sb-route exited with status 78' <"$ERR" || fail "no stop line: $(cat "$ERR")"
 
 # 3. With --allow-open it runs; SIGTERM to tailbox-proxy alone.
-start open "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json" --allow-open
+proxy_session open "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json" --allow-open
 wait_for 20 grep -qF '"type":"listening"' "$OUT"
 run_dir=$(ls -d "$t"/tmp/tailbox-proxy.*)
 # Each stage holds only its own ends of the FIFOs (fd 0 and/or 1), never the supervisor's holds.
@@ -70,10 +44,10 @@ for p in $(pgrep -s "$SID" -x 'ts-status|sb-route|sb-relay'); do
 done
 [ "$stages" = 3 ] || fail "expected 3 stages in the session, found $stages: $(session_left)"
 kill -TERM "$SID"
-finish 130 15
+session_finish 130 15
 
 # 4. The same, SIGTERM to the whole group at once (systemd, timeout).
-start group "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json" --allow-open
+proxy_session group "$TB_SRC/scripts/tailbox-proxy" -c "$t/open.json" --allow-open
 wait_for 20 grep -qF '"type":"listening"' "$OUT"
 kill -TERM -- -"$SID"
-finish 130 15
+session_finish 130 15

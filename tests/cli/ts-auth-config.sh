@@ -52,6 +52,16 @@ expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up -c "$t/config.json" --endp
 expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up -c "$t/config.json" --endpoint ts-ep --hostname edge2 >"$t/o" 2>/dev/null
 jq -e '.changed == false' "$t/o" >/dev/null || fail "config run not idempotent: $(cat "$t/o")"
 
+# The endpoint's keys are sb-route's: the keep-alive dial fields are known (not applied, named),
+# ssh_server is unknown, as in sing-box 1.13 (option/tailscale.go has none).
+echo '{"endpoints":[{"type":"tailscale","hostname":"edge2","tcp_keep_alive":"5m","tcp_keep_alive_interval":"75s","disable_tcp_keep_alive":false}]}' >"$t/keepalive.json"
+expect_exit 0 "$auth" --socket "$FAKE_SOCK" --json up -c "$t/keepalive.json" >"$t/o" 2>/dev/null
+jq -s -e 'last | [.ignored[].option] | sort == ["disable_tcp_keep_alive", "tcp_keep_alive", "tcp_keep_alive_interval"]' "$t/o" >/dev/null \
+  || fail "keep-alive fields: $(tail -1 "$t/o")"
+echo '{"endpoints":[{"type":"tailscale","ssh_server":true}]}' >"$t/ssh.json"
+expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/ssh.json" 2>"$t/e"
+grep -q 'unknown field "ssh_server"' "$t/e" || fail "ssh_server: $(cat "$t/e")"
+
 # 78: several tailscale endpoints and no --endpoint, an unknown tag, an unknown key, bad YAML, bad JSON.
 expect_exit 78 "$auth" --socket "$FAKE_SOCK" up -c "$t/config.json" 2>"$t/e"
 grep -q "several tailscale endpoints (ts-ep, other)" "$t/e" || fail "ambiguous: $(cat "$t/e")"

@@ -11,8 +11,8 @@ expect_exit 1 "$auth" --socket "$FAKE_SOCK" url >"$t/url0" 2>"$t/url0.err"
 [ ! -s "$t/url0" ] || fail "url printed something with no login pending"
 grep -q "no login URL pending" "$t/url0.err" || fail "url message: $(cat "$t/url0.err")"
 
-bg_run up "$auth" --socket "$FAKE_SOCK" --json up --qr always --timeout 30s
-read_until '.type == "auth_url"'
+stream_open up "$auth" --socket "$FAKE_SOCK" --json up --qr always --timeout 30s
+stream_until '.type == "auth_url"' 10
 url=$(jq -r .url <<<"$LINE")
 [ "$url" = "$(fake_ctl /auth-url -X GET)" ] || fail "auth_url $url is not the daemon's"
 # While the login is pending: ts-auth url prints it (text and JSON).
@@ -20,14 +20,14 @@ url=$(jq -r .url <<<"$LINE")
 "$auth" --socket "$FAKE_SOCK" --json url | jq -e --arg u "$url" '.v == 1 and .type == "auth_url" and .url == $u and .state == "needs_login"' >/dev/null \
   || fail "ts-auth --json url"
 fake_ctl /visit-auth-url >/dev/null
-read_until '.type == "up"'
-bg_exit 0
-jq -s -e '[.[] | select(.type == "state") | .state] == ["needs_login", "starting", "running"]' "$BG_OUT" >/dev/null \
-  || fail "states: $(cat "$BG_OUT")"
+stream_until '.type == "up"' 10
+stream_exit 0
+jq -s -e '[.[] | select(.type == "state") | .state] == ["needs_login", "starting", "running"]' "$STREAM_OUT" >/dev/null \
+  || fail "states: $(cat "$STREAM_OUT")"
 jq -s -e 'last | .state == "running" and .changed == true and .auth_url == null and .auth_key_source == null
-          and .ips == ["100.64.0.1", "fd7a:115c:a1e0::1"]' "$BG_OUT" >/dev/null || fail "final: $(tail -1 "$BG_OUT")"
-jq -s -e 'map(select(.type == "auth_url")) | length == 1' "$BG_OUT" >/dev/null || fail "URL printed more than once"
-grep -q '█' "$BG_ERR" || fail "no QR code on stderr with --qr always"
+          and .ips == ["100.64.0.1", "fd7a:115c:a1e0::1"]' "$STREAM_OUT" >/dev/null || fail "final: $(tail -1 "$STREAM_OUT")"
+jq -s -e 'map(select(.type == "auth_url")) | length == 1' "$STREAM_OUT" >/dev/null || fail "URL printed more than once"
+grep -q '█' "$STREAM_ERR" || fail "no QR code on stderr with --qr always"
 seq=$(jq -r 'select(.method != "GET" or .path == "/localapi/v0/watch-ipn-bus") | "\(.method) \(.path)"' "$FAKE_LOG" | sed 's#/localapi/v0/##' | tr '\n' ,)
 [ "$seq" = "GET watch-ipn-bus,POST check-prefs,POST start,POST login-interactive," ] || fail "sequence: $seq"
 expect_exit 1 "$auth" --socket "$FAKE_SOCK" url 2>/dev/null >/dev/null

@@ -24,38 +24,38 @@ hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 # check_run NAME: ts-auth is waiting for approval; search every process's argv, its environment,
 # then approve and check every output.
 check_run() {
-  read_until '.type == "state" and .state == "needs_machine_auth"'
+  stream_until '.type == "state" and .state == "needs_machine_auth"' 10
   local p
   for p in /proc/[0-9]*; do
     if tr '\0' ' ' 2>/dev/null <"$p/cmdline" | contains "$marker"; then
       fail "$1: the key is in the argv of $p: $(tr '\0' ' ' <"$p/cmdline")"
     fi
   done
-  if tr '\0' '\n' <"/proc/$BG_PID/environ" 2>/dev/null | contains "$marker"; then
+  if tr '\0' '\n' <"/proc/$STREAM_PID/environ" 2>/dev/null | contains "$marker"; then
     fail "$1: the key is in ts-auth's environment"
   fi
   fake_ctl /approve-machine >/dev/null
-  read_until '.type == "up"'
-  bg_exit 0
-  jq -e --arg s "$2" 'select(.type == "up") | .auth_key_source == $s' "$BG_OUT" >/dev/null || fail "$1: key source: $(tail -1 "$BG_OUT")"
-  cat "$BG_OUT" "$BG_ERR" >>"$t/all-output"
+  stream_until '.type == "up"' 10
+  stream_exit 0
+  jq -e --arg s "$2" 'select(.type == "up") | .auth_key_source == $s' "$STREAM_OUT" >/dev/null || fail "$1: key source: $(tail -1 "$STREAM_OUT")"
+  cat "$STREAM_OUT" "$STREAM_ERR" >>"$t/all-output"
   lapi /localapi/v0/logout -X POST >/dev/null
 }
 
-bg_run file "$auth" --socket "$FAKE_SOCK" --json up --auth-key-file "$t/key" --timeout 30s
+stream_open file "$auth" --socket "$FAKE_SOCK" --json up --auth-key-file "$t/key" --timeout 30s
 check_run file --auth-key-file
-bg_run stdin "$auth" --socket "$FAKE_SOCK" --json up --auth-key - --timeout 30s <"$t/key"
+stream_open stdin "$auth" --socket "$FAKE_SOCK" --json up --auth-key - --timeout 30s <"$t/key"
 check_run stdin "standard input"
-bg_run fileprefix "$auth" --socket "$FAKE_SOCK" --json up --auth-key "file:$t/key" --timeout 30s
+stream_open fileprefix "$auth" --socket "$FAKE_SOCK" --json up --auth-key "file:$t/key" --timeout 30s
 check_run fileprefix "--auth-key file:"
-TS_AUTHKEY=$key bg_run env "$auth" --socket "$FAKE_SOCK" --json up --timeout 30s
+TS_AUTHKEY=$key stream_open env "$auth" --socket "$FAKE_SOCK" --json up --timeout 30s
 check_run env TS_AUTHKEY
-TS_AUTHKEY=file:$t/key bg_run envfile "$auth" --socket "$FAKE_SOCK" --json up --timeout 30s
+TS_AUTHKEY=file:$t/key stream_open envfile "$auth" --socket "$FAKE_SOCK" --json up --timeout 30s
 check_run envfile TS_AUTHKEY
-bg_run config "$auth" --socket "$FAKE_SOCK" --json up -c "$t/config.json" --timeout 30s
+stream_open config "$auth" --socket "$FAKE_SOCK" --json up -c "$t/config.json" --timeout 30s
 check_run config "config $t/config.json (endpoint ts)"
 # A literal key works, with a warning; ts-auth overwrites it in its own argv at once.
-bg_run literal "$auth" --socket "$FAKE_SOCK" --json up --auth-key "$key" --timeout 30s
+stream_open literal "$auth" --socket "$FAKE_SOCK" --json up --auth-key "$key" --timeout 30s
 check_run literal --auth-key
 grep -q "visible to other users" "$t/literal.err" || fail "no warning for a key on the command line"
 

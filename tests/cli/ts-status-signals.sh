@@ -7,14 +7,13 @@ ts=$(tool ts-status)
 start_fake --generate-peers 2
 
 # watch subscribes with NotifyNoPrivateKeys (16) set.
-proc_open "$ts" --socket "$FAKE_SOCK" watch
-proc_line
+stream_open proc "$ts" --socket "$FAKE_SOCK" watch </dev/null
+stream_line
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
 mask=$(grep '"path":"/localapi/v0/watch-ipn-bus"' "$FAKE_LOG" | tail -1 | jq -r '.query.mask')
 [ $(( mask & 16 )) = 16 ] || fail "watch mask $mask lacks value 16"
-kill -INT "$PROC_PID"
-rc=0; wait "$PROC_PID" || rc=$?
-[ "$rc" = 130 ] || fail "watch after SIGINT: exit $rc"
+kill -INT "$STREAM_PID"
+wait_exit "$STREAM_PID" 130 10 "watch after SIGINT"
 
 # SIGTERM while wait blocks: 130 at once. A fresh fake, because the first one may still count the
 # killed watch's stream (the bus has no heartbeat to notice it), and /wait-watchers?n=1 would then
@@ -24,9 +23,7 @@ start_fake --generate-peers 2
 pid=$!; track_pid "$pid"
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
 kill -TERM "$pid"
-rc=0; timeout 5 tail --pid="$pid" -f /dev/null || fail "wait ignored SIGTERM"
-wait "$pid" || rc=$?
-[ "$rc" = 130 ] || fail "wait after SIGTERM: exit $rc"
+wait_exit "$pid" 130 5 "wait after SIGTERM"
 
 # A closed pipe: watch exits 141 without a word on stderr, at once.
 set +o pipefail

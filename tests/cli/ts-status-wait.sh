@@ -17,9 +17,7 @@ fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null || fail "wait never su
 lapi /localapi/v0/login-interactive -X POST >/dev/null
 fake_ctl '/visit-auth-url' >/dev/null
 start=$(date +%s%N)
-rc=0; timeout 10 tail --pid="$pid" -f /dev/null || fail "wait did not return after Running"
-wait "$pid" || rc=$?
-[ "$rc" = 0 ] || fail "wait running: exit $rc $(cat "$t/err")"
+wait_exit "$pid" 0 10 "wait --for running, after Running" "$t/err"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -lt 3000 ] || fail "wait returned $ms ms after Running"
 
@@ -33,9 +31,7 @@ expect_exit 75 "$ts" --socket "$FAKE_SOCK" wait --for "peer:$peer" --timeout 1s 
 pid=$!; track_pid "$pid"
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
 fake_ctl "/peer?name=$peer&online=true" >/dev/null
-rc=0; timeout 10 tail --pid="$pid" -f /dev/null || fail "wait peer did not return"
-wait "$pid" || rc=$?
-[ "$rc" = 0 ] || fail "wait peer: $rc"
+wait_exit "$pid" 0 10 "wait --for peer, after the peer came online"
 stop_fake
 
 # The daemon is not there yet: wait keeps trying, and succeeds once it starts.
@@ -44,7 +40,5 @@ sock=$t/late.sock
 pid=$!; track_pid "$pid"
 "$TB_FAKES/fake_tailscaled" --socket "$sock" --generate-peers 1 >"$t/late.ready" &
 track_pid $!
-rc=0; timeout 15 tail --pid="$pid" -f /dev/null || fail "wait did not notice the daemon starting"
-wait "$pid" || rc=$?
-[ "$rc" = 0 ] || fail "late daemon: $rc $(cat "$t/err")"
+wait_exit "$pid" 0 15 "wait --for running, with the daemon starting late" "$t/err"
 echo ok

@@ -6,18 +6,18 @@ command -v jq >/dev/null || skip "jq missing"
 ts=$(tool ts-status)
 start_fake --generate-peers 3
 
-proc_open "$ts" --socket "$FAKE_SOCK" watch --interval 60s
-proc_line
-echo "$PROC_LINE" | jq -e '.type == "status" and .state == "running" and (.peers | length) == 3' >/dev/null || fail "first line: $PROC_LINE"
+stream_open proc "$ts" --socket "$FAKE_SOCK" watch --interval 60s </dev/null
+stream_line
+echo "$LINE" | jq -e '.type == "status" and .state == "running" and (.peers | length) == 3' >/dev/null || fail "first line: $LINE"
 # Wait until the watcher is subscribed before changing anything (no sleeps).
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null || fail "watch never subscribed"
 
 # A peer goes offline: a peer_offline event, then the new status.
 fake_ctl '/peer?name=peer1&online=false' >/dev/null
-proc_line
-echo "$PROC_LINE" | jq -e '.type == "event" and .event == "peer_offline" and .peer == "peer1" and (.time | test("Z$"))' >/dev/null || fail "peer_offline: $PROC_LINE"
-proc_line
-echo "$PROC_LINE" | jq -e '.type == "status" and ([.peers[] | select(.name == "peer1")][0].online == false)' >/dev/null || fail "status after offline: $PROC_LINE"
+stream_line
+echo "$LINE" | jq -e '.type == "event" and .event == "peer_offline" and .peer == "peer1" and (.time | test("Z$"))' >/dev/null || fail "peer_offline: $LINE"
+stream_line
+echo "$LINE" | jq -e '.type == "status" and ([.peers[] | select(.name == "peer1")][0].online == false)' >/dev/null || fail "status after offline: $LINE"
 
 # Only byte counters change: no new record. The next line must be the health event that follows.
 fake_ctl '/peer?name=peer2&RxBytes=12345&TxBytes=999' >/dev/null
@@ -28,47 +28,47 @@ lapi /localapi/v0/prefs -X PATCH -d '{"RunSSHSet":true,"RunSSH":false}' >/dev/nu
 grep -m1 -q '"method":"GET","path":"/localapi/v0/status"' < <(timeout 5 tail -n +"$((seen + 1))" -f "$FAKE_LOG") \
   || fail "watch did not re-read the status after a Notify"
 fake_ctl '/health?msg=not%20in%20map%20poll' >/dev/null
-proc_line
-echo "$PROC_LINE" | jq -e '.event == "health" and .added == ["not in map poll"]' >/dev/null || fail "counters were not deduplicated, or no health event: $PROC_LINE"
-proc_until '.type == "status" and .health == ["not in map poll"]'
+stream_line
+echo "$LINE" | jq -e '.event == "health" and .added == ["not in map poll"]' >/dev/null || fail "counters were not deduplicated, or no health event: $LINE"
+stream_until '.type == "status" and .health == ["not in map poll"]'
 
 # Direct <-> relay: a path event.
 fake_ctl '/peer?name=peer3&direct=198.51.100.7:41641&active=true' >/dev/null
-proc_until '.type == "status"'
+stream_until '.type == "status"'
 fake_ctl '/peer?name=peer3&relay=fra&active=true' >/dev/null
-proc_until '.event == "path" and .peer == "peer3" and .from == "direct" and .to == "relay"'
-proc_until '.type == "status"'
+stream_until '.event == "path" and .peer == "peer3" and .from == "direct" and .to == "relay"'
+stream_until '.type == "status"'
 
 # A peer appears and one goes away.
 fake_ctl '/peer/add?name=newbox&os=linux&online=true' >/dev/null
-proc_until '.event == "peer_added" and .peer == "newbox"'
-proc_until '.type == "status"'
+stream_until '.event == "peer_added" and .peer == "newbox"'
+stream_until '.type == "status"'
 fake_ctl '/peer/remove?name=newbox' >/dev/null
-proc_until '.event == "peer_removed" and .peer == "newbox"'
-proc_until '.type == "status"'
+stream_until '.event == "peer_removed" and .peer == "newbox"'
+stream_until '.type == "status"'
 
 # State change.
 fake_ctl '/state?value=Stopped' >/dev/null
-proc_until '.event == "state" and .from == "running" and .to == "stopped"'
-proc_until '.type == "status" and .state == "stopped"'
+stream_until '.event == "state" and .from == "running" and .to == "stopped"'
+stream_until '.type == "status" and .state == "stopped"'
 fake_ctl '/state?value=Running' >/dev/null
-proc_until '.type == "status" and .state == "running"'
+stream_until '.type == "status" and .state == "running"'
 
 # The stream is cut mid-line: no partial record, a daemon event, and the state is announced again.
 fake_ctl '/cut-streams' >/dev/null
-proc_until '.event == "daemon" and .reachable == false'
-proc_until '.event == "daemon" and .reachable == true' 10
-proc_until '.type == "status" and .state == "running"' 10
+stream_until '.event == "daemon" and .reachable == false'
+stream_until '.event == "daemon" and .reachable == true' 10
+stream_until '.type == "status" and .state == "running"' 10
 
 # The daemon goes away and comes back: unreachable status, then running again, without a restart.
 fake_ctl '/go-away' >/dev/null
-proc_until '.type == "status" and .state == "daemon_unreachable"' 15
+stream_until '.type == "status" and .state == "daemon_unreachable"' 15
 fake_ctl '/come-back' >/dev/null
-proc_until '.type == "status" and .state == "running"' 15
-kill -0 "$PROC_PID" 2>/dev/null || fail "watch exited on its own"
+stream_until '.type == "status" and .state == "running"' 15
+kill -0 "$STREAM_PID" 2>/dev/null || fail "watch exited on its own"
 
 # Every line on stdout was complete JSON with v and type.
-kill "$PROC_PID"
+kill "$STREAM_PID"
 
 # A closed pipe: `watch | head -1` returns at once (not at the next change).
 start=$(date +%s%N)

@@ -90,7 +90,7 @@ Reply Daemon::check_prefs(const std::string& body) {
   std::string derr;
   if (!go_decode(body, "ipn.Prefs", p, derr)) return text_reply(400, "invalid JSON body");
   std::string err;
-  // Not tailscaled's (it accepts both and lets the IP win): kept because tests/cli/fake-transport.sh
+  // Not tailscaled's (it accepts both and lets the IP win): kept because tests/fakes/tests/fake-transport.sh
   // uses it as its check-prefs error.
   if (!p.value("ExitNodeID", "").empty() && !p.value("ExitNodeIP", "").empty())
     err = "ExitNodeIP and ExitNodeID are mutually exclusive";

@@ -12,7 +12,7 @@
 # fds = entries of /proc/PID/fd, RSS = VmRSS. Figures go to stdout and, as JSON, to $LOAD_REPORT.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cli/lib.sh"
-. "$TB_FIXTURES/relay/relay-lib.sh"
+. "$here/../cli/relay-lib.sh"
 N=${LOAD_CONNS:-5000}
 SOAK=${LOAD_SOAK:-120}
 SOAK_CONC=${LOAD_SOAK_CONC:-300}

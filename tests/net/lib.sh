@@ -211,11 +211,8 @@ start_daemon() {
 }
 
 stop_daemon() {
-  local rc=0
   kill -TERM "$FAKE_PID"
-  timeout 10 tail --pid="$FAKE_PID" -f /dev/null || fail "fake_tailscaled ignored SIGTERM for 10 s"
-  wait "$FAKE_PID" 2>/dev/null || rc=$?
-  [ "$rc" = 0 ] || fail "fake_tailscaled exited $rc on SIGTERM"
+  wait_exit "$FAKE_PID" 0 10 "fake_tailscaled after SIGTERM"
   [ ! -e "$DAEMON_SOCK" ] || fail "fake_tailscaled left its socket behind"
 }
 

@@ -33,13 +33,11 @@ hold_open() {  # N: a response from the peer held open until release_hold N
 }
 
 release_hold() {  # N: release it; it must finish cleanly on the plan it started with
-  local pid gen n rc=0 rec
+  local pid gen n rec
   eval "pid=\$HOLD_PID$1 gen=\$HOLD_GEN$1"
   n=$(conn_count)
   touch "$t/release$1"
-  timeout 15 tail --pid="$pid" -f /dev/null || fail "held connection $1 did not finish after its release"
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || fail "held connection $1: curl exit $rc: $(cat "$t/hold$1.err")"
+  wait_exit "$pid" 0 15 "held connection $1 (curl), after its release" "$t/hold$1.err"
   grep -q "peer released" "$t/hold$1.out" || fail "held connection $1: $(cat "$t/hold$1.out")"
   wait_for 10 conn_count_above "$n"
   rec=$(grep '"type":"conn"' "$PROXY_OUT" | sed -n "$((n + 1))p")

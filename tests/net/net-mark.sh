@@ -12,26 +12,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-cat >"$t/config.json" <<'JSON'
-{
-  "endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
-  "inbounds": [
-    {"type": "mixed", "tag": "plain-in", "listen": "127.0.0.1", "listen_port": 1080},
-    {"type": "mixed", "tag": "mark-in", "listen": "127.0.0.1", "listen_port": 1081}
-  ],
-  "outbounds": [
-    {"type": "direct", "tag": "direct", "connect_timeout": "2s"},
-    {"type": "direct", "tag": "protected", "routing_mark": "0x80000", "connect_timeout": "2s"}
-  ],
-  "route": {
-    "rules": [
-      {"rule_set": "tailscale", "outbound": "ts-ep"},
-      {"inbound": ["mark-in"], "outbound": "protected"}
-    ],
-    "final": "direct"
-  }
-}
-JSON
+mark_config 2s >"$t/config.json"
 "$(tool sb-route)" check -c "$t/config.json" >/dev/null || fail "the test's config does not pass sb-route check"
 
 tailnet_up

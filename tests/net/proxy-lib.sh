@@ -13,12 +13,40 @@
 #   conn_field JQ               a field of $CONN
 #   generation                  generation of the newest conn record
 #   in_ns NS CMD...             run CMD in network namespace NS
+#   mark_config TIMEOUT [ENDPOINT_FIELDS]
+#                               print the socket-protection config: plain-in (1080) → direct,
+#                               mark-in (1081) → "protected", a direct outbound with routing_mark
+#                               0x80000, the tailnet → ts-ep (its JSON object gets ENDPOINT_FIELDS,
+#                               e.g. ', "accept_routes": true'); both direct outbounds time out after TIMEOUT
 _proxy_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 in_ns() {
   local ns=$1
   shift
   ip netns exec "$ns" "$@"
+}
+
+mark_config() {
+  cat <<JSON
+{
+  "endpoints": [{"type": "tailscale", "tag": "ts-ep"${2:-}}],
+  "inbounds": [
+    {"type": "mixed", "tag": "plain-in", "listen": "127.0.0.1", "listen_port": 1080},
+    {"type": "mixed", "tag": "mark-in", "listen": "127.0.0.1", "listen_port": 1081}
+  ],
+  "outbounds": [
+    {"type": "direct", "tag": "direct", "connect_timeout": "$1"},
+    {"type": "direct", "tag": "protected", "routing_mark": "0x80000", "connect_timeout": "$1"}
+  ],
+  "route": {
+    "rules": [
+      {"rule_set": "tailscale", "outbound": "ts-ep"},
+      {"inbound": ["mark-in"], "outbound": "protected"}
+    ],
+    "final": "direct"
+  }
+}
+JSON
 }
 
 PROXY_OUT=$t/proxy.out

@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # $t comes from tests/cli/lib.sh; variables are for the tests
 # Sourced by every tests/tailnet/*.sh (the ctest glob skips this file). It sources tests/cli/lib.sh
-# (fail, skip, wait_for, track_pid, proc_open, …) and brings up a real tailnet with tests/tailnet/lab:
+# (fail, skip, wait_for, wait_exit, track_pid, stream_open, …) and brings up a real tailnet with tests/tailnet/lab:
 # tailscaled, the tailscale CLI and tailscale's test control server, built from tailscale.com at the
 # version pinned in go.mod. The lab exits 77 with the reason where this machine cannot run it (not
 # root, no TUN, no Go); the test then skips with that reason.

@@ -11,26 +11,7 @@
 tool sb-route >/dev/null
 tool sb-relay >/dev/null
 
-cat >"$t/config.json" <<'JSON'
-{
-  "endpoints": [{"type": "tailscale", "tag": "ts-ep", "accept_routes": true}],
-  "inbounds": [
-    {"type": "mixed", "tag": "plain-in", "listen": "127.0.0.1", "listen_port": 1080},
-    {"type": "mixed", "tag": "mark-in", "listen": "127.0.0.1", "listen_port": 1081}
-  ],
-  "outbounds": [
-    {"type": "direct", "tag": "direct", "connect_timeout": "3s"},
-    {"type": "direct", "tag": "protected", "routing_mark": "0x80000", "connect_timeout": "3s"}
-  ],
-  "route": {
-    "rules": [
-      {"rule_set": "tailscale", "outbound": "ts-ep"},
-      {"inbound": ["mark-in"], "outbound": "protected"}
-    ],
-    "final": "direct"
-  }
-}
-JSON
+mark_config 3s ', "accept_routes": true' >"$t/config.json"
 
 lab_up
 node_login --accept-routes

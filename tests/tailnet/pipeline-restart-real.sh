@@ -17,14 +17,7 @@ tool sb-relay >/dev/null
 
 HOLDS=50
 
-cat >"$t/config.json" <<'JSON'
-{
-  "endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
-  "inbounds": [{"type": "mixed", "tag": "plain-in", "listen": "127.0.0.1", "listen_port": 1080}],
-  "outbounds": [{"type": "direct", "tag": "direct", "connect_timeout": "3s"}],
-  "route": {"rules": [{"rule_set": "tailscale", "outbound": "ts-ep"}], "final": "direct"}
-}
-JSON
+tailnet_config plain-in 1080 3s >"$t/config.json"
 
 # stage_pids: "NAME PID" of every pipeline stage in the node's namespace, sorted.
 stage_pids() {

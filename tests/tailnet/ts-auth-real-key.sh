@@ -71,24 +71,24 @@ variant() {
   lab_lapi node /localapi/v0/prefs | jq -e '.WantRunning == false' >/dev/null || fail "$name: node already wants to run"
   kill -STOP "$LC_PID"
   frozen=1
-  if [ "$name" = env ]; then TS_AUTHKEY=$AUTH_KEY bg_run "$name" "$@"; else bg_run "$name" "$@"; fi
-  read_until 'select(.type == "state" and .state == "needs_login")'
+  if [ "$name" = env ]; then TS_AUTHKEY=$AUTH_KEY stream_open "$name" "$@"; else stream_open "$name" "$@"; fi
+  stream_until 'select(.type == "state" and .state == "needs_login")' 10
   # start has been served (WantRunning): tailscaled holds the key and waits on the frozen control.
   wait_for 10 sh -c '"$0" --socket="$1" debug prefs | jq -e ".WantRunning and (.LoggedOut | not)" >/dev/null' "$TS" "$NODE_SOCK"
   for i in 1 2 3; do
-    kill -0 "$BG_PID" 2>/dev/null || fail "$name: ts-auth is no longer waiting: $(cat "$BG_ERR")"
-    leaks=$(scan "$BG_PID")
+    kill -0 "$STREAM_PID" 2>/dev/null || fail "$name: ts-auth is no longer waiting: $(cat "$STREAM_ERR")"
+    leaks=$(scan "$STREAM_PID")
     [ -z "$leaks" ] || fail "$name: $leaks"
     sleep 0.2
   done
-  kill -0 "$BG_PID" 2>/dev/null || fail "$name: ts-auth ended during the scan (it was not waiting): $(cat "$BG_ERR")"
+  kill -0 "$STREAM_PID" 2>/dev/null || fail "$name: ts-auth ended during the scan (it was not waiting): $(cat "$STREAM_ERR")"
   thaw
-  read_until 'select(.type == "up")'
-  bg_exit 0
+  stream_until 'select(.type == "up")' 10
+  stream_exit 0
   jq -e --arg s "$source" '.state == "running" and .auth_key_source == $s and .auth_url == null' <<<"$LINE" >/dev/null ||
     fail "$name: final record: $LINE"
-  grep -qF -f "$t/key" "$BG_OUT" "$BG_ERR" && fail "$name: the key is in ts-auth's output"
-  grep -qF -f "$t/secret" "$BG_OUT" "$BG_ERR" && fail "$name: part of the key is in ts-auth's output"
+  grep -qF -f "$t/key" "$STREAM_OUT" "$STREAM_ERR" && fail "$name: the key is in ts-auth's output"
+  grep -qF -f "$t/secret" "$STREAM_OUT" "$STREAM_ERR" && fail "$name: part of the key is in ts-auth's output"
   [ "$(state_of node)" = Running ] || fail "$name: the real CLI says $(state_of node)"
   "$ST" --socket "$NODE_SOCK" --json | jq -e '.state == "running" and (.self.ips | length) > 0' >/dev/null ||
     fail "$name: ts-status: $("$ST" --socket "$NODE_SOCK" --json | head -c 300)"

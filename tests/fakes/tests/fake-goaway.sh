@@ -2,20 +2,18 @@
 # The fake daemon goes away (socket deleted, streams dropped) and comes back, by control call and by
 # a timed return; SIGTERM removes both sockets.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip "curl missing"
-command -v jq >/dev/null || skip "jq missing"
 start_fake
 
 watch_open 2
-watch_line
-echo "$WATCH_LINE" | jq -e '.State == 6' >/dev/null || fail "initial state: $WATCH_LINE"
+stream_line
+echo "$LINE" | jq -e '.State == 6' >/dev/null || fail "initial state: $LINE"
 
 fake_ctl /go-away >/dev/null
 [ ! -e "$FAKE_SOCK" ] || fail "socket still exists while away"
 rc=0; lapi /localapi/v0/status >/dev/null 2>&1 || rc=$?
 [ "$rc" = 7 ] || fail "connect should fail while away (curl rc $rc)"
 # The stream was dropped: EOF without a further line.
-if read -r -t 5 -u "$WATCH_FD" WATCH_LINE; then fail "stream still delivering: $WATCH_LINE"; fi
+if read -r -t 5 -u "$STREAM_FD" LINE; then fail "stream still delivering: $LINE"; fi
 fake_ctl /state -X GET | jq -e '.away == true and .watchers == 0' >/dev/null || fail "summary while away"
 
 fake_ctl /come-back >/dev/null

@@ -2,11 +2,7 @@
 # Injected faults (slow, 403, 500, garbage) by control call, and a scenario timeline that changes
 # the daemon on its own.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip "curl missing"
-command -v jq >/dev/null || skip "jq missing"
 start_fake
-api=http://local-tailscaled.sock/localapi/v0
-code() { curl -sS -o "$t/body" -w '%{http_code}' --unix-socket "$FAKE_SOCK" "$@"; }
 
 fake_ctl '/fault?kind=403&path=status' >/dev/null
 [ "$(code $api/prefs)" = 200 ] || fail "fault hit the wrong endpoint"
@@ -32,18 +28,18 @@ stop_fake
 # Timeline: peer1 goes offline at 200 ms and back at 400 ms, relayed then direct, health, new peer.
 start_fake --scenario "$TB_FIXTURES/scenarios/flapping.json"
 watch_open $((4096 | 128 | 16))
-watch_line
-echo "$WATCH_LINE" | jq -e '.Health.Warnings == null' >/dev/null || fail "initial health: $WATCH_LINE"
-watch_until '.PeersChanged[0].Hostinfo.Hostname == "peer1" and .PeersChanged[0].Online == false'
-watch_until '.PeersChanged[0].Hostinfo.Hostname == "peer1" and .PeersChanged[0].Online == true'
-watch_until '.PeersChanged[0].Endpoints == ["198.51.100.20:41641"]'
+stream_line
+echo "$LINE" | jq -e '.Health.Warnings == null' >/dev/null || fail "initial health: $LINE"
+stream_until '.PeersChanged[0].Hostinfo.Hostname == "peer1" and .PeersChanged[0].Online == false'
+stream_until '.PeersChanged[0].Hostinfo.Hostname == "peer1" and .PeersChanged[0].Online == true'
+stream_until '.PeersChanged[0].Endpoints == ["198.51.100.20:41641"]'
 lapi /localapi/v0/status | jq -e '.Peer[] | select(.HostName == "peer1") | .CurAddr == "198.51.100.20:41641" and .Active' >/dev/null || fail "status after direct"
-watch_until '.Health.Warnings != null'
-watch_until '.PeersChanged[0].Hostinfo.Hostname == "newbox"'
-watch_until '.PeersRemoved != null'
+stream_until '.Health.Warnings != null'
+stream_until '.PeersChanged[0].Hostinfo.Hostname == "newbox"'
+stream_until '.PeersRemoved != null'
 # The restart at 1200 ms drops the stream.
-if read -r -t 5 -u "$WATCH_FD" WATCH_LINE; then
-  while read -r -t 5 -u "$WATCH_FD" WATCH_LINE; do :; done
+if read -r -t 5 -u "$STREAM_FD" LINE; then
+  while read -r -t 5 -u "$STREAM_FD" LINE; do :; done
 fi
 fake_ctl /state -X GET | jq -e '.peers == 3' >/dev/null || fail "peer count after add/remove"
 stop_fake

@@ -2,12 +2,8 @@
 # fake_tailscaled's transport is tailscaled's: Host rule, Referer/Origin 403, reply headers,
 # tab-indented status with a trailing newline, Go escaping, peers=false, per-endpoint status codes.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip "curl missing"
-command -v jq >/dev/null || skip "jq missing"
 start_fake
 
-code() { curl -sS -o "$t/body" -w '%{http_code}' --unix-socket "$FAKE_SOCK" "$@"; }
-api=http://local-tailscaled.sock/localapi/v0
 
 # Host must be local-tailscaled.sock or empty; Referer/Origin are refused.
 [ "$(code http://example.com/localapi/v0/status)" = 403 ] || fail "foreign Host accepted"

@@ -2,11 +2,7 @@
 # Permission modes (read-only user, no access at all) and the macOS GUI loopback listener with a
 # Basic-auth token.
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip "curl missing"
-command -v jq >/dev/null || skip "jq missing"
 start_fake --scenario "$TB_FIXTURES/scenarios/readonly.json" --tcp-port 0 --token 0123456789abcdef0123
-api=http://local-tailscaled.sock/localapi/v0
-code() { curl -sS -o "$t/body" -w '%{http_code}' --unix-socket "$FAKE_SOCK" "$@"; }
 want() {  # want CODE BODY curl-args...
   local c=$1 b=$2
   shift 2

@@ -2,8 +2,6 @@
 # 2000 generated peers: valid nodekeys, unique tailnet addresses, DNS names under the suffix, and
 # a document jq parses (the benchmark scenario).
 . "$(dirname "$0")/lib.sh"
-command -v curl >/dev/null || skip "curl missing"
-command -v jq >/dev/null || skip "jq missing"
 start_fake --scenario "$TB_FIXTURES/scenarios/big-2000.json"
 lapi /localapi/v0/status >"$t/big"
 jq -e '(.Peer | length) == 2000' "$t/big" >/dev/null || fail "want 2000 peers, got $(jq '.Peer | length' "$t/big")"
@@ -16,7 +14,7 @@ jq -e '[.Peer[] | .UserID | tostring] - (.User | keys) == []' "$t/big" >/dev/nul
 jq -e '[.Peer[] | select(.Online == false)] | length > 0' "$t/big" >/dev/null || fail "no offline peers"
 # The same peers over the bus with an initial NetMap (mask 8).
 watch_open 8
-watch_line 20
-echo "$WATCH_LINE" | jq -e '(.NetMap.Peers | length) == 2000' >/dev/null || fail "initial NetMap"
+stream_line 20
+echo "$LINE" | jq -e '(.NetMap.Peers | length) == 2000' >/dev/null || fail "initial NetMap"
 stop_fake
 echo ok
