@@ -1,6 +1,6 @@
 #pragma once
 // Where sb-relay's plans come from: a config (-c/-C, reloaded on SIGHUP), the embedded default,
-// or `plan` records on stdin from `sb-route plan` (tb::net::plan_from_line).
+// or `plan` records on stdin from `sb-route plan` (tb::net::plan_from_object).
 
 #include <memory>
 #include <string>
