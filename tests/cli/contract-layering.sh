@@ -19,7 +19,7 @@ allowed() {  # FROM TO
   return 1
 }
 
-cd "$TB_SRC"
+cd "$TB_SRC" || fail "cannot enter $TB_SRC"
 [ -d libcommon ] || fail "no libcommon/ in $TB_SRC"
 grep -rnE --include='*.hpp' --include='*.cpp' --include='*.h' --include='*.cc' \
   '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]' libcommon >"$t/includes" || true
