@@ -51,9 +51,84 @@ struct BoolFlags {
   }
 };
 
+// Comma-separated and repeatable; empty parts dropped, so an empty value ("--advertise-routes=") clears.
+std::vector<std::string> non_empty(const std::vector<std::string>& in) {
+  std::vector<std::string> v;
+  for (const auto& item : in) {
+    size_t start = 0;
+    for (;;) {
+      size_t comma = item.find(',', start);
+      std::string part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!part.empty()) v.push_back(part);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return v;
+}
+
+// `up`'s flags: where CLI11 stores them, and which were given, until they go into UpArgs.
+struct UpFlags {
+  CLI::Option *key = nullptr, *host = nullptr, *control = nullptr, *exit = nullptr, *routes = nullptr, *tags = nullptr;
+  std::string hostname, control_url, exit_node;
+  bool accept_routes = false, lan = false, adv_exit = false;
+  BoolFlags bools;
+  std::vector<std::string> route_list, tag_list;
+
+  CLI::App* add(CLI::App& app, tb::cmd::UpArgs& up) {
+    auto* cmd = app.add_subcommand("up", "Log in and bring the node up; wait until Running (or --no-wait)");
+    cmd->fallthrough();
+    key = cmd->add_option("--auth-key", up.auth_key_arg,
+                          "Auth key: '-' reads it from stdin, 'file:PATH' from a file; a literal key is "
+                          "visible in ps (a warning says so). Default: $TS_AUTHKEY")
+              ->type_name("KEY|-|file:PATH");
+    cmd->add_option("--auth-key-file", up.auth_key_file, "Read the auth key from this file")->type_name("FILE");
+    cmd->add_option("-c,--config", up.config, "Take the options from the tailscale endpoint of this sing-box config")
+        ->type_name("FILE");
+    cmd->add_option("--endpoint", up.endpoint_tag, "With --config: the tailscale endpoint's tag")->type_name("TAG");
+    host = cmd->add_option("--hostname", hostname, "Node name (a DNS label)")->type_name("NAME");
+    control = cmd->add_option("--control-url", control_url, "Coordination server, e.g. a Headscale URL (default: Tailscale's)")
+                  ->type_name("URL");
+    exit = cmd->add_option("--exit-node", exit_node, "Use this peer (IP or name) as exit node; '' clears")->type_name("IP|NAME");
+    bools.add(cmd, "--accept-routes", accept_routes, up.flags.accept_routes,
+              "Accept subnet routes other nodes advertise (--accept-routes=false refuses)");
+    bools.add(cmd, "--exit-node-allow-lan-access", lan, up.flags.exit_node_allow_lan_access,
+              "Keep the local network reachable while using an exit node");
+    bools.add(cmd, "--advertise-exit-node", adv_exit, up.flags.advertise_exit_node,
+              "Offer this node as an exit node (--advertise-exit-node=false stops)");
+    routes = cmd->add_option("--advertise-routes", route_list, "Subnet routes to offer, comma-separated")->type_name("PREFIXES");
+    tags = cmd->add_option("--advertise-tags", tag_list, "ACL tags for this node, comma-separated (tag: is added)")
+               ->type_name("TAGS");
+    cmd->add_flag("--ephemeral", up.flags.ephemeral, "Ask for an ephemeral node (daemon-only mode cannot: a warning explains why)");
+    cmd->add_flag("--force-reauth", up.force_reauth, "Log in again even if the node is up (needed to change control URL or tags)");
+    cmd->add_flag("--no-wait", up.no_wait, "Return as soon as a login URL (or machine approval) is pending");
+    tb::core::add_duration_option(cmd, "--timeout", up.wait_timeout, "Give up (exit 75) after this long (default 2m)");
+    cmd->add_option("--qr", up.qr, "QR code of the login URL on stderr: auto (when a terminal), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->type_name("WHEN");
+    return cmd;
+  }
+
+  // After parsing: the given flags into up.flags, and the key out of sight.
+  void finish(int argc, char** argv, tb::cmd::UpArgs& up) {
+    up.auth_key_arg_given = key->count() > 0;
+    // A literal key on the command line: hide it from /proc/PID/cmdline as soon as possible,
+    // and wipe CLI11's copy. (It was visible until now: the warning in run_up says so.)
+    if (up.auth_key_arg_given && up.auth_key_arg != "-" && up.auth_key_arg.rfind("file:", 0) != 0) {
+      tb::cmd::scrub_argv(argc, argv, up.auth_key_arg);
+    }
+    for (auto& r : const_cast<CLI::results_t&>(key->results())) tb::cmd::wipe_string(r);
+    bools.resolve();
+    if (host->count()) up.flags.hostname = hostname;
+    if (control->count()) up.flags.control_url = control_url;
+    if (exit->count()) up.flags.exit_node = exit_node;
+    if (routes->count()) up.flags.advertise_routes = non_empty(route_list);
+    if (tags->count()) up.flags.advertise_tags = non_empty(tag_list);
+  }
+};
+
 int real_main(int argc, char** argv) {
   tb::core::init_process("ts-auth");
-
   tb::cmd::CommonArgs common;
   tb::cmd::UpArgs up;
   tb::cmd::LogoutArgs logout;
@@ -63,86 +138,19 @@ int real_main(int argc, char** argv) {
   app.footer(kFooter);
   app.set_version_flag("-V,--version", std::string("ts-auth (tailbox) ") + TB_VERSION);
   app.require_subcommand(1, 1);
-
   tb::core::add_local_api_options(&app, common.socket, common.timeout);
   app.add_flag("--json", common.json, "Print v1 JSON records (one per line, flushed as they happen)");
   tb::core::add_log_level_option(&app);
-
-  auto* up_cmd = app.add_subcommand("up", "Log in and bring the node up; wait until Running (or --no-wait)");
-  up_cmd->fallthrough();
-  auto* key_opt = up_cmd->add_option("--auth-key", up.auth_key_arg,
-                                     "Auth key: '-' reads it from stdin, 'file:PATH' from a file; a literal key is "
-                                     "visible in ps (a warning says so). Default: $TS_AUTHKEY")
-                      ->type_name("KEY|-|file:PATH");
-  up_cmd->add_option("--auth-key-file", up.auth_key_file, "Read the auth key from this file")->type_name("FILE");
-  up_cmd->add_option("-c,--config", up.config, "Take the options from the tailscale endpoint of this sing-box config")
-      ->type_name("FILE");
-  up_cmd->add_option("--endpoint", up.endpoint_tag, "With --config: the tailscale endpoint's tag")->type_name("TAG");
-  std::string hostname, control_url, exit_node;
-  auto* host_opt = up_cmd->add_option("--hostname", hostname, "Node name (a DNS label)")->type_name("NAME");
-  auto* ctl_opt = up_cmd->add_option("--control-url", control_url,
-                                     "Coordination server, e.g. a Headscale URL (default: Tailscale's)")
-                      ->type_name("URL");
-  auto* exit_opt = up_cmd->add_option("--exit-node", exit_node, "Use this peer (IP or name) as exit node; '' clears")
-                       ->type_name("IP|NAME");
-  bool accept_routes = false, lan = false, adv_exit = false;
-  BoolFlags bools;
-  bools.add(up_cmd, "--accept-routes", accept_routes, up.flags.accept_routes,
-            "Accept subnet routes other nodes advertise (--accept-routes=false refuses)");
-  bools.add(up_cmd, "--exit-node-allow-lan-access", lan, up.flags.exit_node_allow_lan_access,
-            "Keep the local network reachable while using an exit node");
-  bools.add(up_cmd, "--advertise-exit-node", adv_exit, up.flags.advertise_exit_node,
-            "Offer this node as an exit node (--advertise-exit-node=false stops)");
-  std::vector<std::string> routes, tags;
-  auto* routes_opt = up_cmd->add_option("--advertise-routes", routes, "Subnet routes to offer, comma-separated")
-                         ->type_name("PREFIXES");
-  auto* tags_opt = up_cmd->add_option("--advertise-tags", tags, "ACL tags for this node, comma-separated (tag: is added)")
-                       ->type_name("TAGS");
-  up_cmd->add_flag("--ephemeral", up.flags.ephemeral,
-                   "Ask for an ephemeral node (daemon-only mode cannot: a warning explains why)");
-  up_cmd->add_flag("--force-reauth", up.force_reauth, "Log in again even if the node is up (needed to change control URL or tags)");
-  up_cmd->add_flag("--no-wait", up.no_wait, "Return as soon as a login URL (or machine approval) is pending");
-  tb::core::add_duration_option(up_cmd, "--timeout", up.wait_timeout, "Give up (exit 75) after this long (default 2m)");
-  up_cmd->add_option("--qr", up.qr, "QR code of the login URL on stderr: auto (when a terminal), always, never")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->type_name("WHEN");
-
+  UpFlags up_flags;
+  auto* up_cmd = up_flags.add(app, up);
   auto* logout_cmd = app.add_subcommand("logout", "Log the node out (nothing to do when already logged out)");
   logout_cmd->fallthrough();
   auto* url_cmd = app.add_subcommand("url", "Print the login URL tailscaled is waiting on; exit 1 if none");
   url_cmd->fallthrough();
 
   if (auto rc = tb::core::parse_command_line(app, argc, argv)) return *rc;
-
   if (*up_cmd) {
-    up.auth_key_arg_given = key_opt->count() > 0;
-    // A literal key on the command line: hide it from /proc/PID/cmdline as soon as possible,
-    // and wipe CLI11's copy. (It was visible until now: the warning in run_up says so.)
-    if (up.auth_key_arg_given && up.auth_key_arg != "-" && up.auth_key_arg.rfind("file:", 0) != 0) {
-      tb::cmd::scrub_argv(argc, argv, up.auth_key_arg);
-    }
-    for (auto& r : const_cast<CLI::results_t&>(key_opt->results())) tb::cmd::wipe_string(r);
-    bools.resolve();
-    if (host_opt->count()) up.flags.hostname = hostname;
-    if (ctl_opt->count()) up.flags.control_url = control_url;
-    if (exit_opt->count()) up.flags.exit_node = exit_node;
-    // Comma-separated and repeatable; an empty value ("--advertise-routes=") clears.
-    auto non_empty = [](const std::vector<std::string>& in) {
-      std::vector<std::string> v;
-      for (const auto& item : in) {
-        size_t start = 0;
-        for (;;) {
-          size_t comma = item.find(',', start);
-          std::string part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-          if (!part.empty()) v.push_back(part);
-          if (comma == std::string::npos) break;
-          start = comma + 1;
-        }
-      }
-      return v;
-    };
-    if (routes_opt->count()) up.flags.advertise_routes = non_empty(routes);
-    if (tags_opt->count()) up.flags.advertise_tags = non_empty(tags);
+    up_flags.finish(argc, argv, up);
     return tb::cmd::run_up(common, up);
   }
   if (*logout_cmd) return tb::cmd::run_logout(common, logout);

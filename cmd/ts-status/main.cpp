@@ -38,9 +38,76 @@ bool argv_has_check(int argc, char** argv) {
   return false;
 }
 
+// The default command's output flags: --json, --raw and --format each name a format.
+struct FormatFlags {
+  bool json = false, raw = false;
+  std::string format;
+};
+
+void add_status_flags(CLI::App& app, tb::cmd::StatusArgs& status, FormatFlags& f) {
+  app.add_flag("--json", f.json, "Print one v1 status record (JSON) instead of the table");
+  app.add_flag("--raw", f.raw, "Print the daemon's status document unchanged");
+  app.add_option("--format", f.format, "Output format: text, json, raw, prometheus")
+      ->check(CLI::IsMember({"text", "json", "raw", "prometheus", "prom"}));
+  app.add_option("--output", status.output, "With --format prometheus: write this file atomically")
+      ->type_name("FILE");
+  app.add_flag("--peers,!--no-peers", status.peers, "Include peers (--peers=false: only this node)");
+  app.add_flag("--self,!--no-self", status.self, "Show this node's row in the table (--self=false hides it)");
+  app.add_flag("--active", status.active, "Only peers with traffic in the last ~2 minutes");
+}
+
+CLI::App* add_check_command(CLI::App& app, tb::cmd::CheckArgs& check) {
+  auto* cmd = app.add_subcommand("check", "Monitoring plugin: one line with perfdata, exit 0/1/2/3");
+  cmd->fallthrough();
+  tb::core::add_duration_option(cmd, "--warn-expiry", check.warn_expiry, "WARNING when the node key expires within this (default 14d)");
+  tb::core::add_duration_option(cmd, "--crit-expiry", check.crit_expiry, "CRITICAL when the node key expires within this (default 3d)");
+  cmd->add_option("--require-peer", check.require_peers, "CRITICAL unless this peer (name, FQDN or IP) is online; repeatable")
+      ->type_name("NAME");
+  cmd->add_flag("--require-direct", check.require_direct,
+                "WARNING when a required peer (or, without --require-peer, any active peer) is relayed");
+  cmd->add_flag("--warn-health", check.warn_health, "WARNING when tailscaled reports any health message");
+  cmd->add_flag("-q,--quiet", check.quiet, "Print nothing; only the exit status");
+  return cmd;
+}
+
+CLI::App* add_watch_command(CLI::App& app, tb::cmd::WatchArgs& watch) {
+  auto* cmd = app.add_subcommand("watch", "Stream status records and events as JSON lines; never exits on its own");
+  cmd->fallthrough();
+  tb::core::add_duration_option(cmd, "--interval", watch.interval, "Re-read the status at least this often (default 10s)");
+  tb::core::add_duration_option(cmd, "--expiry-warn", watch.expiry_warn, "Emit key_expiring when the key expires within this (default 7d)");
+  cmd->add_flag("--events,!--no-events", watch.events, "Print event records (--events=false: status records only)");
+  return cmd;
+}
+
+CLI::App* add_wait_command(CLI::App& app, tb::cmd::WaitArgs& wait) {
+  auto* cmd = app.add_subcommand("wait", "Block until a condition holds; exit 75 on timeout");
+  cmd->fallthrough();
+  cmd->add_option("--for", wait.condition, "running, ip, or peer:NAME (online)")->required();
+  tb::core::add_duration_option(cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
+  cmd->add_flag("-q,--quiet", wait.quiet, "Print nothing on success");
+  return cmd;
+}
+
+// The format flags into status.format; false (said on stderr) when they disagree.
+bool resolve_format(const FormatFlags& f, tb::cmd::StatusArgs& status) {
+  using Format = tb::cmd::StatusArgs::Format;
+  int formats = (f.json ? 1 : 0) + (f.raw ? 1 : 0) + (f.format.empty() ? 0 : 1);
+  if (formats > 1) {
+    tb::core::print_error_line("ts-status", "choose one of --json, --raw and --format");
+    return false;
+  }
+  if (f.json || f.format == "json") status.format = Format::kJson;
+  if (f.raw || f.format == "raw") status.format = Format::kRaw;
+  if (f.format == "prometheus" || f.format == "prom") status.format = Format::kPrometheus;
+  if (!status.output.empty() && status.format != Format::kPrometheus) {
+    tb::core::print_error_line("ts-status", "--output is only for --format prometheus");
+    return false;
+  }
+  return true;
+}
+
 int real_main(int argc, char** argv) {
   tb::core::init_process("ts-status");
-
   tb::cmd::CommonArgs common;
   tb::cmd::StatusArgs status;
   tb::cmd::CheckArgs check;
@@ -51,85 +118,26 @@ int real_main(int argc, char** argv) {
   app.footer(kFooter);
   app.set_version_flag("-V,--version", std::string("ts-status (tailbox) ") + TB_VERSION);
   app.require_subcommand(0, 1);
-
   // Options shared by every subcommand (fallthrough lets them follow the subcommand too).
   tb::core::add_local_api_options(&app, common.socket, common.timeout);
   std::string color = "auto";
   app.add_option("--color", color, "Colour in text output: auto, never, always (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "never", "always"}));
   tb::core::add_log_level_option(&app);
-
-  // The default command: status.
-  bool json = false, raw = false;
-  std::string format;
-  app.add_flag("--json", json, "Print one v1 status record (JSON) instead of the table");
-  app.add_flag("--raw", raw, "Print the daemon's status document unchanged");
-  app.add_option("--format", format, "Output format: text, json, raw, prometheus")
-      ->check(CLI::IsMember({"text", "json", "raw", "prometheus", "prom"}));
-  app.add_option("--output", status.output, "With --format prometheus: write this file atomically")
-      ->type_name("FILE");
-  app.add_flag("--peers,!--no-peers", status.peers, "Include peers (--peers=false: only this node)");
-  app.add_flag("--self,!--no-self", status.self, "Show this node's row in the table (--self=false hides it)");
-  app.add_flag("--active", status.active, "Only peers with traffic in the last ~2 minutes");
-
-  auto* check_cmd = app.add_subcommand("check", "Monitoring plugin: one line with perfdata, exit 0/1/2/3");
-  check_cmd->fallthrough();
-  tb::core::add_duration_option(check_cmd, "--warn-expiry", check.warn_expiry, "WARNING when the node key expires within this (default 14d)");
-  tb::core::add_duration_option(check_cmd, "--crit-expiry", check.crit_expiry, "CRITICAL when the node key expires within this (default 3d)");
-  check_cmd->add_option("--require-peer", check.require_peers, "CRITICAL unless this peer (name, FQDN or IP) is online; repeatable")
-      ->type_name("NAME");
-  check_cmd->add_flag("--require-direct", check.require_direct,
-                      "WARNING when a required peer (or, without --require-peer, any active peer) is relayed");
-  check_cmd->add_flag("--warn-health", check.warn_health, "WARNING when tailscaled reports any health message");
-  check_cmd->add_flag("-q,--quiet", check.quiet, "Print nothing; only the exit status");
-
-  auto* watch_cmd = app.add_subcommand("watch", "Stream status records and events as JSON lines; never exits on its own");
-  watch_cmd->fallthrough();
-  tb::core::add_duration_option(watch_cmd, "--interval", watch.interval, "Re-read the status at least this often (default 10s)");
-  tb::core::add_duration_option(watch_cmd, "--expiry-warn", watch.expiry_warn, "Emit key_expiring when the key expires within this (default 7d)");
-  watch_cmd->add_flag("--events,!--no-events", watch.events, "Print event records (--events=false: status records only)");
-
-  auto* wait_cmd = app.add_subcommand("wait", "Block until a condition holds; exit 75 on timeout");
-  wait_cmd->fallthrough();
-  wait_cmd->add_option("--for", wait.condition, "running, ip, or peer:NAME (online)")->required();
-  tb::core::add_duration_option(wait_cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
-  wait_cmd->add_flag("-q,--quiet", wait.quiet, "Print nothing on success");
+  FormatFlags format;
+  add_status_flags(app, status, format);  // the default command
+  auto* check_cmd = add_check_command(app, check);
+  auto* watch_cmd = add_watch_command(app, watch);
+  auto* wait_cmd = add_wait_command(app, wait);
 
   int usage = argv_has_check(argc, argv) ? to_int(tb::core::CheckStatus::kUnknown) : to_int(ExitCode::kUsage);
   if (auto rc = tb::core::parse_command_line(app, argc, argv, usage)) return *rc;
   common.color = color == "never" ? tb::core::ColorMode::kNever
                  : color == "always" ? tb::core::ColorMode::kAlways : tb::core::ColorMode::kAuto;
-
   if (*check_cmd) return tb::cmd::run_check(common, check);
-  if (*watch_cmd) {
-    // A zero interval would re-read the status in a busy loop.
-    if (watch.interval.count() <= 0) {
-      tb::core::print_error_line("ts-status", "--interval must be more than 0");
-      return to_int(ExitCode::kUsage);
-    }
-    return tb::cmd::run_watch(common, watch);
-  }
-  if (*wait_cmd) {
-    if (wait.condition != "running" && wait.condition != "ip" &&
-        (wait.condition.rfind("peer:", 0) != 0 || wait.condition.size() == 5)) {
-      tb::core::print_error_line("ts-status", "--for must be running, ip or peer:NAME");
-      return to_int(ExitCode::kUsage);
-    }
-    return tb::cmd::run_wait(common, wait);
-  }
-
-  int formats = (json ? 1 : 0) + (raw ? 1 : 0) + (format.empty() ? 0 : 1);
-  if (formats > 1) {
-    tb::core::print_error_line("ts-status", "choose one of --json, --raw and --format");
-    return to_int(ExitCode::kUsage);
-  }
-  if (json || format == "json") status.format = tb::cmd::StatusArgs::Format::kJson;
-  if (raw || format == "raw") status.format = tb::cmd::StatusArgs::Format::kRaw;
-  if (format == "prometheus" || format == "prom") status.format = tb::cmd::StatusArgs::Format::kPrometheus;
-  if (!status.output.empty() && status.format != tb::cmd::StatusArgs::Format::kPrometheus) {
-    tb::core::print_error_line("ts-status", "--output is only for --format prometheus");
-    return to_int(ExitCode::kUsage);
-  }
+  if (*watch_cmd) return tb::cmd::run_watch(common, watch);
+  if (*wait_cmd) return tb::cmd::run_wait(common, wait);
+  if (!resolve_format(format, status)) return to_int(ExitCode::kUsage);
   return tb::cmd::run_status(common, status);
 }
 

@@ -27,6 +27,11 @@ bool holds(const std::string& cond, const Json& rec) {
 }  // namespace
 
 int run_wait(const CommonArgs& common, const WaitArgs& args) {
+  if (args.condition != "running" && args.condition != "ip" &&
+      (args.condition.rfind("peer:", 0) != 0 || args.condition.size() == 5)) {
+    core::print_error_line("ts-status", "--for must be running, ip or peer:NAME");
+    return core::to_int(core::ExitCode::kUsage);
+  }
   auto deadline = std::chrono::steady_clock::now() + args.timeout;
   StatusFollower follower(common, std::chrono::seconds(5));
   std::string last_state = "unknown";

@@ -12,6 +12,11 @@ namespace tb::cmd {
 using core::Json;
 
 int run_watch(const CommonArgs& common, const WatchArgs& args) {
+  // A zero interval would re-read the status in a busy loop.
+  if (args.interval.count() <= 0) {
+    core::print_error_line("ts-status", "--interval must be more than 0");
+    return core::to_int(core::ExitCode::kUsage);
+  }
   core::exit_when_stdout_closed();
   StatusFollower follower(common, args.interval);
   Json last_rec = nullptr;
