@@ -218,12 +218,75 @@ bool knows_peers(const Json& status_rec) {
   return st != "daemon_unreachable" && st != "access_denied";
 }
 
+namespace {
+
+// rec[key] when it is an array, else an empty one.
+const Json& list_of(const Json& rec, const char* key) {
+  static const Json empty_list = Json::array();
+  return rec.is_object() && rec.contains(key) && rec[key].is_array() ? rec[key] : empty_list;
+}
+
+// The peer of the other record paired with p, or null: peers pair by identity, the k-th with the k-th.
+const Json* counterpart(const Json& p, const PeersById& other, std::unordered_map<std::string, size_t>& seen) {
+  std::string id = peer_identity(p);
+  size_t k = seen[id]++;
+  auto it = other.find(id);
+  return it != other.end() && k < it->second.size() ? it->second[k] : nullptr;
+}
+
+Json peer_event(std::string_view name, const Json& peer, int64_t now) {
+  Json e = make_event(name, now);
+  e["peer"] = node_label(peer);
+  e["id"] = peer.value("id", "");
+  return e;
+}
+
+// peer_added, peer_online/peer_offline, path, then peer_removed.
+void peer_events(const Json& old_peers, const Json& new_peers, int64_t now, std::vector<Json>& out) {
+  const PeersById old_by_id = peers_by_id(old_peers), new_by_id = peers_by_id(new_peers);
+  std::unordered_map<std::string, size_t> seen_new, seen_old;
+  for (const auto& np : new_peers) {
+    const Json* op = counterpart(np, old_by_id, seen_new);
+    if (!op) {
+      Json e = peer_event("peer_added", np, now);
+      e["online"] = np.value("online", false);
+      out.push_back(std::move(e));
+      continue;
+    }
+    if (op->value("online", false) != np.value("online", false))
+      out.push_back(peer_event(np.value("online", false) ? "peer_online" : "peer_offline", np, now));
+    std::string op_path = op->value("path", "none"), np_path = np.value("path", "none");
+    if (op_path != np_path && op_path != "none" && np_path != "none") {
+      Json e = peer_event("path", np, now);
+      e["from"] = op_path;
+      e["to"] = np_path;
+      out.push_back(std::move(e));
+    }
+  }
+  for (const auto& op : old_peers) {
+    if (!counterpart(op, new_by_id, seen_old)) out.push_back(peer_event("peer_removed", op, now));
+  }
+}
+
+void health_event(const Json& prev, const Json& next, int64_t now, std::vector<Json>& out) {
+  std::set<std::string> old_h, new_h;
+  for (const auto& h : list_of(prev, "health")) old_h.insert(h.get<std::string>());
+  for (const auto& h : list_of(next, "health")) new_h.insert(h.get<std::string>());
+  if (old_h == new_h) return;
+  Json e = make_event("health", now);
+  Json added = Json::array(), removed = Json::array();
+  for (const auto& h : new_h) if (!old_h.count(h)) added.push_back(h);
+  for (const auto& h : old_h) if (!new_h.count(h)) removed.push_back(h);
+  e["added"] = std::move(added);
+  e["removed"] = std::move(removed);
+  e["health"] = list_of(next, "health");
+  out.push_back(std::move(e));
+}
+
+}  // namespace
+
 std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
   std::vector<Json> out;
-  const Json empty_list = Json::array();
-  auto list = [&](const Json& rec, const char* key) -> const Json& {
-    return rec.is_object() && rec.contains(key) && rec[key].is_array() ? rec[key] : empty_list;
-  };
   std::string from = prev.is_object() ? prev.value("state", "") : "";
   std::string to = next.value("state", "");
   if (from != to) {
@@ -235,64 +298,8 @@ std::vector<Json> diff_events(const Json& prev, const Json& next, int64_t now) {
   // Without an answer from the daemon nothing is known of its peers: no peer events towards or
   // from such a record (watch diffs against the last one that knew).
   if (!prev.is_object() || !knows_peers(prev) || !knows_peers(next)) return out;
-
-  const Json& old_peers = list(prev, "peers");
-  const Json& new_peers = list(next, "peers");
-  const PeersById old_by_id = peers_by_id(old_peers), new_by_id = peers_by_id(new_peers);
-  // counterpart(P, BY_ID, SEEN): the peer of the other record paired with P, or null.
-  auto counterpart = [](const Json& p, const PeersById& other, std::unordered_map<std::string, size_t>& seen) -> const Json* {
-    std::string id = peer_identity(p);
-    size_t k = seen[id]++;
-    auto it = other.find(id);
-    return it != other.end() && k < it->second.size() ? it->second[k] : nullptr;
-  };
-  std::unordered_map<std::string, size_t> seen_new, seen_old;
-  for (const auto& np : new_peers) {
-    const Json* op = counterpart(np, old_by_id, seen_new);
-    auto peer_event = [&](std::string_view name) {
-      Json e = make_event(name, now);
-      e["peer"] = node_label(np);
-      e["id"] = np.value("id", "");
-      return e;
-    };
-    if (!op) {
-      Json e = peer_event("peer_added");
-      e["online"] = np.value("online", false);
-      out.push_back(std::move(e));
-      continue;
-    }
-    if (op->value("online", false) != np.value("online", false))
-      out.push_back(peer_event(np.value("online", false) ? "peer_online" : "peer_offline"));
-    std::string op_path = op->value("path", "none"), np_path = np.value("path", "none");
-    if (op_path != np_path && op_path != "none" && np_path != "none") {
-      Json e = peer_event("path");
-      e["from"] = op_path;
-      e["to"] = np_path;
-      out.push_back(std::move(e));
-    }
-  }
-  for (const auto& op : old_peers) {
-    if (!counterpart(op, new_by_id, seen_old)) {
-      Json e = make_event("peer_removed", now);
-      e["peer"] = node_label(op);
-      e["id"] = op.value("id", "");
-      out.push_back(std::move(e));
-    }
-  }
-
-  std::set<std::string> old_h, new_h;
-  for (const auto& h : list(prev, "health")) old_h.insert(h.get<std::string>());
-  for (const auto& h : list(next, "health")) new_h.insert(h.get<std::string>());
-  if (old_h != new_h) {
-    Json e = make_event("health", now);
-    Json added = Json::array(), removed = Json::array();
-    for (const auto& h : new_h) if (!old_h.count(h)) added.push_back(h);
-    for (const auto& h : old_h) if (!new_h.count(h)) removed.push_back(h);
-    e["added"] = std::move(added);
-    e["removed"] = std::move(removed);
-    e["health"] = list(next, "health");
-    out.push_back(std::move(e));
-  }
+  peer_events(list_of(prev, "peers"), list_of(next, "peers"), now, out);
+  health_event(prev, next, now, out);
   std::string old_url = prev.value("auth_url", ""), new_url = next.value("auth_url", "");
   if (!new_url.empty() && new_url != old_url) {
     Json e = make_event("auth_url", now);
