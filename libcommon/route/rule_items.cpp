@@ -1,30 +1,12 @@
 #include "libcommon/route/rule_items.hpp"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "libcommon/core/strings.hpp"
 
 namespace tb::route {
 
-std::string quote(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  for (char ch : s) {
-    auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out.append(buf);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
+using core::json_quote;
 
 std::string describe_list(const std::string& key, const std::vector<std::string>& values) {
   if (values.size() == 1) return key + "=" + values[0];
@@ -74,9 +56,9 @@ bool DomainItem::match(MatchContext& c) const {
   if (best == UINT32_MAX) return false;
   if (c.record) {
     if (best < domains_.size())
-      c.hit("domain", quote(domains_[best]));
+      c.hit("domain", json_quote(domains_[best]));
     else
-      c.hit("domain_suffix", quote(suffixes_[best - domains_.size()]));
+      c.hit("domain_suffix", json_quote(suffixes_[best - domains_.size()]));
   }
   return true;
 }
@@ -92,7 +74,7 @@ bool KeywordItem::match(MatchContext& c) const {
   if (c.domain.empty()) return false;
   for (const auto& k : keywords_) {
     if (c.domain.find(k) != std::string_view::npos) {
-      if (c.record) c.hit("domain_keyword", quote(k));
+      if (c.record) c.hit("domain_keyword", json_quote(k));
       return true;
     }
   }
@@ -114,7 +96,7 @@ bool RegexItem::match(MatchContext& c) const {
   }
   for (size_t i = 0; i < re_.size(); ++i) {
     if (std::regex_search(subject, re_[i])) {
-      if (c.record) c.hit(key_, quote(src_[i]));
+      if (c.record) c.hit(key_, json_quote(src_[i]));
       return true;
     }
   }
@@ -152,7 +134,7 @@ bool CidrItem::test(MatchContext& c, const IpAddr& a) const {
     });
   }
   if (best == UINT32_MAX) return false;
-  if (c.record) c.hit(source_ ? "source_ip_cidr" : "ip_cidr", quote(src_[best]));
+  if (c.record) c.hit(source_ ? "source_ip_cidr" : "ip_cidr", json_quote(src_[best]));
   return true;
 }
 
@@ -193,7 +175,7 @@ bool PortRangeItem::match(MatchContext& c) const {
   uint16_t p = source_ ? c.src_port : c.dst_port;
   for (size_t i = 0; i < ranges_.size(); ++i) {
     if (p >= ranges_[i].lo && p <= ranges_[i].hi) {
-      if (c.record) c.hit(source_ ? "source_port_range" : "port_range", quote(src_[i]));
+      if (c.record) c.hit(source_ ? "source_port_range" : "port_range", json_quote(src_[i]));
       return true;
     }
   }
@@ -226,7 +208,7 @@ bool StringsItem::match(MatchContext& c) const {
   if (s.empty()) return false;
   for (const auto& v : values_) {
     if (v == s) {
-      if (c.record) c.hit(key_, quote(v));
+      if (c.record) c.hit(key_, json_quote(v));
       return true;
     }
   }
@@ -266,7 +248,7 @@ bool RuleSetItem::match(MatchContext& c) const {
     if (!s) continue;
     size_t mark = c.record ? c.record->size() : 0;
     if (s->match(c)) {
-      if (c.record) c.record->insert(c.record->begin() + static_cast<long>(mark), {"rule_set", quote(tags_[i])});
+      if (c.record) c.record->insert(c.record->begin() + static_cast<long>(mark), {"rule_set", json_quote(tags_[i])});
       return true;
     }
     if (c.record) c.record->resize(mark);

@@ -15,9 +15,6 @@
 
 namespace tb::route {
 
-// JSON string literal (rule values are almost always plain ASCII; escape the rest).
-std::string quote(const std::string& s);
-
 // sing-box's description of a list: one value bare, up to three in brackets, more truncated.
 std::string describe_list(const std::string& key, const std::vector<std::string>& values);
 
