@@ -27,7 +27,7 @@ wait_for 60 grep -q '"phase": "held"' "$t/lg.out"
 echo push >&7
 wait_for 60 grep -q '"phase": "pushed"' "$t/lg.out"
 exec 7>&-
-wait "$lg" || fail "loadgen exited $?: $(cat "$t/lg.err")"
+wait_exit "$lg" 0 60 "the load generator, once pushed and its stdin closed" "$t/lg.err"
 held=$(grep '"phase": "held"' "$t/lg.out")
 pushed=$(grep '"phase": "pushed"' "$t/lg.out")
 refused=$(jq '.errors["socks5 method 0xff"] // 0' <<<"$held")

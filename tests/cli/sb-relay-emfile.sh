@@ -44,7 +44,7 @@ used=$(( $(ticks) - before ))
 
 # The clients let go: the relay serves again, without a restart.
 exec 7>&-
-wait_for 10 sh -c "! kill -0 $hold_pid"
+wait_exit "$hold_pid" 0 10 "the 80 idle clients, their stdin closed" "$t/hold.out"
 wait_for 30 curl -sS --max-time 2 --proxy "socks5h://127.0.0.1:$p" "http://127.0.0.1:$hp/hello.txt" -o /dev/null
 kill -0 "$RELAY_PID" || fail "sb-relay is gone"
 echo ok

@@ -13,7 +13,7 @@ await_close "$p" 05 8 >"$t/slow.out" &
 slow=$!
 track_pid "$slow"
 wait_for 5 grep -q '"error":"handshake timeout"' "$RELAY_OUT"
-wait "$slow"
+wait_exit "$slow" 0 15 "the slowloris client"
 read -r state secs <"$t/slow.out"
 [ "$state" = closed ] || fail "slowloris connection still open: $(cat "$t/slow.out")"
 # Cap: hold one connection open (the slow client again, without timeout pressure: a live tunnel).

@@ -15,8 +15,6 @@ exec 7>"$t/plans"
 echo 'not a plan' >&7
 wait_for 10 grep -q 'stdin line 1: not a JSON object' "$t/err"
 kill -TERM "$pid"
-timeout 5 tail --pid="$pid" -f /dev/null || fail "sb-relay still waiting for a plan 5 s after one SIGTERM"
-rc=0; wait "$pid" || rc=$?
-[ "$rc" = 130 ] || fail "SIGTERM before the first plan: exit $rc, expected 130"
+wait_exit "$pid" 130 5 "sb-relay, SIGTERM while it waits for its first plan" "$t/err"
 [ ! -s "$t/out" ] || fail "stdout before any plan: $(cat "$t/out")"
 exec 7>&-

@@ -85,9 +85,7 @@ echo "ok: peer.$SUFFIX answers through ts-ep ${back}s after the node is Running 
 # Every held connection is still there: release them all.
 touch "$t/release"
 for ((i = 1; i <= HOLDS; i++)); do
-  rc=0
-  wait "${hold_pids[i]}" || rc=$?
-  [ "$rc" = 0 ] || fail "held connection $i: curl exit $rc: $(cat "$t/hold$i.err") $(cat "$t/hold$i.out")"
+  wait_exit "${hold_pids[i]}" 0 30 "held connection $i (curl), released" "$t/hold$i.err"
   grep -q "^inet released$" "$t/hold$i.out" || fail "held connection $i was cut: $(cat "$t/hold$i.out")"
 done
 wait_for 10 conn_count_above $((n_before + HOLDS - 1))  # at least the held ones
