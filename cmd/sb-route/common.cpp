@@ -7,6 +7,7 @@
 #include "libcommon/core/exit_code.hpp"
 #include "libcommon/core/json_lines.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/strings.hpp"
 #include "libcommon/route/router.hpp"
 
 namespace tb::cmd::sb_route {
@@ -59,7 +60,7 @@ bool parse_dns_args(const std::vector<std::string>& in, tb::route::StaticResolve
       start = comma + 1;
     }
     std::string name = entry.substr(0, eq);
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    tb::core::lower_in_place(name);
     out.add(name, addrs);
   }
   return true;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cmd/ts-auth/commands.hpp"
+#include "libcommon/core/strings.hpp"
 
 namespace tb::cmd {
 
@@ -16,11 +17,6 @@ using core::Json;
 
 namespace {
 constexpr const char* kDefaultControl = "https://controlplane.tailscale.com";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 bool valid_label(const std::string& h) {
   if (h.empty() || h.size() > 63 || h.front() == '-' || h.back() == '-') return false;
@@ -166,10 +162,10 @@ core::Result<std::optional<ExitNodeChoice>> resolve_exit_node(const std::string&
     return std::optional<ExitNodeChoice>(ExitNodeChoice{arg, ""});
   }
   if (st.peers.empty()) return std::optional<ExitNodeChoice>();  // resolve once Running
-  std::string want = lower(trim_dot(arg));
+  std::string want = core::lower(trim_dot(arg));
   const ts::PeerStatus* found = nullptr;
   for (const auto& p : st.peers) {
-    std::string fqdn = lower(trim_dot(p.dns_name));
+    std::string fqdn = core::lower(trim_dot(p.dns_name));
     std::string base = fqdn.substr(0, fqdn.find('.'));
     if (want == fqdn || want == base) {
       if (found) return core::fail(ExitCode::kDataErr, "ambiguous exit node name \"" + arg + "\"");

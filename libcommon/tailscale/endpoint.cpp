@@ -20,6 +20,8 @@
 #include <cerrno>
 #endif
 
+#include "libcommon/core/strings.hpp"
+
 namespace tb::ts {
 namespace {
 
@@ -39,14 +41,8 @@ std::string under_root(const std::string& root, std::string_view path) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 std::optional<int> parse_port(std::string_view s) {
-  s = trim(s);
+  s = core::trim(s);
   int port = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
@@ -86,7 +82,7 @@ std::optional<int> read_macsys_port(const std::string& ipnport) {
 std::optional<std::string> read_macsys_token(const std::string& path) {
   auto content = read_small_file(path);
   if (!content) return std::nullopt;
-  std::string_view tok = trim(*content);
+  std::string_view tok = core::trim(*content);
   if (tok.empty()) return std::nullopt;
   // The token goes into an Authorization header: refuse anything that is not plain hex rather
   // than send a garbled header.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "libcommon/core/process.hpp"
+#include "libcommon/core/strings.hpp"
 
 namespace tb::ts {
 
@@ -14,13 +15,6 @@ using core::Json;
 
 namespace {
 constexpr const char* kPrefix = "/localapi/v0/";
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
 
 std::string url_escape(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
@@ -42,13 +36,11 @@ std::string daemon_error_message(std::string_view body) {
   auto doc = core::parse_or_discarded(body);
   if (!doc.is_discarded() && doc.is_object()) {
     for (auto it = doc.begin(); it != doc.end(); ++it) {
-      std::string key = it.key();
-      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (key == "error" && it.value().is_string() && !it.value().get<std::string>().empty())
-        return trim(it.value().get<std::string>());
+      if (core::iequals(it.key(), "error") && it.value().is_string() && !it.value().get<std::string>().empty())
+        return std::string(core::trim(it.value().get<std::string>()));
     }
   }
-  std::string text = trim(std::string(body));
+  std::string text(core::trim(body));
   if (text.size() > 300) text = text.substr(0, 300) + "…";
   return text;
 }

@@ -26,9 +26,7 @@ core::Result<Prefs> prefs_from_json(const core::Json& d) {
 }
 
 core::Result<Prefs> parse_prefs(std::string_view body) {
-  auto doc = core::parse_json(body, core::ExitCode::kProtocol, "prefs: tailscaled sent invalid JSON");
-  if (!doc) return tl::unexpected(doc.error());
-  return prefs_from_json(*doc);
+  return core::parse_json(body, core::ExitCode::kProtocol, "prefs: tailscaled sent invalid JSON").and_then(prefs_from_json);
 }
 
 }  // namespace tb::ts

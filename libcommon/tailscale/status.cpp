@@ -134,9 +134,7 @@ core::Result<Status> status_from_json(const Json& d) {
 }
 
 core::Result<Status> parse_status(std::string_view body) {
-  auto doc = core::parse_json(body, core::ExitCode::kProtocol, "status: tailscaled sent invalid JSON");
-  if (!doc) return tl::unexpected(doc.error());
-  return status_from_json(*doc);
+  return core::parse_json(body, core::ExitCode::kProtocol, "status: tailscaled sent invalid JSON").and_then(status_from_json);
 }
 
 }  // namespace tb::ts

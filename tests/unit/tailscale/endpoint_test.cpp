@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/unit/test_util.hpp"
+
 namespace tb::ts {
 namespace {
 
@@ -17,18 +19,7 @@ namespace fs = std::filesystem;
 // A fresh directory standing in for "/", removed at the end of the test.
 class TempRoot {
  public:
-  TempRoot() {
-    std::string tmpl = (fs::temp_directory_path() / "tb-endpoint-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
-  }
-  ~TempRoot() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempRoot(const TempRoot&) = delete;
-  TempRoot& operator=(const TempRoot&) = delete;
-
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return dir_.path(); }
   std::string operator/(const std::string& abs) const { return path_ + abs; }
 
   // Creates a plain file at an absolute-looking path under the root.
@@ -42,7 +33,8 @@ class TempRoot {
   }
 
  private:
-  std::string path_;
+  test::TempDir dir_{"tb-endpoint"};
+  const std::string& path_ = dir_.path();
 };
 
 DiscoveryOptions linux_opts(const TempRoot& root) {
@@ -232,26 +224,20 @@ TEST(EndpointMac, InvalidFilesFallBack) {
   }
 }
 
-TEST(EndpointMac, ExplicitSocketDisablesTcpDiscovery) {
-  MacFixture f;
-  f.install();
-  auto o = f.opts();
-  o.explicit_socket = "/tmp/my.socket";
-  auto ep = discover_endpoint(o);
-  EXPECT_EQ(ep.kind, Endpoint::Kind::kUnix);
-  EXPECT_EQ(ep.path, "/tmp/my.socket");
-  EXPECT_EQ(ep.source, "--socket");
-  EXPECT_TRUE(f.probed.empty());
-}
-
-TEST(EndpointMac, TsSocketAlsoWinsOverDiscovery) {
-  MacFixture f;
-  f.install();
-  auto o = f.opts();
-  o.env_socket = "/tmp/env.socket";
-  auto ep = discover_endpoint(o);
-  EXPECT_EQ(ep.kind, Endpoint::Kind::kUnix);
-  EXPECT_EQ(ep.source, "TS_SOCKET");
+// --socket, and TS_SOCKET too, win over (and disable) the TCP discovery.
+TEST(EndpointMac, ExplicitSocketOrTsSocketDisablesTcpDiscovery) {
+  for (bool flag : {true, false}) {
+    SCOPED_TRACE(flag ? "--socket" : "TS_SOCKET");
+    MacFixture f;
+    f.install();
+    auto o = f.opts();
+    (flag ? o.explicit_socket : o.env_socket) = "/tmp/my.socket";
+    auto ep = discover_endpoint(o);
+    EXPECT_EQ(ep.kind, Endpoint::Kind::kUnix);
+    EXPECT_EQ(ep.path, "/tmp/my.socket");
+    EXPECT_EQ(ep.source, flag ? "--socket" : "TS_SOCKET");
+    EXPECT_TRUE(f.probed.empty());
+  }
 }
 
 TEST(EndpointMac, RealProbeSeesAListenerAndNotAClosedPort) {
