@@ -3,7 +3,8 @@
 //   detect → greeting → auth → request → decide → dial → reply → pump
 // for SOCKS5 (CONNECT, UDP ASSOCIATE), SOCKS4/4a and HTTP (CONNECT and absolute-URI forwarding).
 // The byte work is done by the pure codecs (socks5.hpp, socks4.hpp, http_proxy.hpp); errors are
-// values; the handshake races a watchdog. Internal header: it includes asio.
+// values; the handshake races a watchdog. The steps are in relay_session.cpp (core, SOCKS),
+// http_session.cpp and udp_associate.cpp, sharing session.hpp. Internal header: it includes asio.
 
 #include <atomic>
 #include <memory>

@@ -53,7 +53,7 @@ struct Session {
 bool check_user(const std::vector<std::pair<std::string, std::string>>& users, const std::string& user,
                 const std::string& password);
 
-// An address as text, IPv4-mapped IPv6 shown as IPv4.
+// The address, an IPv4-mapped IPv6 one (a dual-stack socket's view of an IPv4 peer) as IPv4.
 asio::ip::address unmapped(asio::ip::address a);
 
 // Reads more of the client's bytes into s.buf (at most `max` buffered); false at the end.
