@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "libcommon/route/config.hpp"
+#include "libcommon/route/request.hpp"
 #include "libcommon/route/router.hpp"
 #include "libcommon/route/source.hpp"
 
@@ -70,5 +71,18 @@ bool parse_dns_args(const std::vector<std::string>& in, tb::route::StaticResolve
 bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void>(const tb::core::Json&)>& on_record);
 // Last status record of a file ("-" = stdin) → tailnet.
 std::optional<tb::route::TailnetState> read_status_file(const std::string& path);
+
+// The router of explain and decide, with what it points to: the config's rules, the tailnet of
+// --status, the --dns answers, and socket owners from /proc when find_process.
+struct Routing {
+  tb::route::StaticResolver dns;
+  tb::route::ProcFsProcessSearcher procfs;
+  tb::route::Router router;
+  explicit Routing(std::shared_ptr<const tb::route::RouteConfig> config) : router(std::move(config)) {}
+};
+// nullptr (message printed) with *exit_code set: kUsage for a bad --dns, kDataErr for a --status
+// without a status record.
+std::unique_ptr<Routing> make_router(const Loaded& loaded, const std::vector<std::string>& dns,
+                                     const std::string& status_file, bool find_process, int* exit_code);
 
 }  // namespace tb::cmd::sb_route

@@ -101,4 +101,24 @@ std::optional<tb::route::TailnetState> read_status_file(const std::string& path)
   return last;
 }
 
+std::unique_ptr<Routing> make_router(const Loaded& loaded, const std::vector<std::string>& dns,
+                                     const std::string& status_file, bool find_process, int* exit_code) {
+  auto r = std::make_unique<Routing>(loaded.config);
+  if (!parse_dns_args(dns, r->dns)) {
+    *exit_code = tb::core::to_int(tb::core::ExitCode::kUsage);
+    return nullptr;
+  }
+  if (!status_file.empty()) {
+    auto t = read_status_file(status_file);
+    if (!t) {
+      *exit_code = tb::core::to_int(tb::core::ExitCode::kDataErr);
+      return nullptr;
+    }
+    r->router = r->router.with_tailnet(std::move(*t));
+  }
+  r->router.set_resolver(&r->dns);
+  if (find_process) r->router.set_process_searcher(&r->procfs);
+  return r;
+}
+
 }  // namespace tb::cmd::sb_route

@@ -11,48 +11,47 @@
 
 namespace tb::cmd::sb_route {
 
-using tb::core::ExitCode;
 using tb::core::Json;
-using tb::core::to_int;
 using namespace tb::route;
 
+namespace {
+
+// One line of the stream: a request → its decision record (with the request's "id", if any); a
+// status record → the tailnet from now on; other record types are ignored.
+tb::core::Result<void> handle_line(Router& router, const Json& j) {
+  if (j.contains("type") && j["type"].is_string() && j["type"] != "request") {
+    if (j["type"] == "status") {
+      if (auto t = tailnet_from_status(j)) router = router.with_tailnet(std::move(*t));
+    }
+    return {};
+  }
+  auto req = request_from_json(j);
+  if (!req) return tl::unexpected(req.error());
+  Json out = decision_to_json(router.decide(*req, {true}), *req);
+  if (j.contains("id")) {
+    Json with_id;
+    with_id["v"] = 1;
+    with_id["type"] = "decision";
+    with_id["id"] = j["id"];
+    for (auto it = out.begin(); it != out.end(); ++it)
+      if (it.key() != "v" && it.key() != "type") with_id[it.key()] = it.value();
+    out = std::move(with_id);
+  }
+  tb::core::emit_record(out);
+  return {};
+}
+
+}  // namespace
+
 int run_decide(const CommonArgs& common, const DecideArgs& args) {
+  using tb::core::ExitCode;
+  using tb::core::to_int;
   auto loaded = load_or_report(common, true);
   if (!loaded) return to_int(ExitCode::kConfig);
-  StaticResolver dns;
-  if (!parse_dns_args(args.dns, dns)) return to_int(ExitCode::kUsage);
-  TailnetState tailnet;
-  if (!args.status_file.empty()) {
-    auto t = read_status_file(args.status_file);
-    if (!t) return to_int(ExitCode::kDataErr);
-    tailnet = *t;
-  }
-  Router router(loaded->config, tailnet);
-  router.set_resolver(&dns);
-  ProcFsProcessSearcher procfs;
-  if (args.find_process) router.set_process_searcher(&procfs);
-  bool ok = read_json_lines(std::cin, [&](const Json& j) -> tb::core::Result<void> {
-    if (j.contains("type") && j["type"].is_string() && j["type"] != "request") {
-      if (j["type"] == "status") {
-        if (auto t = tailnet_from_status(j)) router = router.with_tailnet(std::move(*t));
-      }
-      return {};
-    }
-    auto req = request_from_json(j);
-    if (!req) return tl::unexpected(req.error());
-    Json out = decision_to_json(router.decide(*req, {true}), *req);
-    if (j.contains("id")) {
-      Json with_id;
-      with_id["v"] = 1;
-      with_id["type"] = "decision";
-      with_id["id"] = j["id"];
-      for (auto it = out.begin(); it != out.end(); ++it)
-        if (it.key() != "v" && it.key() != "type") with_id[it.key()] = it.value();
-      out = std::move(with_id);
-    }
-    tb::core::emit_record(out);
-    return {};
-  });
+  int rc = 0;
+  auto routing = make_router(*loaded, args.dns, args.status_file, args.find_process, &rc);
+  if (!routing) return rc;
+  bool ok = read_json_lines(std::cin, [&](const Json& j) { return handle_line(routing->router, j); });
   if (tb::core::interrupted()) return to_int(ExitCode::kInterrupted);
   return to_int(ok ? ExitCode::kOk : ExitCode::kDataErr);
 }

@@ -60,19 +60,10 @@ int run_explain(const CommonArgs& common, const ExplainArgs& args) {
   if (!loaded) return to_int(ExitCode::kConfig);
   auto req = make_request(args, *loaded->config);
   if (!req) return to_int(ExitCode::kUsage);
-  StaticResolver dns;
-  if (!parse_dns_args(args.dns, dns)) return to_int(ExitCode::kUsage);
-  TailnetState tailnet;
-  if (!args.status_file.empty()) {
-    auto t = read_status_file(args.status_file);
-    if (!t) return to_int(ExitCode::kDataErr);
-    tailnet = *t;
-  }
-  Router router(loaded->config, tailnet);
-  router.set_resolver(&dns);
-  ProcFsProcessSearcher procfs;
-  if (!req->process) router.set_process_searcher(&procfs);
-  Decision d = router.decide(*req, {true});
+  int rc = 0;
+  auto routing = make_router(*loaded, args.dns, args.status_file, !req->process, &rc);
+  if (!routing) return rc;
+  Decision d = routing->router.decide(*req, {true});
   if (args.json) {
     tb::core::emit_record(decision_to_json(d, *req));
     return to_int(ExitCode::kOk);
