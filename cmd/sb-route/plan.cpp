@@ -45,10 +45,11 @@ int run_plan(const CommonArgs& common, const PlanArgs& args) {
       tb::core::print_error_line("sb-route", "the tailnet is available again: its routes are back");
     }
     tailnet_up = up;
+    const bool tun = t->tun;
     router = router.with_tailnet(std::move(*t));
     Json plan = plan_to_json(router, loaded->paths);
     // The TUN flag decides how sb-relay dials the endpoint, so it is part of what "changed" means.
-    plan["tun"] = j.contains("tun") && j["tun"].is_boolean() && j["tun"].get<bool>();
+    plan["tun"] = tun;
     if (plan == last) return {};
     last = plan;
     plan["generation"] = ++generation;

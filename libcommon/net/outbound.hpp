@@ -1,26 +1,18 @@
 #pragma once
-// What sb-relay needs to know about each outbound to dial it, read from the merged sing-box
-// config (the route loader has already checked the keys): dial fields, upstream servers, and the
+// What sb-relay needs to know about each outbound to dial it, taken from the compiled config
+// (route/config.hpp reads and checks every field once): dial fields, upstream servers, and the
 // tailscale endpoint's way into the tailnet.
 
-#include <chrono>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "libcommon/core/error.hpp"
-#include "libcommon/core/json.hpp"
 #include "libcommon/net/address.hpp"
+#include "libcommon/route/config.hpp"
 
 namespace tb::net {
 
-struct DialOptions {
-  std::optional<uint32_t> routing_mark;  // SO_MARK (route.default_mark when the outbound has none)
-  std::string bind_interface;            // SO_BINDTOIFINDEX, falling back to SO_BINDTODEVICE
-  std::string inet4_bind_address, inet6_bind_address;
-  std::chrono::milliseconds connect_timeout{5000};
-};
+using DialOptions = tb::route::DialOptions;
 
 struct OutboundSpec {
   std::string tag;
@@ -42,13 +34,9 @@ struct InboundSpec {
   bool operator==(const InboundSpec&) const = default;
 };
 
-// Go duration ("5s", "300ms", "1m30s", "1d"); nullopt when malformed.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
-// Integer or string with base prefix ("0x80000", "0o17", "524288").
-std::optional<uint32_t> parse_mark(const tb::core::Json& v);
-
-// Every outbound and endpoint of a merged config, by tag (tags default to the list index).
-tb::core::Result<std::map<std::string, OutboundSpec>> outbounds_from_config(const tb::core::Json& merged);
-std::vector<InboundSpec> inbounds_from_config(const tb::core::Json& merged);
+// Every outbound and endpoint of a compiled config, by tag, plus sing-box's implicit direct
+// outbound when the config has no outbounds.
+std::map<std::string, OutboundSpec> outbounds_from_config(const tb::route::RouteConfig& config);
+std::vector<InboundSpec> inbounds_from_config(const tb::route::RouteConfig& config);
 
 }  // namespace tb::net

@@ -38,23 +38,19 @@ tb::core::Result<std::shared_ptr<const Plan>> plan_from_config(const Json& merge
     return fail(ExitCode::kConfig, msg.empty() ? "config has errors" : msg);
   }
   tb::route::TailnetState tailnet;
-  bool tun = true;
   if (status && status->is_object()) {
     auto t = tb::route::tailnet_from_status(*status);
     if (!t) return tl::unexpected(t.error());
     tailnet = std::move(*t);
-    if (auto it = status->find("tun"); it != status->end() && it->is_boolean()) tun = it->get<bool>();
   }
   auto plan = std::make_shared<Plan>();
-  plan->tun = tun;
+  plan->tun = tailnet.tun;
   if (tailnet.self) plan->self_ips = tailnet.self->ips;
   plan->magic_dns_suffix = tailnet.magic_dns_suffix;
   for (const auto& r : config->rules)
     if (r.action.type == tb::route::ActionType::kResolve) plan->has_resolve_action = true;
-  auto outs = outbounds_from_config(merged);
-  if (!outs) return tl::unexpected(outs.error());
-  plan->outbounds = std::move(*outs);
-  plan->inbounds = inbounds_from_config(merged);
+  plan->outbounds = outbounds_from_config(*config);
+  plan->inbounds = inbounds_from_config(*config);
   auto router = std::make_shared<tb::route::Router>(config, std::move(tailnet));
   router->set_resolver(&g_prefetch);
   plan->router = std::move(router);

@@ -4,7 +4,10 @@
 // every finding is kept (with its JSON path), so `sb-route check` reports them all at once;
 // anything outside the subset is reported as unsupported while the rest is still checked.
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,16 +25,34 @@ struct InboundInfo {
   std::vector<std::pair<std::string, std::string>> users;
 };
 
+// The dial fields tailbox carries out (option.DialerOptions; the others are checked and accepted).
+struct DialOptions {
+  std::optional<uint32_t> routing_mark;  // SO_MARK (route.default_mark when the outbound has none)
+  std::string bind_interface;            // SO_BINDTOIFINDEX, falling back to SO_BINDTODEVICE
+  std::string inet4_bind_address, inet6_bind_address;
+  std::chrono::milliseconds connect_timeout{5000};  // 0 or absent: sing-box's default, 5s
+  std::string detour;
+};
+
 struct OutboundInfo {
   std::string tag, type, path;
   bool endpoint = false;
   bool supported = true;
+  DialOptions dial;
+  // socks / http upstreams
+  std::string server;
+  uint16_t server_port = 0;
+  std::string username, password;
+  std::string socks_version = "5";
 };
 
+// A tailscale endpoint's settings (option.TailscaleEndpointOptions).
 struct EndpointInfo {
   std::string tag, path, hostname, control_url, exit_node, auth_key;
   bool accept_routes = false, exit_node_allow_lan_access = false, advertise_exit_node = false, ephemeral = false;
   std::vector<std::string> advertise_routes, advertise_tags;
+  std::optional<int64_t> relay_server_port;  // present and not null
+  std::optional<std::vector<std::string>> relay_server_static_endpoints;
   double udp_timeout_seconds = 300;
   bool has_domain_resolver = false;
 };
@@ -52,6 +73,7 @@ struct RouteConfig {
   std::vector<std::unique_ptr<RuleSet>> rule_sets;  // config sets; ids 0..n-1
   RuleSetIds set_ids;                                // includes the tailnet tags (ids n..)
   uint32_t tailnet_set_base = 0;
+  std::optional<uint32_t> default_mark;  // route.default_mark, when not 0 (already applied to every dial)
   std::string final_outbound;
   std::string final_from;  // "final" | "first_outbound" | "implicit_direct"
   bool needs_process = false;

@@ -109,6 +109,52 @@ std::optional<std::vector<uint16_t>> Reader::ports(const Json& v, const std::str
   return out;
 }
 
+tb::core::Result<uint32_t> parse_fwmark(std::string_view text) {
+  auto fail = [&](const char* why) {
+    return tb::core::fail(tb::core::ExitCode::kConfig,
+                          "strconv.ParseUint: parsing \"" + std::string(text) + "\": " + why);
+  };
+  std::string_view digits = text;
+  unsigned base = 10;
+  if (digits.size() > 1 && digits[0] == '0') {
+    char p = static_cast<char>(digits[1] | 0x20);
+    base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 8;
+    digits.remove_prefix(base == 8 && p != 'o' ? 1 : 2);
+  }
+  if (digits.empty()) return fail("invalid syntax");
+  uint64_t n = 0;
+  bool range = false;
+  for (char ch : digits) {
+    unsigned d = ch >= '0' && ch <= '9' ? unsigned(ch - '0') : (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z' ? unsigned((ch | 0x20) - 'a' + 10) : 99;
+    if (d >= base) return fail("invalid syntax");
+    n = n * base + d;
+    if (n > UINT32_MAX) {
+      range = true;
+      n = UINT32_MAX;
+    }
+  }
+  if (range) return fail("value out of range");
+  return static_cast<uint32_t>(n);
+}
+
+std::optional<uint32_t> Reader::mark(const Json& v, const std::string& path) {
+  if (v.is_string()) {
+    auto m = parse_fwmark(v.get_ref<const std::string&>());
+    if (!m) {
+      error(path, m.error().message);
+      return std::nullopt;
+    }
+    return *m;
+  }
+  if (v.is_null() || v.is_number()) {
+    auto n = integer(v, path, 0, UINT32_MAX, "uint32");
+    if (!n) return std::nullopt;
+    return static_cast<uint32_t>(*n);
+  }
+  error(path, cannot(v, "uint32"));
+  return std::nullopt;
+}
+
 std::optional<double> Reader::duration_seconds(const Json& v, const std::string& path, bool allow_int) {
   if (v.is_null()) return 0.0;
   if (allow_int && v.is_number_integer()) {

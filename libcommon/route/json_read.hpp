@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "libcommon/core/error.hpp"
 #include "libcommon/core/json.hpp"
 #include "libcommon/core/time.hpp"
 #include "libcommon/route/diagnostic.hpp"
@@ -37,12 +39,19 @@ class Reader {
                                  const char* go_type);
   std::optional<std::vector<std::string>> strings(const Json& v, const std::string& path);  // listable
   std::optional<std::vector<uint16_t>> ports(const Json& v, const std::string& path);      // listable uint16
+  // A netfilter mark (sing-box's option.FwMark): a uint32, or a string strconv.ParseUint(s, 0, 32)
+  // reads ("0x80000", "0o17", "524288"). Null is 0.
+  std::optional<uint32_t> mark(const Json& v, const std::string& path);
   // Duration string ("5m") or, when allow_int, integer seconds.
   std::optional<double> duration_seconds(const Json& v, const std::string& path, bool allow_int);
 
  private:
   Diagnostics& d_;
 };
+
+// strconv.ParseUint(text, 0, 32): decimal, or 0x / 0o / 0b / leading-0 octal. The error is Go's
+// message ("strconv.ParseUint: parsing \"x\": invalid syntax").
+tb::core::Result<uint32_t> parse_fwmark(std::string_view text);
 
 // Go duration ("300ms", "1.5h", "5m", plus "d"), in seconds: the one parser, in core.
 using tb::core::parse_go_duration;

@@ -5,6 +5,7 @@
 // checker asks which keys an object accepts, `sb-route format` asks for their order, ts-auth asks
 // which endpoint keys are dial fields. Adding a key is one line here.
 
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -61,7 +62,7 @@ struct Key {
 };
 
 // The whole table, section by section, each in sing-box's order.
-const std::vector<Key>& table();
+std::span<const Key> table();
 
 // The key's entry for an object of `variant` type ("" matches any entry), or nullptr.
 const Key* find(Section s, std::string_view name, std::string_view variant = {});

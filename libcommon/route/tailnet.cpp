@@ -45,6 +45,7 @@ Result<TailnetState> tailnet_from_status(const Json& r) {
   if (r.value("v", Json()) != 1) return fail(ExitCode::kDataErr, "unsupported status record version " + r.value("v", Json()).dump());
   TailnetState t;
   t.state = tb::core::get_string(r, "state", "unknown");
+  t.tun = tb::core::get_bool(r, "tun", true);
   if (const Json* s = tb::core::get_object(r, "self")) t.self = node_from(*s);
   if (auto it = r.find("peers"); it != r.end() && it->is_array())
     for (const auto& p : *it)

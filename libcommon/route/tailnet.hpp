@@ -42,6 +42,10 @@ struct TailnetState {
   std::string magic_dns_suffix;
   std::vector<std::pair<std::string, IpAddr>> extra_records;  // control's DNS records (A/AAAA)
   std::string tailnet_name;
+  // tailscaled has a kernel TUN (sb-relay dials the tailnet from the host stack) rather than
+  // userspace networking. A record without "tun" means a TUN, as a daemon without the TUN field
+  // does (ts-status reads the Local API's Status.TUN the same way).
+  bool tun = true;
 
   bool running() const { return state == "running"; }
 };

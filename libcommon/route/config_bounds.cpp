@@ -1,0 +1,208 @@
+// The config's inbounds, outbounds and endpoints: keys checked against the schema, the fields
+// other layers need read into RouteConfig, typed.
+
+#include <set>
+
+#include "libcommon/route/config_compiler.hpp"
+
+namespace tb::route::detail {
+
+DialOptions Compiler::dial(const Json& obj, const std::string& path) {
+  DialOptions d;
+  if (obj.contains("domain_strategy") && !obj["domain_strategy"].is_null())
+    rd_.warn(key_path(path, "domain_strategy"),
+             "legacy domain_strategy dial field is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
+             "ENABLE_DEPRECATED_LEGACY_DOMAIN_STRATEGY_OPTIONS=true); use domain_resolver",
+             "deprecated");
+  if (auto it = obj.find("routing_mark"); it != obj.end())
+    if (auto m = rd_.mark(*it, key_path(path, "routing_mark")); m && *m != 0) d.routing_mark = *m;
+  for (const auto& k : schema::table()) {
+    if (k.section != Section::kDial || k.type != schema::Type::kDuration) continue;
+    auto it = obj.find(k.name);
+    if (it == obj.end()) continue;
+    auto seconds = rd_.duration_seconds(*it, key_path(path, std::string(k.name)), false);
+    if (k.name == "connect_timeout" && seconds && *seconds > 0)
+      d.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
+  }
+  d.bind_interface = str(obj, "bind_interface", path);
+  d.inet4_bind_address = str(obj, "inet4_bind_address", path);
+  d.inet6_bind_address = str(obj, "inet6_bind_address", path);
+  d.detour = str(obj, "detour", path);
+  return d;
+}
+
+void Compiler::inbounds(const Json& arr) {
+  std::set<std::string> tags;
+  each_object(arr, "inbounds", "[]option.Inbound", [&](const Json& in, const std::string& path, size_t i) {
+    auto info = entry<InboundInfo>(in, path, i);
+    if (!tags.insert(info.tag).second) rd_.error(path, "duplicate inbound tag: " + info.tag);
+    if (info.type != "mixed" && info.type != "socks" && info.type != "http")
+      rd_.error(path, "inbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
+    else
+      inbound_fields(in, path, info);
+    c_.inbounds.push_back(info);
+  });
+}
+
+void Compiler::inbound_fields(const Json& in, const std::string& path, InboundInfo& info) {
+  keys(in, path, {{Section::kListen, Section::kLegacyInbound, Section::kInbound}, info.type, {"type", "tag"}});
+  for (auto k : schema::order(Section::kLegacyInbound))
+    if (in.contains(k))
+      rd_.warn(key_path(path, std::string(k)),
+               "legacy inbound field, deprecated in sing-box 1.11.0 and ignored by 1.13.0; use a sniff/resolve "
+               "rule action", "deprecated");
+  if (auto it = in.find("listen"); it != in.end()) {
+    auto s = rd_.string(*it, key_path(path, "listen"));
+    if (s && !s->empty()) {
+      if (!IpAddr::parse(*s)) rd_.error(key_path(path, "listen"), "ParseAddr(\"" + *s + "\"): unable to parse IP");
+      info.listen = *s;
+    }
+  }
+  if (auto it = in.find("listen_port"); it != in.end()) {
+    auto n = rd_.integer(*it, key_path(path, "listen_port"), 0, 65535, "uint16");
+    if (n) info.listen_port = static_cast<uint16_t>(*n);
+  }
+  if (auto it = in.find("udp_timeout"); it != in.end()) rd_.duration_seconds(*it, key_path(path, "udp_timeout"), true);
+  if (auto it = in.find("users"); it != in.end() && !it->is_null()) {
+    auto up = key_path(path, "users");
+    if (const Json* users = list(*it, up, "[]auth.User")) {
+      for (size_t u = 0; u < users->size(); ++u) {
+        auto p = index_path(up, u);
+        if (keys((*users)[u], p, {{Section::kUser}}))
+          info.users.emplace_back(str((*users)[u], "username", p), str((*users)[u], "password", p));
+      }
+    }
+  }
+  if (tls_enabled(in, path)) rd_.error(key_path(path, "tls"), "inbound TLS is not supported by tailbox", "unsupported");
+}
+
+void Compiler::outbounds(const Json& arr) {
+  each_object(arr, "outbounds", "[]option.Outbound", [&](const Json& o, const std::string& path, size_t i) {
+    auto info = entry<OutboundInfo>(o, path, i);
+    if (info.type == "direct") {
+      keys(o, path, {{Section::kDial, Section::kOutbound}, info.type, {"type", "tag"}});
+      for (const char* k : {"override_address", "override_port"})
+        if (o.contains(k))
+          rd_.error(key_path(path, k),
+                    "destination override fields in direct outbound are deprecated in sing-box 1.11.0 and removed "
+                    "in sing-box 1.13.0, use route options instead", "create");
+      if (o.contains("detour")) rd_.error(key_path(path, "detour"), "`detour` is not supported in direct context", "create");
+      info.dial = dial(o, path);
+    } else if (info.type == "block") {
+      keys(o, path, {{}, {}, {"type", "tag"}});
+      rd_.warn(path, "the block outbound is deprecated in sing-box 1.11.0; use a reject rule action", "deprecated");
+    } else if (info.type == "socks" || info.type == "http") {
+      upstream(o, path, info);
+    } else if (info.type == "dns") {
+      rd_.error(path, "dns outbound is deprecated in sing-box 1.11.0 and removed in sing-box 1.13.0, use rule actions instead", "create");
+      info.supported = false;
+    } else {
+      rd_.error(path, "outbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
+      info.supported = false;
+    }
+    add_tag(std::move(info));
+  });
+}
+
+// A socks or http upstream.
+void Compiler::upstream(const Json& o, const std::string& path, OutboundInfo& info) {
+  keys(o, path, {{Section::kDial, Section::kOutbound}, info.type, {"type", "tag"}});
+  info.dial = dial(o, path);
+  info.server = str(o, "server", path);
+  if (info.server.empty()) rd_.error(key_path(path, "server"), "missing server address", "create");
+  if (auto it = o.find("server_port"); it != o.end())
+    if (auto n = rd_.integer(*it, key_path(path, "server_port"), 0, 65535, "uint16")) info.server_port = static_cast<uint16_t>(*n);
+  if (info.type == "socks") {
+    auto v = str(o, "version", path);
+    if (!v.empty() && v != "4" && v != "4a" && v != "5") rd_.error(key_path(path, "version"), "unknown socks version: " + v, "create");
+    if (!v.empty()) info.socks_version = v;
+    auto n = str(o, "network", path);
+    if (!n.empty() && n != "tcp" && n != "udp") rd_.error(key_path(path, "network"), "unknown network: " + n);
+  } else if (tls_enabled(o, path)) {
+    rd_.error(key_path(path, "tls"), "outbound TLS is not supported by tailbox", "unsupported");
+  }
+  info.username = str(o, "username", path);
+  info.password = str(o, "password", path);
+}
+
+void Compiler::endpoints(const Json& arr) {
+  each_object(arr, "endpoints", "[]option.Endpoint", [&](const Json& e, const std::string& path, size_t i) {
+    auto out = entry<OutboundInfo>(e, path, i);
+    out.endpoint = true;
+    if (out.type != "tailscale") {
+      rd_.error(path, "endpoint type \"" + out.type + "\" is not supported by tailbox", "unsupported");
+      out.supported = false;
+      add_tag(std::move(out));
+      return;
+    }
+    keys(e, path, {{Section::kTailscale, Section::kDial}, {}, {"type", "tag"}});
+    out.dial = dial(e, path);
+    EndpointInfo info;
+    info.tag = out.tag;
+    info.path = path;
+    tailscale(e, path, info);
+    add_tag(std::move(out));
+    c_.endpoints.push_back(info);
+  });
+}
+
+// The tailscale endpoint's own fields, checked as sing-box's NewEndpoint does.
+void Compiler::tailscale(const Json& e, const std::string& path, EndpointInfo& info) {
+  info.hostname = str(e, "hostname", path);
+  info.auth_key = str(e, "auth_key", path);
+  info.control_url = str(e, "control_url", path);
+  info.exit_node = str(e, "exit_node", path);
+  info.accept_routes = boolean(e, "accept_routes", path);
+  info.exit_node_allow_lan_access = boolean(e, "exit_node_allow_lan_access", path);
+  info.advertise_exit_node = boolean(e, "advertise_exit_node", path);
+  info.ephemeral = boolean(e, "ephemeral", path);
+  info.has_domain_resolver = e.contains("domain_resolver") && !e["domain_resolver"].is_null();
+  if (auto it = e.find("advertise_routes"); it != e.end()) {
+    auto rp = key_path(path, "advertise_routes");
+    if (auto s = rd_.strings(*it, rp)) {
+      for (size_t r = 0; r < s->size(); ++r) {
+        auto p = Prefix::parse((*s)[r]);
+        if (!p) {
+          rd_.error(index_path(rp, r), "netip.ParsePrefix(\"" + (*s)[r] + "\"): invalid prefix");
+        } else if (p->bits == 0) {
+          rd_.error(rp, "`advertise_routes` cannot be default, use `advertise_exit_node` instead.", "create");
+        }
+      }
+      info.advertise_routes = *s;
+    }
+  }
+  if (auto it = e.find("advertise_tags"); it != e.end())
+    if (auto s = rd_.strings(*it, key_path(path, "advertise_tags"))) info.advertise_tags = *s;
+  if (info.advertise_exit_node && !info.exit_node.empty())
+    rd_.error(path, "cannot advertise an exit node and use an exit node at the same time.", "create");
+  if (!info.control_url.empty()) {
+    // A URL needs a scheme and a host; a bracketed IPv6 host must be closed.
+    auto scheme = info.control_url.find("://");
+    std::string host = scheme == std::string::npos ? "" : info.control_url.substr(scheme + 3);
+    bool bad = scheme == std::string::npos || scheme == 0 ||
+               (!host.empty() && host[0] == '[' && host.find(']') == std::string::npos);
+    if (bad) rd_.error(key_path(path, "control_url"), "parse control URL: parse \"" + info.control_url + "\": invalid URL", "create");
+  }
+  if (auto it = e.find("udp_timeout"); it != e.end()) {
+    if (auto d = rd_.duration_seconds(*it, key_path(path, "udp_timeout"), true); d && *d > 0) info.udp_timeout_seconds = *d;
+  }
+  if (auto it = e.find("relay_server_port"); it != e.end() && !it->is_null())
+    if (auto n = rd_.integer(*it, key_path(path, "relay_server_port"), 0, 65535, "uint16")) info.relay_server_port = *n;
+  if (auto it = e.find("system_interface_mtu"); it != e.end())
+    rd_.integer(*it, key_path(path, "system_interface_mtu"), 0, UINT32_MAX, "uint32");
+  if (auto it = e.find("relay_server_static_endpoints"); it != e.end()) {
+    auto rp = key_path(path, "relay_server_static_endpoints");
+    if (auto s = rd_.strings(*it, rp)) {
+      for (size_t r = 0; r < s->size(); ++r)
+        if (!split_host_port((*s)[r]) || !IpAddr::parse(split_host_port((*s)[r])->first))
+          rd_.error(index_path(rp, r), "ParseAddrPort(\"" + (*s)[r] + "\"): invalid address");
+      info.relay_server_static_endpoints = *s;
+    }
+  }
+  if (boolean(e, "system_interface", path))
+    rd_.warn(key_path(path, "system_interface"), "ignored in daemon-only mode: tailscaled owns its interface", "ignored");
+  if (!str(e, "state_directory", path).empty())
+    rd_.warn(key_path(path, "state_directory"), "ignored in daemon-only mode: tailscaled keeps its own state", "ignored");
+}
+
+}  // namespace tb::route::detail

@@ -1,0 +1,92 @@
+// dns: servers (keys by type, the tailscale server's endpoint) and rules. tailbox answers no DNS
+// itself; the section is checked so that a config sing-box refuses is refused here too.
+
+#include <set>
+
+#include "libcommon/route/config_compiler.hpp"
+
+namespace tb::route::detail {
+
+void Compiler::dns(const Json& obj) {
+  if (obj.is_null() || !keys(obj, "dns", {{Section::kDns}})) return;
+  if (obj.contains("fakeip") && !obj["fakeip"].is_null())
+    rd_.warn("dns.fakeip", "legacy fakeip options are deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
+                           "ENABLE_DEPRECATED_LEGACY_DNS_FAKEIP_OPTIONS=true)", "deprecated");
+  std::set<std::string> server_tags, ts_endpoints;
+  size_t server_count = 0;
+  if (auto it = obj.find("servers"); it != obj.end()) {
+    if (const Json* servers = list(*it, "dns.servers", "[]option.DNSServerOptions")) {
+      server_count = servers->size();
+      for (size_t i = 0; i < servers->size(); ++i) {
+        auto p = index_path("dns.servers", i);
+        const Json& s = (*servers)[i];
+        if (!rd_.expect_object(s, p)) continue;
+        auto tag = str(s, "tag", p);
+        if (tag.empty()) tag = std::to_string(i);
+        if (!server_tags.insert(tag).second) rd_.error(p, "duplicate dns server tag: " + tag);
+        auto type = str(s, "type", p);
+        if (!type.empty()) {
+          dns_server(s, p, type, ts_endpoints);
+          continue;
+        }
+        keys(s, p, {{Section::kLegacyDnsServer}, {}, {"tag"}});
+        rd_.warn(p, "legacy DNS server format is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
+                    "ENABLE_DEPRECATED_LEGACY_DNS_SERVERS=true); use a typed server", "deprecated");
+      }
+    }
+  }
+  if (auto it = obj.find("rules"); it != obj.end()) {
+    if (const Json* rules = list(*it, "dns.rules", "[]option.DNSRule")) {
+      RuleCompiler rc{&c_.set_ids, &c_.diagnostics, true};
+      for (size_t i = 0; i < rules->size(); ++i) rc.compile_top((*rules)[i], index_path("dns.rules", i));
+    }
+  }
+  dns_resolvers(server_count);
+}
+
+// A typed DNS server: its keys (by type), the tailscale server's endpoint, a remote one's server.
+void Compiler::dns_server(const Json& s, const std::string& p, const std::string& type,
+                          std::set<std::string>& ts_endpoints) {
+  static const std::set<std::string, std::less<>> kDialing = {"local", "dhcp", "tcp", "udp", "tls", "quic", "https", "h3"};
+  static const std::set<std::string, std::less<>> kOthers = {"hosts", "fakeip", "resolved", "tailscale"};
+  const bool dialing = kDialing.count(type) != 0;
+  if (!dialing && !kOthers.count(type)) {
+    rd_.error(key_path(p, "type"), "unknown DNS server type: " + type);
+    return;
+  }
+  if (dialing) keys(s, p, {{Section::kDial, Section::kDnsServer}, type, {"type", "tag"}});
+  else keys(s, p, {{Section::kDnsServer}, type, {"type", "tag"}});
+  if (type == "tailscale") {
+    auto ep = str(s, "endpoint", p);
+    if (ep.empty()) {
+      rd_.error(p, "missing tailscale endpoint tag", "create");
+    } else if (!c_.find_outbound(ep)) {
+      rd_.error(key_path(p, "endpoint"), "endpoint not found: " + ep, "start");
+    } else if (!c_.find_endpoint(ep)) {
+      rd_.error(key_path(p, "endpoint"), "endpoint is not Tailscale: " + ep, "start");
+    } else if (!ts_endpoints.insert(ep).second) {
+      rd_.error(key_path(p, "endpoint"), "only one Tailscale DNS server is allowed for single endpoint", "start");
+    }
+  } else if (dialing && type != "local" && type != "dhcp" && str(s, "server", p).empty()) {
+    rd_.error(key_path(p, "server"), "missing server address", "create");
+  }
+}
+
+// With two or more DNS servers, a tailscale endpoint whose control server is a domain needs a
+// domain resolver (sing-box v1.13.19 common/dialer/dialer.go, NewWithOptions; the endpoint dials
+// with ResolverOnDetour).
+void Compiler::dns_resolvers(size_t server_count) {
+  bool default_resolver = c_.source.contains("route") && c_.source["route"].is_object() &&
+                          c_.source["route"].contains("default_domain_resolver") &&
+                          !c_.source["route"]["default_domain_resolver"].is_null();
+  if (server_count < 2 || default_resolver) return;
+  for (const auto& e : c_.endpoints) {
+    std::string host = e.control_url.empty() ? "controlplane.tailscale.com" : e.control_url;
+    if (auto p = host.find("://"); p != std::string::npos) host = host.substr(p + 3);
+    host = host.substr(0, host.find_first_of(":/"));
+    if (!e.has_domain_resolver && !IpAddr::parse(host) && !(host.size() > 1 && host[0] == '['))
+      rd_.error(e.path, "missing domain resolver for domain server address", "create");
+  }
+}
+
+}  // namespace tb::route::detail

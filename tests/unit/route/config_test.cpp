@@ -1,0 +1,101 @@
+// The typed config: dial fields, marks and the endpoint read once, with their JSON paths; the
+// drifts between readers that the schema and the typed config removed.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "libcommon/route/config.hpp"
+#include "libcommon/route/json_read.hpp"
+#include "libcommon/route/tailnet.hpp"
+
+namespace tb::route {
+namespace {
+
+using tb::core::Json;
+
+std::string errors(const RouteConfig& c) {
+  std::string out;
+  for (const auto& d : c.diagnostics)
+    if (d.severity == Severity::kError) out += d.path + ": " + d.message + "\n";
+  return out;
+}
+
+TEST(ConfigMark, MalformedStringFailsAtCheckWithItsPath) {
+  auto c = compile_config(Json::parse(R"({"outbounds":[{"type":"direct","routing_mark":"0xZZ"}],
+                                          "route":{"default_mark":"eighty"}})"));
+  EXPECT_EQ(errors(*c),
+            "outbounds[0].routing_mark: strconv.ParseUint: parsing \"0xZZ\": invalid syntax\n"
+            "route.default_mark: strconv.ParseUint: parsing \"eighty\": invalid syntax\n");
+}
+
+TEST(ConfigMark, OutOfRangeAndWrongTypes) {
+  auto c = compile_config(Json::parse(R"({"outbounds":[{"type":"direct","tag":"a","routing_mark":"0x100000000"},
+    {"type":"direct","tag":"b","routing_mark":4294967296},{"type":"direct","tag":"c","routing_mark":true}]})"));
+  EXPECT_EQ(errors(*c),
+            "outbounds[0].routing_mark: strconv.ParseUint: parsing \"0x100000000\": value out of range\n"
+            "outbounds[1].routing_mark: json: cannot unmarshal number 4294967296 into Go value of type uint32\n"
+            "outbounds[2].routing_mark: json: cannot unmarshal bool into Go value of type uint32\n");
+}
+
+TEST(ConfigMark, ParsesAsGoParseUintBaseZero) {
+  EXPECT_EQ(*parse_fwmark("524288"), 524288u);
+  EXPECT_EQ(*parse_fwmark("0x80000"), 0x80000u);
+  EXPECT_EQ(*parse_fwmark("0X1f"), 0x1fu);
+  EXPECT_EQ(*parse_fwmark("0o17"), 15u);
+  EXPECT_EQ(*parse_fwmark("017"), 15u);
+  EXPECT_EQ(*parse_fwmark("0b101"), 5u);
+  EXPECT_EQ(*parse_fwmark("0"), 0u);
+  for (const char* bad : {"", "0x", "08", "-1", "+1", "1 ", "abc"}) EXPECT_FALSE(parse_fwmark(bad)) << bad;
+}
+
+TEST(ConfigDial, TypedForEveryDialer) {
+  auto c = compile_config(Json::parse(R"({
+    "outbounds":[{"type":"direct","tag":"d","routing_mark":"0x10","bind_interface":"eth0","connect_timeout":"1.5s",
+                  "inet4_bind_address":"10.0.0.1"},
+                 {"type":"socks","tag":"s","server":"h","server_port":1080,"version":"4a","username":"u","password":"p",
+                  "connect_timeout":"0s"}],
+    "endpoints":[{"type":"tailscale","tag":"ts","detour":"s","relay_server_port":41641,
+                  "relay_server_static_endpoints":["1.2.3.4:41641"]}],
+    "route":{"default_mark":255}})"));
+  ASSERT_EQ(errors(*c), "");
+  const auto* d = c->find_outbound("d");
+  EXPECT_EQ(d->dial.routing_mark, 0x10u);
+  EXPECT_EQ(d->dial.bind_interface, "eth0");
+  EXPECT_EQ(d->dial.inet4_bind_address, "10.0.0.1");
+  EXPECT_EQ(d->dial.connect_timeout.count(), 1500);
+  const auto* s = c->find_outbound("s");
+  EXPECT_EQ(s->dial.routing_mark, 255u);  // route.default_mark
+  EXPECT_EQ(s->dial.connect_timeout.count(), 5000);  // 0 is sing-box's default
+  EXPECT_EQ(s->server, "h");
+  EXPECT_EQ(s->server_port, 1080);
+  EXPECT_EQ(s->socks_version, "4a");
+  EXPECT_EQ(s->username, "u");
+  EXPECT_EQ(c->find_outbound("ts")->dial.detour, "s");
+  const auto* e = c->find_endpoint("ts");
+  EXPECT_EQ(e->relay_server_port, 41641);
+  EXPECT_EQ(e->relay_server_static_endpoints, std::vector<std::string>{"1.2.3.4:41641"});
+}
+
+// sing-box 1.13 has the three keep-alive fields on every dialer, the tailscale endpoint included,
+// and no ssh_server (option/tailscale.go).
+TEST(ConfigEndpoint, KeepAliveAcceptedSshServerUnknown) {
+  auto ok = compile_config(Json::parse(R"({"endpoints":[{"type":"tailscale","disable_tcp_keep_alive":false,
+    "tcp_keep_alive":"5m","tcp_keep_alive_interval":"75s"}]})"));
+  EXPECT_EQ(errors(*ok), "");
+  auto bad = compile_config(Json::parse(R"({"endpoints":[{"type":"tailscale","tcp_keep_alive":"5x","ssh_server":true}]})"));
+  EXPECT_EQ(errors(*bad),
+            "endpoints[0]: json: unknown field \"ssh_server\"\n"
+            "endpoints[0].tcp_keep_alive: time: invalid duration \"5x\"\n");
+}
+
+TEST(TailnetTun, OneDefaultTrueAsTheDaemonMeansIt) {
+  Json rec = {{"v", 1}, {"type", "status"}, {"state", "running"}};
+  EXPECT_TRUE(tailnet_from_status(rec)->tun);
+  rec["tun"] = false;
+  EXPECT_FALSE(tailnet_from_status(rec)->tun);
+  EXPECT_TRUE(TailnetState{}.tun);
+}
+
+}  // namespace
+}  // namespace tb::route
