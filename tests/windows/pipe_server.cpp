@@ -10,11 +10,6 @@
 // --ready (so a client never meets "no such pipe"); --log gets one line per request, "METHOD
 // TARGET host=H cap=C". The server exits 0 after --lifetime seconds (default 60): a test that dies
 // leaves nothing running for long.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include "tests/windows/pipe_io.hpp"
 
 namespace {
 
@@ -43,14 +40,7 @@ void log_line(const std::string& line) {
   std::ofstream(g_opts.log_file, std::ios::app | std::ios::binary) << line << '\n';
 }
 
-bool write_all(HANDLE pipe, std::string_view data) {
-  while (!data.empty()) {
-    DWORD n = 0;
-    if (!WriteFile(pipe, data.data(), static_cast<DWORD>(data.size()), &n, nullptr)) return false;
-    data.remove_prefix(n);
-  }
-  return true;
-}
+using tb::test::write_all;
 
 std::string header_value(std::string_view head, std::string_view name) {
   std::string lower(head);
@@ -98,15 +88,8 @@ void serve(HANDLE pipe) {
   std::string buf;
   char tmp[4096];
   for (;;) {
-    size_t end;
-    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-      DWORD n = 0;
-      if (!ReadFile(pipe, tmp, sizeof tmp, &n, nullptr) || n == 0) {
-        CloseHandle(pipe);
-        return;
-      }
-      buf.append(tmp, n);
-    }
+    size_t end = tb::test::read_head(pipe, buf);
+    if (end == std::string::npos) break;
     std::string head = buf.substr(0, end + 2);
     size_t body = std::strtoul(header_value(head, "content-length").c_str(), nullptr, 10);
     while (buf.size() < end + 4 + body) {
