@@ -1,7 +1,7 @@
 #pragma once
-// Reading config files the way sing-box does (SPEC §1.2, §1.5): JSON with //, /* */ and #
-// comments and trailing commas; YAML (the Rust port's users write it); several -c FILE / -C DIR
-// sources merged in path order.
+// Reading config files the way sing-box does (docs/singbox.md, "JSON dialect" and "Multiple
+// config files"): JSON with //, /* */ and # comments and trailing commas; YAML (the Rust port's
+// users write it); several -c FILE / -C DIR sources merged in path order.
 
 #include <string>
 #include <string_view>
