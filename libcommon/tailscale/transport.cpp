@@ -130,19 +130,6 @@ bool LineSplitter::feed(std::string_view data, const std::function<bool(std::str
   return keep_going;
 }
 
-std::string format_duration(milliseconds d) {
-  auto ms = d.count();
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  std::string out = std::to_string(ms / 1000);
-  if (auto frac = ms % 1000; frac != 0) {
-    std::string f = std::to_string(frac);
-    f.insert(0, 3 - f.size(), '0');
-    while (f.back() == '0') f.pop_back();
-    out += "." + f;
-  }
-  return out + "s";
-}
-
 std::string format_request(std::string_view method, std::string_view target, const HeaderList& headers,
                            std::string_view body) {
   std::string out;

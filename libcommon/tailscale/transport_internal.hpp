@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "libcommon/core/error.hpp"
+#include "libcommon/core/time.hpp"
 #include "libcommon/tailscale/endpoint.hpp"
 #include "libcommon/tailscale/transport.hpp"
 
@@ -82,8 +83,8 @@ class LineSplitter {
   size_t scan_ = 0;   // bytes before this hold no '\n' past start_
 };
 
-// "5s", "1.5s", "250ms": durations as they appear in messages.
-std::string format_duration(std::chrono::milliseconds d);
+// "5s", "1.5s", "250ms": durations as they appear in messages (core's one formatter).
+using core::format_duration;
 
 // ---- Unix socket and loopback TCP (transport_posix.cpp) ----
 
