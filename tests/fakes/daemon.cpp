@@ -109,57 +109,9 @@ void Daemon::load(const Json& sc, const std::string& scenario_dir, const std::st
     std::string sfx = st.value("MagicDNSSuffix", "");
     if (!sfx.empty()) suffix_ = sfx;
   } else {
-    // A synthesised 1.102 Linux node (peers are added below).
-    const std::string self_name = sc.value("self_name", "fake-self");
-    st = Json::parse(R"({"Version":"","TUN":true,"BackendState":"Running","HaveNodeKey":true,"AuthURL":"",
-      "TailscaleIPs":["100.64.0.1","fd7a:115c:a1e0::1"],"Self":null,"Health":[],"MagicDNSSuffix":"",
-      "CurrentTailnet":null,"CertDomains":null,"ExtraRecords":null,"Peer":null,"User":null,
-      "ClientVersion":{"RunningLatest":true}})");
-    st["Version"] = version_;
-    st["MagicDNSSuffix"] = suffix_;
-    st["CurrentTailnet"] = {{"Name", sc.value("tailnet", "example.github")}, {"MagicDNSSuffix", suffix_},
-                            {"MagicDNSEnabled", true}};
-    st["CertDomains"] = Json::array({self_name + "." + suffix_});
-    Json users = Json::object();
-    const char* names[][2] = {{"alice@example.com", "Alice Example"}, {"bob@example.com", "Bob <Ops> & Co"},
-                              {"paweł@example.com", "Paweł"}};
-    for (int u = 0; u < 3; ++u) {
-      int64_t id = 7324756747571594LL + u * 1111;
-      users[std::to_string(id)] = {{"ID", id}, {"LoginName", names[u][0]}, {"DisplayName", names[u][1]},
-                                   {"ProfilePicURL", ""}};
-    }
-    st["User"] = users;
-    for (auto& [k, v] : users.items()) users_[k] = v;
-    next_index_ = 0;
-    Json self = make_peer_locked(self_name, "linux", true);
-    self["UserID"] = 7324756747571594LL;
-    self["TailscaleIPs"] = st["TailscaleIPs"];
-    self["AllowedIPs"] = Json::array({"100.64.0.1/32", "fd7a:115c:a1e0::1/128"});
-    self["Addrs"] = Json::array({"198.51.100.7:41641", "192.168.1.20:41641"});
-    self["CurAddr"] = "";
-    self["Relay"] = "fra";
-    self["LastWrite"] = self["LastSeen"] = self["LastHandshake"] = kZeroTime;
-    self["Active"] = false;
-    self["InMagicSock"] = false;
-    self["InEngine"] = false;
-    self["TaildropTarget"] = 0;
-    st["Self"] = self;
-    users_.clear();
+    st = synthesised_status_locked(sc);
   }
-  // Split into base_ (ordered top level) and the sorted maps; make room for omitempty keys that
-  // can appear later (HaveNodeKey after login, ExitNodeStatus when an exit node is chosen).
-  base_ = Json::object();
-  for (auto& [k, v] : st.items()) {
-    if (k == "Peer") {
-      if (v.is_object())
-        for (auto& [pk, pv] : v.items()) peers_[pk] = pv;
-    } else if (k == "User") {
-      if (v.is_object())
-        for (auto& [uk, uv] : v.items()) users_[uk] = uv;
-    }
-    base_[k] = k == "Peer" || k == "User" ? Json(nullptr) : v;
-    if (k == "Self" && !st.contains("ExitNodeStatus")) base_["ExitNodeStatus"] = nullptr;
-  }
+  split_status_locked(st);
   if (!base_.contains("Version")) base_["Version"] = version_;
   version_ = sc.value("version", base_.value("Version", version_));
   base_["Version"] = version_;
@@ -190,7 +142,73 @@ void Daemon::load(const Json& sc, const std::string& scenario_dir, const std::st
     peers_[p["PublicKey"].get<std::string>()] = p;
   }
 
-  // Prefs: built-in 1.102 defaults, a file, or an inline object; scenario edits win.
+  load_prefs_locked(sc, resolve);
+  key_login_ms_ = sc.value("key_login_ms", key_login_ms_);
+  update_exit_node_locked();
+  if (sc.contains("timeline")) timeline_ = sc["timeline"];
+}
+
+// A synthesised 1.102 Linux node: self, three users, no peers yet (load adds them).
+Json Daemon::synthesised_status_locked(const Json& sc) {
+  const std::string self_name = sc.value("self_name", "fake-self");
+  Json st = Json::parse(R"({"Version":"","TUN":true,"BackendState":"Running","HaveNodeKey":true,"AuthURL":"",
+    "TailscaleIPs":["100.64.0.1","fd7a:115c:a1e0::1"],"Self":null,"Health":[],"MagicDNSSuffix":"",
+    "CurrentTailnet":null,"CertDomains":null,"ExtraRecords":null,"Peer":null,"User":null,
+    "ClientVersion":{"RunningLatest":true}})");
+  st["Version"] = version_;
+  st["MagicDNSSuffix"] = suffix_;
+  st["CurrentTailnet"] = {{"Name", sc.value("tailnet", "example.github")}, {"MagicDNSSuffix", suffix_},
+                          {"MagicDNSEnabled", true}};
+  st["CertDomains"] = Json::array({self_name + "." + suffix_});
+  Json users = Json::object();
+  const char* names[][2] = {{"alice@example.com", "Alice Example"}, {"bob@example.com", "Bob <Ops> & Co"},
+                            {"paweł@example.com", "Paweł"}};
+  for (int u = 0; u < 3; ++u) {
+    int64_t id = 7324756747571594LL + u * 1111;
+    users[std::to_string(id)] = {{"ID", id}, {"LoginName", names[u][0]}, {"DisplayName", names[u][1]},
+                                 {"ProfilePicURL", ""}};
+  }
+  st["User"] = users;
+  for (auto& [k, v] : users.items()) users_[k] = v;
+  next_index_ = 0;
+  Json self = make_peer_locked(self_name, "linux", true);
+  self["UserID"] = 7324756747571594LL;
+  self["TailscaleIPs"] = st["TailscaleIPs"];
+  self["AllowedIPs"] = Json::array({"100.64.0.1/32", "fd7a:115c:a1e0::1/128"});
+  self["Addrs"] = Json::array({"198.51.100.7:41641", "192.168.1.20:41641"});
+  self["CurAddr"] = "";
+  self["Relay"] = "fra";
+  self["LastWrite"] = self["LastSeen"] = self["LastHandshake"] = kZeroTime;
+  self["Active"] = false;
+  self["InMagicSock"] = false;
+  self["InEngine"] = false;
+  self["TaildropTarget"] = 0;
+  st["Self"] = self;
+  users_.clear();
+  return st;
+}
+
+// The status document into base_ (the ordered top level) and the sorted Peer and User maps, so that
+// keys stay sorted bytewise like Go's map encoding.
+void Daemon::split_status_locked(const Json& st) {
+  // Make room for omitempty keys that can appear later (ExitNodeStatus when an exit node is chosen).
+  base_ = Json::object();
+  for (auto& [k, v] : st.items()) {
+    if (k == "Peer") {
+      if (v.is_object())
+        for (auto& [pk, pv] : v.items()) peers_[pk] = pv;
+    } else if (k == "User") {
+      if (v.is_object())
+        for (auto& [uk, uv] : v.items()) users_[uk] = uv;
+    }
+    base_[k] = k == "Peer" || k == "User" ? Json(nullptr) : v;
+    if (k == "Self" && !st.contains("ExitNodeStatus")) base_["ExitNodeStatus"] = nullptr;
+  }
+}
+
+// Prefs: built-in 1.102 defaults, a file, or an inline object; scenario edits win. Config's user
+// and node come from Self; a node that is not logged in has WantRunning (and LoggedOut) to match.
+void Daemon::load_prefs_locked(const Json& sc, const std::function<std::string(const std::string&)>& resolve) {
   prefs_ = Json::parse(kDefaultPrefs);
   if (sc.contains("prefs")) {
     Json p = sc["prefs"].is_string() ? read_json_file(resolve(sc["prefs"].get<std::string>())) : sc["prefs"];
@@ -216,9 +234,6 @@ void Daemon::load(const Json& sc, const std::string& scenario_dir, const std::st
   // A node that never logged in (or logged out) says so in its prefs, like tailscaled.
   bool prefs_say_logged_out = sc.contains("prefs") && sc["prefs"].is_object() && sc["prefs"].contains("LoggedOut");
   if (!logged_in_ && !prefs_say_logged_out && !(sc.contains("prefs") && sc["prefs"].is_string())) prefs_["LoggedOut"] = true;
-  key_login_ms_ = sc.value("key_login_ms", key_login_ms_);
-  update_exit_node_locked();
-  if (sc.contains("timeline")) timeline_ = sc["timeline"];
 }
 
 void Daemon::open_log(const std::string& path) {

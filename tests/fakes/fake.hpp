@@ -121,6 +121,9 @@ class Daemon {
     bool health = false;
   };
 
+  Json synthesised_status_locked(const Json& sc);
+  void split_status_locked(const Json& st);
+  void load_prefs_locked(const Json& sc, const std::function<std::string(const std::string&)>& resolve);
   Json render_status_locked(bool with_peers) const;
   std::vector<std::pair<std::string, std::string>> health_locked() const;
   Json health_state_locked() const;
@@ -138,6 +141,11 @@ class Daemon {
   Json netmap_locked() const;
   void update_exit_node_locked();
   Reply apply_locked(const Json& action, bool& go_away, bool& come_back);
+  std::optional<Reply> apply_state_locked(const Json& a);
+  std::optional<Reply> apply_peers_locked(const Json& a);
+  std::optional<Reply> edit_peer_locked(const Json& pa);
+  std::optional<Reply> apply_faults_locked(const Json& a);
+  std::optional<Reply> apply_presence_locked(const Json& a, bool& go_away, bool& come_back);
   void schedule(int ms, Json action);
   void timer_loop();
 

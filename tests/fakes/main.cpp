@@ -46,6 +46,36 @@
 #define TB_FIXTURES_DIR "."
 #endif
 
+namespace {
+
+using tb::fake::Json;
+
+// The scenario file; DIR becomes its directory (relative fixture paths are looked up there first).
+Json read_scenario(const std::string& path, std::string& dir) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Json sc = Json::parse(ss.str());
+  dir = std::filesystem::absolute(path).parent_path().string();
+  return sc;
+}
+
+// The ready line, flushed: tests wait for it before they talk to the fake.
+void print_ready(const std::string& socket, const std::string& control, int tcp_port) {
+  Json ready;
+  ready["type"] = "ready";
+  ready["socket"] = socket;
+  ready["pid"] = static_cast<int>(::getpid());
+  if (!control.empty()) ready["control"] = control;
+  if (tcp_port >= 0) ready["tcp_port"] = tcp_port;
+  std::string line = ready.dump() + "\n";
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace tb::fake;
   CLI::App app{"fake_tailscaled: a stand-in for tailscaled's Local API, for tests"};
@@ -79,14 +109,7 @@ int main(int argc, char** argv) {
   Json sc = Json::object();
   std::string sc_dir = ".";
   try {
-    if (!scenario_path.empty()) {
-      std::ifstream in(scenario_path);
-      if (!in) throw std::runtime_error("cannot read " + scenario_path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      sc = Json::parse(ss.str());
-      sc_dir = std::filesystem::absolute(scenario_path).parent_path().string();
-    }
+    if (!scenario_path.empty()) sc = read_scenario(scenario_path, sc_dir);
     if (!state.empty()) sc["state"] = state;
     if (!perms.empty()) sc["permissions"] = perms;
     if (gen >= 0) sc["generate_peers"] = gen;
@@ -120,15 +143,7 @@ int main(int argc, char** argv) {
     return 69;
   }
 
-  Json ready;
-  ready["type"] = "ready";
-  ready["socket"] = lo.socket;
-  ready["pid"] = static_cast<int>(::getpid());
-  if (!control.empty()) ready["control"] = control;
-  if (lo.tcp_port >= 0) ready["tcp_port"] = listeners.tcp_port();
-  std::string line = ready.dump() + "\n";
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fflush(stdout);
+  print_ready(lo.socket, control, lo.tcp_port >= 0 ? listeners.tcp_port() : -1);
   daemon.start_timeline();
 
   int sig = 0;
