@@ -31,8 +31,7 @@ See sb-route(1), sb-route.json(5) and tailbox(7).)";
 int real_main(int argc, char** argv) {
   tb::core::init_process("sb-route");
   CLI::App app{kDescription, "sb-route"};
-  app.footer(kFooter);
-  app.set_version_flag("--version", std::string("sb-route ") + TB_VERSION);
+  tb::core::add_footer_and_version(app, kFooter, "--version", "sb-route");
   app.require_subcommand(1);
   app.fallthrough();
 

@@ -14,9 +14,6 @@
 
 namespace {
 
-using tb::core::ExitCode;
-using tb::core::to_int;
-
 constexpr const char* kDescription =
     "ts-auth: log this node in (or out) through a running tailscaled.\n"
     "Headless with an auth key, or interactive with a login URL; never waits forever, never prints the key.";
@@ -135,8 +132,7 @@ int real_main(int argc, char** argv) {
   tb::cmd::UrlArgs url;
 
   CLI::App app{kDescription, "ts-auth"};
-  app.footer(kFooter);
-  app.set_version_flag("-V,--version", std::string("ts-auth (tailbox) ") + TB_VERSION);
+  tb::core::add_footer_and_version(app, kFooter, "-V,--version", "ts-auth (tailbox)");
   app.require_subcommand(1, 1);
   tb::core::add_local_api_options(&app, common.socket, common.timeout);
   app.add_flag("--json", common.json, "Print v1 JSON records (one per line, flushed as they happen)");

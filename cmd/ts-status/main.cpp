@@ -108,26 +108,26 @@ bool resolve_format(const FormatFlags& f, tb::cmd::StatusArgs& status) {
 
 int real_main(int argc, char** argv) {
   tb::core::init_process("ts-status");
-  tb::cmd::CommonArgs common;
-  tb::cmd::StatusArgs status;
-  tb::cmd::CheckArgs check;
-  tb::cmd::WatchArgs watch;
-  tb::cmd::WaitArgs wait;
-
   CLI::App app{kDescription, "ts-status"};
-  app.footer(kFooter);
-  app.set_version_flag("-V,--version", std::string("ts-status (tailbox) ") + TB_VERSION);
+  tb::core::add_footer_and_version(app, kFooter, "-V,--version", "ts-status (tailbox)");
   app.require_subcommand(0, 1);
+
   // Options shared by every subcommand (fallthrough lets them follow the subcommand too).
+  tb::cmd::CommonArgs common;
   tb::core::add_local_api_options(&app, common.socket, common.timeout);
   std::string color = "auto";
   app.add_option("--color", color, "Colour in text output: auto, never, always (NO_COLOR is honoured)")
       ->check(CLI::IsMember({"auto", "never", "always"}));
   tb::core::add_log_level_option(&app);
+
+  tb::cmd::StatusArgs status;  // the default command
   FormatFlags format;
-  add_status_flags(app, status, format);  // the default command
+  add_status_flags(app, status, format);
+  tb::cmd::CheckArgs check;
   auto* check_cmd = add_check_command(app, check);
+  tb::cmd::WatchArgs watch;
   auto* watch_cmd = add_watch_command(app, watch);
+  tb::cmd::WaitArgs wait;
   auto* wait_cmd = add_wait_command(app, wait);
 
   int usage = argv_has_check(argc, argv) ? to_int(tb::core::CheckStatus::kUnknown) : to_int(ExitCode::kUsage);

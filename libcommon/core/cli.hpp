@@ -29,6 +29,14 @@ inline CLI::Option* add_duration_option(CLI::App* app, const std::string& name, 
       ->type_name("DURATION");
 }
 
+// What every tool's --help ends with: the footer (examples, exit status) and the version flag, which
+// prints "VERSION_TEXT VERSION".
+inline void add_footer_and_version(CLI::App& app, const std::string& footer, const std::string& version_flag,
+                                   const std::string& version_text) {
+  app.footer(footer);
+  app.set_version_flag(version_flag, version_text + " " + TB_VERSION);
+}
+
 // --socket PATH and --request-timeout DURATION: how ts-status and ts-auth reach tailscaled.
 inline void add_local_api_options(CLI::App* app, std::string& socket, std::chrono::milliseconds& timeout) {
   app->add_option("--socket", socket, "Path of tailscaled's socket (default: $TS_SOCKET, then the platform's usual paths)")
