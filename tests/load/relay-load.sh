@@ -79,7 +79,7 @@ echo close >&"$LGW"
 lg_read 60
 [ "$(jqr .echo_open)" = 0 ] || fail "the relay did not close every upstream: $LG"
 exec {LGW}>&-
-wait "$LG_PID" || fail "loadgen hold exited $?"
+wait_exit "$LG_PID" 0 60 "the load generator (hold), its stdin closed" "$t/lg.err"
 wait_for 30 fds_at_most "$relay_pid" "$base_fds"
 wait_conns r "$N"
 sample "$relay_pid" after-hold
@@ -103,7 +103,7 @@ while :; do
   [ "$(jqr .phase)" = soak_done ] && break
 done
 exec {LGW}>&-
-wait "$LG_PID" || fail "loadgen soak exited $?"
+wait_exit "$LG_PID" 0 60 "the load generator (soak), its stdin closed" "$t/lg.err"
 soak_ok=$(jqr .ok)
 soak_failed=$(jqr .failed)
 soak_short=$(jqr .short)
@@ -129,15 +129,14 @@ fi
 after_fds=$(fds "$relay_pid")
 after_rss=$(rss "$relay_pid")
 kill -TERM "$relay_pid"
-rc=0; wait "$relay_pid" || rc=$?
-[ "$rc" = 0 ] || fail "sb-relay exited $rc on SIGTERM after the load"
+wait_exit "$relay_pid" 0 30 "sb-relay, SIGTERM after the load" "$t/r.err"
 
 echo "== cap: --max-connections $CAP, $CAP held + $OVER over"
 start_relay c --threads "$THREADS" --max-connections "$CAP" --events close -c "$TB_FIXTURES/relay/direct.json"
 lg_open cap --proxy "$RELAY_PORT" --admit "$CAP" --over "$OVER"
 lg_read 120
 exec {LGW}>&-
-wait "$LG_PID" || fail "loadgen cap exited $?"
+wait_exit "$LG_PID" 0 60 "the load generator (cap), its stdin closed" "$t/lg.err"
 cap_line=$LG
 [ "$(jqr .held)" = "$CAP" ] && [ "$(jqr .admitted_failed)" = 0 ] || fail "cap: the admitted connections failed: $LG"
 [ "$(jqr '.refused_socks5 + .refused_http')" = "$OVER" ] || fail "cap: not every client over the cap was refused politely: $LG"

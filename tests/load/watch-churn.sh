@@ -54,7 +54,7 @@ kill -0 "$watch_pid" 2>/dev/null || fail "watch exited during the churn: $(cat "
 rss_end=$(rss "$watch_pid")
 kill "$sampler" 2>/dev/null || true
 kill "$watch_pid"
-wait "$consumer" || fail "the consumer failed"
+wait_exit "$consumer" 0 30 "the consumer of watch's output, watch killed" "$t/consume.err"
 counts=$(cat "$t/w/counts.json")
 echo "  watch output $counts"
 printf '%s\n' "$cmp_line" | jq -e '.match' >/dev/null || fail "watch missed the final state: $cmp_line"
