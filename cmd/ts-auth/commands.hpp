@@ -39,7 +39,7 @@ struct Settings {
   bool ephemeral = false;
 };
 
-// An option that daemon-only mode cannot apply, and why (spec singbox.md §2.1, last column).
+// An option that daemon-only mode cannot apply, and why (docs/singbox.md, "Daemon-only mapping").
 struct IgnoredOption {
   std::string option;  // the config key or flag name, e.g. "state_directory"
   std::string reason;

@@ -1,4 +1,4 @@
-// `ts-auth up`: bring the node up the way `tailscale up` does (spec localapi.md §2.6), but never
+// `ts-auth up`: bring the node up the way `tailscale up` does (docs/localapi.md, "What tailscale up does"), but never
 // hang, never leak the key, and never log the node out on a failure.
 //
 //   1. watch the IPN bus (mask 18: initial state, no private keys) and wait for its first line,

@@ -28,7 +28,7 @@ int state_exit(const ts::Status& s) {
              : to_int(ExitCode::kFalse);
 }
 
-// tailscale status's message for states without a table (spec §2.5).
+// tailscale status's message for states without a table (docs/localapi.md, "tailscale status text").
 std::string not_running_text(const ts::Status& s) {
   switch (s.backend_state) {
     case ts::BackendState::kNeedsLogin:

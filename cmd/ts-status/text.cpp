@@ -1,5 +1,6 @@
-// The table for people, in the spirit of `tailscale status` (spec/localapi.md §4): one row for this
-// node, one per peer sorted by DNS name, then health warnings, exit node and key expiry.
+// The table for people, in the spirit of `tailscale status` (docs/localapi.md, "tailscale status
+// text"): one row for this node, one per peer sorted by DNS name, then health warnings, exit node
+// and key expiry.
 // Rendered from the v1 status record, so the table can never say something --json does not.
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 #pragma once
-// tailscaled's backend states (spec/localapi.md §2.5). Status carries the string form, the IPN bus
+// tailscaled's backend states (docs/localapi.md, "Backend states"). Status carries the string form, the IPN bus
 // the integer form; records carry our normalized snake_case name.
 
 #include <optional>

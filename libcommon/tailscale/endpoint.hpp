@@ -1,5 +1,6 @@
 #pragma once
-// Where tailscaled's Local API listens (spec/localapi.md §1.1, §1.6), and how we find it.
+// Where tailscaled's Local API listens, and how we find it (docs/localapi.md, "Where the daemon
+// listens" and "Choosing the socket").
 //
 // Order of precedence: --socket PATH, then TS_SOCKET, then the platform's candidates:
 //   Linux:  /var/run/tailscale/tailscaled.sock, /run/tailscale/tailscaled.sock,

@@ -1,6 +1,6 @@
 #pragma once
-// LocalApiClient: the calls tailbox makes to tailscaled (spec/localapi.md §2), with the daemon's
-// HTTP errors mapped to tailbox errors (§1.4–1.5):
+// LocalApiClient: the calls tailbox makes to tailscaled (docs/localapi.md, "Endpoints"), with the daemon's
+// HTTP errors mapped to tailbox errors ("Permissions", "Error bodies"):
 //   403                      -> ExitCode::kNoPerm, the daemon's reason + the operator hint
 //   other non-2xx            -> ExitCode::kProtocol, the daemon's message: a JSON body's
 //                               "error"/"Error" (matched case-insensitively) or the text body

@@ -1,5 +1,5 @@
 #pragma once
-// One ipn.Notify line from watch-ipn-bus (spec/localapi.md §2.3–2.4).
+// One ipn.Notify line from watch-ipn-bus (docs/localapi.md, "Notify objects").
 // Keys without omitempty are always present and usually null; State is an integer; newer daemons
 // add keys at any release. Unknown keys are ignored; the raw object is kept for --raw output.
 

@@ -1,5 +1,5 @@
 #pragma once
-// ipn.Prefs (spec/localapi.md §2.2): the fields tailbox reads, plus the whole document so that
+// ipn.Prefs (docs/localapi.md, "Prefs and MaskedPrefs"): the fields tailbox reads, plus the whole document so that
 // callers can send it back (check-prefs, start) without losing fields this version doesn't know.
 // Tolerant like Status: nulls, missing and unknown fields, "AllowSingleHosts" present or not.
 

@@ -1,5 +1,6 @@
 #pragma once
-// ipnstate.Status and PeerStatus (spec/localapi.md §3), tolerant of every daemon from 2020 to 1.102:
+// ipnstate.Status and PeerStatus (docs/localapi.md, "Status and PeerStatus"), tolerant of every
+// daemon from 2020 to 1.102:
 //   - null where a list or map is expected ("Peer": null, "TailscaleIPs": null, "Health": null);
 //   - a missing Self (2020 builds) and the 2020 "TailAddr" instead of "TailscaleIPs";
 //   - unknown fields (ignored) and missing omitempty fields (defaults);
