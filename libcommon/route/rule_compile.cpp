@@ -1,6 +1,6 @@
 // Compiling rules from JSON: strict on keys as sing-box's decoder is, then the items built in
-// sing-box's order (route/rule/rule_default.go, rule_logical.go in sing-box v1.13.19). The actions
-// are compiled in rule_action.cpp.
+// sing-box's order (route/rule/rule_default.go, NewDefaultRule and NewLogicalRule, in sing-box
+// v1.13.19). The actions are compiled in rule_action.cpp.
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -427,7 +427,7 @@ bool RuleCompiler::compile_sub_rules(const Json& v, const std::string& path, boo
       continue;
     }
     // A sub-rule's own action fields are parsed and ignored, as sing-box's logical rule does
-    // (route/rule/rule_abstract.go).
+    // (NewLogicalRule in route/rule/rule_default.go builds each sub-rule with its action, unused).
     if (!headless && !sub_rest.empty()) compile_action(v[i], index_path(path, i), sub_rest);
     out.push_back(std::move(*sub));
   }
