@@ -16,12 +16,16 @@ using tb::core::Json;
 
 namespace {
 
-const std::set<std::string, std::less<>> kListable = {
-    "inbound", "network", "auth_user", "protocol", "client", "domain", "domain_suffix", "domain_keyword",
-    "domain_regex", "source_ip_cidr", "ip_cidr", "source_port", "source_port_range", "port", "port_range",
-    "process_name", "process_path", "process_path_regex", "package_name", "user", "user_id", "rule_set",
-    "query_type", "advertise_tags", "sniffer", "outbound", "wifi_ssid", "wifi_bssid", "clash_mode",
-    "network_type", "preferred_by"};
+// sing-box's badoption.Listable fields: one element is written as the element.
+bool listable(const std::string& key) {
+  static const std::set<std::string_view> names = [] {
+    std::set<std::string_view> n;
+    for (const auto& k : schema::table())
+      if (k.type == schema::Type::kListable) n.insert(k.name);
+    return n;
+  }();
+  return names.count(key) != 0;
+}
 
 bool is_empty(const Json& v) {
   return v.is_null() || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
@@ -45,7 +49,7 @@ Json clean(const Json& v, const std::string& key) {
       Json c = clean(x, "");
       if (!c.is_null()) out.push_back(std::move(c));
     }
-    if (out.size() == 1 && kListable.count(key) && !out[0].is_object() && !out[0].is_array()) return out[0];
+    if (out.size() == 1 && listable(key) && !out[0].is_object() && !out[0].is_array()) return out[0];
     return out;
   }
   return v;

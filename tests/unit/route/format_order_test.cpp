@@ -150,5 +150,23 @@ TEST(Format, CanonicalAndIdempotent) {
   EXPECT_EQ(format_config(out), out);
 }
 
+// A one-element list of a badoption.Listable field is written as its element, as `sing-box format`
+// 1.13.19 writes it; a plain list ([]netip.Prefix) stays a list; the schema's types decide.
+TEST(FormatListable, AsSingBoxWritesThem) {
+  auto out = format_config(Json::parse(R"({
+    "outbounds": [{"type": "direct", "tag": "d", "network_type": ["wifi"], "fallback_network_type": ["cellular"]}],
+    "route": {"default_network_type": ["wifi"], "rules": [{"default_interface_address": ["10.0.0.0/8"], "outbound": "d"}]},
+    "dns": {"rules": [{"domain": ["a.test"], "action": "predefined", "answer": ["a.test. IN A 1.2.3.4"]}]},
+    "endpoints": [{"type": "tailscale", "tag": "ts", "advertise_routes": ["10.1.0.0/16"],
+                   "relay_server_static_endpoints": ["1.2.3.4:5"]}]})"));
+  EXPECT_EQ(out["outbounds"][0]["network_type"], "wifi");
+  EXPECT_EQ(out["outbounds"][0]["fallback_network_type"], "cellular");
+  EXPECT_EQ(out["route"]["default_network_type"], "wifi");
+  EXPECT_EQ(out["route"]["rules"][0]["default_interface_address"], "10.0.0.0/8");
+  EXPECT_EQ(out["dns"]["rules"][0]["answer"], "a.test. IN A 1.2.3.4");
+  EXPECT_EQ(out["endpoints"][0]["advertise_routes"], Json::array({"10.1.0.0/16"}));
+  EXPECT_EQ(out["endpoints"][0]["relay_server_static_endpoints"], Json::array({"1.2.3.4:5"}));
+}
+
 }  // namespace
 }  // namespace tb::route
