@@ -44,6 +44,10 @@ jq -e '.tailnet.state == "running"
 jq -se 'all(.[]; (.source | type) == "object" and .source.route.final == "proxy" and .status.type == "status")
   and .[0].status.state == "running" and .[1].status.state == "daemon_unreachable" and .[0].tun == true' "$t/plans" >/dev/null ||
   fail "plans must carry source and status: $(jq -c '{source, status: .status.state, tun}' "$t/plans")"
+# A status record without "tun" means a kernel TUN, as tailscaled without the field means it (and
+# as sb-relay reads the same record).
+jq -c 'del(.tun)' "$run" | "$sb" plan -c "$cfg" >"$t/notun"
+jq -e '.tun == true' "$t/notun" >/dev/null || fail "status without tun: plan tun $(jq -c .tun "$t/notun")"
 # Without -c/-C the embedded default config: a mixed inbound on 127.0.0.1:1080, tailnet → endpoint, rest direct.
 (cd "$t" && "$sb" plan <"$run" >"$t/defplan") || fail "plan with the default config failed"
 jq -e '.config == ["<default>"] and .final == "direct" and (.outbounds | map(.tag)) == ["direct", "ts-ep"]
