@@ -56,6 +56,10 @@ contains -F 'route.rules[0].port: json: cannot unmarshal string' <"$t/err" || fa
 printf 'route: [unclosed\n' >"$t/broken.yaml"
 expect_exit 78 "$sb" check -c "$t/broken.yaml"
 expect_exit 78 "$sb" check -c "$t/does-not-exist.json"
+# A malformed mark string fails at check, with its path (not only when sb-relay builds its plan).
+echo '{"outbounds":[{"type":"direct","tag":"d","routing_mark":"0xZZ"}]}' >"$t/mark.json"
+expect_exit 78 "$sb" check -c "$t/mark.json" >"$t/mark.out" 2>&1
+grep -q 'outbounds\[0\].routing_mark: strconv.ParseUint: parsing "0xZZ": invalid syntax' "$t/mark.out" || fail "bad mark: $(cat "$t/mark.out")"
 # Records: a bad line is reported, the others still get decisions, exit 65.
 echo '{}' >"$t/ok.json"
 printf '%s\n' 'not json' '{"destination":"a.test:443"}' '{"destination":"a.test:99999"}' '{"destination":"x","network":"sctp"}' >"$t/in"
