@@ -1,5 +1,6 @@
 #include "libcommon/net/plan.hpp"
 
+#include "libcommon/core/json_lines.hpp"
 #include "libcommon/route/config.hpp"
 #include "libcommon/route/tailnet.hpp"
 
@@ -78,6 +79,21 @@ tb::core::Result<std::shared_ptr<const Plan>> plan_from_record(const Json& recor
     p->generation = g->get<uint64_t>();
   }
   return plan;
+}
+
+tb::core::Result<std::optional<std::shared_ptr<const Plan>>> plan_from_object(const Json& record) {
+  using Out = std::optional<std::shared_ptr<const Plan>>;
+  if (!record.contains("type") || record["type"] != "plan") return Out{};  // other records are not ours
+  auto p = plan_from_record(record);
+  if (!p) return tl::unexpected(p.error());
+  return Out{*p};
+}
+
+tb::core::Result<std::optional<std::shared_ptr<const Plan>>> plan_from_line(std::string_view line) {
+  auto j = tb::core::parse_json_line(line);
+  if (!j) return std::optional<std::shared_ptr<const Plan>>{};  // blank
+  if (!*j) return tl::unexpected(j->error());
+  return plan_from_object(**j);
 }
 
 }  // namespace tb::net
