@@ -33,7 +33,6 @@ struct Settings {
   std::optional<std::vector<std::string>> advertise_routes;
   std::optional<bool> advertise_exit_node;
   std::optional<std::vector<std::string>> advertise_tags;
-  std::optional<bool> run_ssh;                 // config ssh_server
   std::optional<int64_t> relay_server_port;    // config relay_server_port
   std::optional<std::vector<std::string>> relay_server_static_endpoints;
   bool ephemeral = false;

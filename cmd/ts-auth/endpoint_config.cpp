@@ -100,7 +100,6 @@ Settings settings_from(const route::EndpointInfo& e) {
                   .advertise_routes = e.advertise_routes,
                   .advertise_exit_node = e.advertise_exit_node,
                   .advertise_tags = given(e.advertise_tags),
-                  .run_ssh = std::nullopt,
                   .relay_server_port = e.relay_server_port,
                   .relay_server_static_endpoints = e.relay_server_static_endpoints,
                   .ephemeral = e.ephemeral};

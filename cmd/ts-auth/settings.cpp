@@ -125,7 +125,6 @@ Settings merge_settings(const Settings& config, const Settings& flags) {
   take(m.advertise_routes, flags.advertise_routes);
   take(m.advertise_exit_node, flags.advertise_exit_node);
   take(m.advertise_tags, flags.advertise_tags);
-  take(m.run_ssh, flags.run_ssh);
   take(m.relay_server_port, flags.relay_server_port);
   take(m.relay_server_static_endpoints, flags.relay_server_static_endpoints);
   m.ephemeral = config.ephemeral || flags.ephemeral;
@@ -225,7 +224,6 @@ std::vector<std::string> prefs_differences(const Plan& plan, const ts::Prefs& p)
     if (sorted(*plan.routes) != sorted(cur)) d.push_back("advertise_routes");
   }
   if (s.advertise_tags && *s.advertise_tags != sorted(p.advertise_tags)) d.push_back("advertise_tags");
-  if (s.run_ssh && *s.run_ssh != p.run_ssh) d.push_back("ssh_server");
   if (s.relay_server_port && *s.relay_server_port != core::get_int(p.raw, "RelayServerPort", -1))
     d.push_back("relay_server_port");
   if (s.relay_server_static_endpoints &&
@@ -267,7 +265,6 @@ void apply(Json& j, const Plan& plan, bool with_set) {
   if (s.exit_node_allow_lan_access) put("ExitNodeAllowLANAccess", *s.exit_node_allow_lan_access);
   if (plan.routes) put("AdvertiseRoutes", *plan.routes);
   if (s.advertise_tags) put("AdvertiseTags", *s.advertise_tags);
-  if (s.run_ssh) put("RunSSH", *s.run_ssh);
   if (s.relay_server_port) put("RelayServerPort", *s.relay_server_port);
   if (s.relay_server_static_endpoints) put("RelayServerStaticEndpoints", *s.relay_server_static_endpoints);
 }
