@@ -125,11 +125,10 @@ struct EndpointConfig {
   std::optional<SecretString> auth_key;  // endpoint auth_key, if any
   std::string tag;
 };
-// Reads a sing-box config (JSON with comments and trailing commas) and picks the tailscale endpoint
-// (the one tagged `tag`, or the only one). Errors are ExitCode::kConfig.
+// Reads a sing-box config with sb-route's loader and compiler and picks the tailscale endpoint
+// (the one tagged `tag`, or the only one); the config's errors inside it are fatal. Errors are
+// ExitCode::kConfig.
 core::Result<EndpointConfig> load_endpoint_config(const std::string& path, const std::string& tag);
-// Comment and trailing-comma filter, as sing's JSON reader (exposed for tests).
-std::string strip_json_extensions(std::string_view text);
 
 // ---- qr.cpp ----
 // The URL as a QR code drawn with Unicode half blocks (two modules per character cell), light
