@@ -10,7 +10,6 @@
 
 #include "libcommon/route/config.hpp"
 #include "libcommon/route/json_read.hpp"
-#include "libcommon/route/tailnet.hpp"
 
 namespace tb::route {
 namespace {
@@ -90,14 +89,6 @@ TEST(ConfigEndpoint, KeepAliveAcceptedSshServerUnknown) {
   EXPECT_EQ(errors(*bad),
             "endpoints[0]: json: unknown field \"ssh_server\"\n"
             "endpoints[0].tcp_keep_alive: time: invalid duration \"5x\"\n");
-}
-
-TEST(TailnetTun, OneDefaultTrueAsTheDaemonMeansIt) {
-  Json rec = {{"v", 1}, {"type", "status"}, {"state", "running"}};
-  EXPECT_TRUE(tailnet_from_status(rec)->tun);
-  rec["tun"] = false;
-  EXPECT_FALSE(tailnet_from_status(rec)->tun);
-  EXPECT_TRUE(TailnetState{}.tun);
 }
 
 TEST(Config, EveryErrorWithItsPath) {

@@ -78,5 +78,14 @@ TEST(Tailnet, StatusRecordToRuleSets) {
   EXPECT_FALSE(tailnet_from_status(Json::parse(R"({"v":1,"type":"event"})")));
 }
 
+// The status record's "tun": one default, in the tailnet state, for sb-route plan and sb-relay.
+TEST(TailnetTun, OneDefaultTrueAsTheDaemonMeansIt) {
+  Json rec = {{"v", 1}, {"type", "status"}, {"state", "running"}};
+  EXPECT_TRUE(tailnet_from_status(rec)->tun);
+  rec["tun"] = false;
+  EXPECT_FALSE(tailnet_from_status(rec)->tun);
+  EXPECT_TRUE(TailnetState{}.tun);
+}
+
 }  // namespace
 }  // namespace tb::route
