@@ -28,6 +28,25 @@ constexpr const char* kFooter = R"(Examples:
 Exit status: 0 ok, 2 usage, 65 bad input records, 78 bad configuration, 141 closed pipe.
 See sb-route(1), sb-route.json(5) and tailbox(7).)";
 
+CLI::App* add_explain_command(CLI::App& app, sr::ExplainArgs& explain) {
+  auto* cmd = app.add_subcommand("explain", "Show how one connection is routed and why");
+  cmd->add_option("destination", explain.destination, "Destination HOST:PORT ([IPv6]:PORT)")->required();
+  cmd->add_option("--inbound", explain.inbound, "Inbound tag (default: the first inbound)");
+  cmd->add_option("--network", explain.network, "tcp, udp or icmp (default tcp)");
+  cmd->add_option("--source", explain.source, "Client address IP[:PORT]");
+  cmd->add_option("--user", explain.user, "Authenticated inbound user (auth_user)");
+  cmd->add_option("--sniff-protocol", explain.sniff_protocol, "What a sniff action would find: protocol");
+  cmd->add_option("--sniff-domain", explain.sniff_domain, "What a sniff action would find: domain");
+  cmd->add_option("--process-name", explain.process_name, "Socket owner's process name");
+  cmd->add_option("--process-path", explain.process_path, "Socket owner's executable path");
+  cmd->add_option("--process-user", explain.process_user, "Socket owner's user name");
+  cmd->add_option("--process-uid", explain.process_uid, "Socket owner's user id");
+  cmd->add_option("--dns", explain.dns, "Answer for the resolve action: NAME=IP[,IP] (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--status", explain.status_file, "File with ts-status records (\"-\" = stdin); the last one is the tailnet");
+  cmd->add_flag("--json", explain.json, "One decision record on stdout");
+  return cmd;
+}
+
 int real_main(int argc, char** argv) {
   tb::core::init_process("sb-route");
   CLI::App app{kDescription, "sb-route"};
@@ -50,21 +69,7 @@ int real_main(int argc, char** argv) {
   check_cmd->add_flag("-q,--quiet", check.quiet, "Print nothing; only the exit status");
 
   sr::ExplainArgs explain;
-  auto* explain_cmd = app.add_subcommand("explain", "Show how one connection is routed and why");
-  explain_cmd->add_option("destination", explain.destination, "Destination HOST:PORT ([IPv6]:PORT)")->required();
-  explain_cmd->add_option("--inbound", explain.inbound, "Inbound tag (default: the first inbound)");
-  explain_cmd->add_option("--network", explain.network, "tcp, udp or icmp (default tcp)");
-  explain_cmd->add_option("--source", explain.source, "Client address IP[:PORT]");
-  explain_cmd->add_option("--user", explain.user, "Authenticated inbound user (auth_user)");
-  explain_cmd->add_option("--sniff-protocol", explain.sniff_protocol, "What a sniff action would find: protocol");
-  explain_cmd->add_option("--sniff-domain", explain.sniff_domain, "What a sniff action would find: domain");
-  explain_cmd->add_option("--process-name", explain.process_name, "Socket owner's process name");
-  explain_cmd->add_option("--process-path", explain.process_path, "Socket owner's executable path");
-  explain_cmd->add_option("--process-user", explain.process_user, "Socket owner's user name");
-  explain_cmd->add_option("--process-uid", explain.process_uid, "Socket owner's user id");
-  explain_cmd->add_option("--dns", explain.dns, "Answer for the resolve action: NAME=IP[,IP] (repeatable)")->allow_extra_args(false);
-  explain_cmd->add_option("--status", explain.status_file, "File with ts-status records (\"-\" = stdin); the last one is the tailnet");
-  explain_cmd->add_flag("--json", explain.json, "One decision record on stdout");
+  auto* explain_cmd = add_explain_command(app, explain);
 
   sr::DecideArgs decide;
   auto* decide_cmd = app.add_subcommand("decide", "JSON Lines requests on stdin, one decision record per request on stdout");
