@@ -182,8 +182,9 @@ void Router::init_tailnet() {
 // evaluated.
 class Router::Decider {
  public:
-  Decider(const Router& router, const Request& req, const Options& opts);
-  Decision run();
+  // Writes the decision into d (the caller's, so that decide returns it without a copy).
+  Decider(const Router& router, const Request& req, const Options& opts, Decision& d);
+  void run();
 
  private:
   // What a rule's action did to the connection.
@@ -212,7 +213,7 @@ class Router::Decider {
   const RuleIndex& index_;
   const Request& req_;
   const Options& opts_;
-  Decision d_;
+  Decision& d_;
   MatchContext c_;
   std::string fqdn_;            // destination when it is a name
   std::string sniffed_domain_;  // c_.domain views fqdn_ or sniffed_domain_
@@ -222,8 +223,8 @@ class Router::Decider {
   std::vector<uint32_t>::const_iterator ai_;     // next candidate in index_.always
 };
 
-Router::Decider::Decider(const Router& router, const Request& req, const Options& opts)
-    : router_(router), index_(*router.index_), req_(req), opts_(opts) {
+Router::Decider::Decider(const Router& router, const Request& req, const Options& opts, Decision& d)
+    : router_(router), index_(*router.index_), req_(req), opts_(opts), d_(d) {
   c_.inbound = req.inbound;
   c_.network = req.network;
   c_.user = req.user;
@@ -263,7 +264,7 @@ void Router::Decider::rewrite_endpoint_self() {
   if (std::find(self.begin(), self.end(), *c_.dst_ip) != self.end()) set_destination(c_.dst_ip->v4 ? "127.0.0.1" : "::1");
 }
 
-Decision Router::Decider::run() {
+void Router::Decider::run() {
   const size_t rules = router_.config_->rules.size();
   collect(0);
   for (size_t i = next(0); i < rules; i = next(i + 1))
@@ -271,7 +272,6 @@ Decision Router::Decider::run() {
   if (!d_.rule_index) take_default();
   d_.destination = c_.dst_ip ? addr_text(*c_.dst_ip) : std::move(fqdn_);
   d_.destination_port = c_.dst_port;
-  return std::move(d_);
 }
 
 // The indexed rules from `from` on that the destination (name, address, resolved addresses) hits.
@@ -445,6 +445,10 @@ void Router::Decider::take_default() {
   if (index_.final_missing) d_.error = "default outbound not found: " + d_.outbound;
 }
 
-Decision Router::decide(const Request& req, const Options& opts) const { return Decider(*this, req, opts).run(); }
+Decision Router::decide(const Request& req, const Options& opts) const {
+  Decision d;
+  Decider(*this, req, opts, d).run();
+  return d;
+}
 
 }  // namespace tb::route
