@@ -185,38 +185,31 @@ TEST(TransportStream, CancelDuringARequestInterruptsIt) {
   EXPECT_EQ(r.error().code, ExitCode::kInterrupted);
 }
 
-TEST(TransportStream, IdleTimeoutAfterTheHead) {
+// A stream from a server that first answers with head_bytes ("" for nothing) and then stays silent
+// times out within its bounds with this message.
+void expect_stream_timeout(std::string head_bytes, milliseconds connect, milliseconds idle, const std::string& message) {
   SockDir dir;
-  RawServer server(dir / "ts.sock", [](int fd) {
+  RawServer server(dir / "ts.sock", [&](int fd) {
     read_request(fd);
-    write_all(fd, std::string(kChunkedHead) + chunk("{\"State\":6}\n"));
+    if (!head_bytes.empty()) write_all(fd, head_bytes);
     wait_for_close(fd);
   });
   ASSERT_TRUE(server.ok());
   auto start = Clock::now();
   auto r = make_transport(unix_endpoint(dir / "ts.sock"))
-               ->stream("/localapi/v0/watch-ipn-bus", [](std::string_view) { return true; }, 5s, 300ms, nullptr);
+               ->stream("/localapi/v0/watch-ipn-bus", [](std::string_view) { return true; }, connect, idle, nullptr);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ExitCode::kTimeout);
-  EXPECT_EQ(r.error().message, "tailscaled sent nothing for 300ms");
+  EXPECT_EQ(r.error().message, message);
   EXPECT_LT(elapsed_ms(start), 1500);
 }
 
+TEST(TransportStream, IdleTimeoutAfterTheHead) {
+  expect_stream_timeout(kChunkedHead + chunk("{\"State\":6}\n"), 5s, 300ms, "tailscaled sent nothing for 300ms");
+}
+
 TEST(TransportStream, NoHeadWithinConnectTimeout) {
-  SockDir dir;
-  RawServer server(dir / "ts.sock", [](int fd) {
-    read_request(fd);
-    wait_for_close(fd);
-  });
-  ASSERT_TRUE(server.ok());
-  auto start = Clock::now();
-  auto r = make_transport(unix_endpoint(dir / "ts.sock"))
-               ->stream("/localapi/v0/watch-ipn-bus", [](std::string_view) { return true; }, 300ms,
-                        std::chrono::hours(24), nullptr);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ExitCode::kTimeout);
-  EXPECT_EQ(r.error().message, "tailscaled did not answer within 300ms");
-  EXPECT_LT(elapsed_ms(start), 1500);
+  expect_stream_timeout("", 300ms, std::chrono::hours(24), "tailscaled did not answer within 300ms");
 }
 
 TEST(TransportStream, RequestAfterStreamStoppedWorks) {
