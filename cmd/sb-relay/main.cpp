@@ -56,8 +56,7 @@ struct Args {
 std::chrono::milliseconds secs(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 void add_options(CLI::App& app, Args& a) {
-  app.footer(kFooter);
-  app.set_version_flag("--version", std::string("sb-relay ") + TB_VERSION);
+  tb::core::add_footer_and_version(app, kFooter, "--version", kTool);
   app.add_option("-c,--config", a.configs, "Config file (repeatable): run standalone, without a plan stream")
       ->type_name("FILE")
       ->allow_extra_args(false);
