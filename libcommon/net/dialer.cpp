@@ -73,60 +73,6 @@ DialResult failure(std::string msg, socks5::Reply reply, int http) {
   return r;
 }
 
-// tailscaled's resolver (MagicDNS and split DNS under the suffix), asked for A and AAAA at once
-// on one socket, each query with its own random ID; an answer counts only when its ID and
-// question match one of ours. Both answers, or whatever came within the 2 s, are the result
-// (A before AAAA, as the two asked one after the other gave).
-awaitable<Resolved> ask_quad100(const std::string& name) {
-  auto ex = co_await asio::this_coro::executor;
-  udp::socket sock(ex);
-  std::error_code ec;
-  sock.open(udp::v4(), ec);
-  if (ec) co_return Resolved{{}, "DNS socket: " + ec.message()};
-  auto failed = [&name](const std::string& why) { return Resolved{{}, "ask 100.100.100.100 for " + name + ": " + why}; };
-  udp::endpoint server(asio::ip::make_address_v4("100.100.100.100"), 53);
-  struct Ask {
-    uint16_t qtype, id;
-    bool answered = false;
-    std::vector<std::string> addresses;
-  } asks[2] = {{dns::kTypeA, dns::random_id(), false, {}}, {dns::kTypeAAAA, dns::random_id(), false, {}}};
-  while (asks[1].id == asks[0].id) asks[1].id = dns::random_id();
-  for (const auto& q : asks) {
-    auto [se, sn] = co_await sock.async_send_to(asio::buffer(dns::query(q.id, name, q.qtype)), server, use_tuple);
-    if (se) co_return failed(se.message());
-  }
-  asio::steady_timer timer(ex, 2s);
-  bool timed_out = false;
-  timer.async_wait([&sock, &timed_out](std::error_code e) {
-    if (e) return;
-    timed_out = true;
-    sock.cancel();
-  });
-  std::array<uint8_t, 1500> buf;
-  while (!(asks[0].answered && asks[1].answered)) {
-    udp::endpoint from;
-    auto [re, rn] = co_await sock.async_receive_from(asio::buffer(buf), from, use_tuple);
-    if (re && timed_out) break;
-    if (re) co_return failed(re.message());
-    auto ans = dns::parse_response(Bytes(buf.data(), rn));
-    if (!ans.ok() || normalize_name(ans.value.qname) != name) continue;
-    for (auto& q : asks) {
-      if (q.answered || ans.value.id != q.id || ans.value.qtype != q.qtype) continue;
-      q.answered = true;
-      q.addresses = std::move(ans.value.addresses);
-    }
-  }
-  timer.cancel();
-  Resolved out;
-  for (const auto& q : asks)
-    for (const auto& a : q.addresses)
-      if (auto addr = asio::ip::make_address(a, ec); !ec) out.addresses.push_back(addr);
-  if (out.addresses.empty())
-    out.error = timed_out && !(asks[0].answered || asks[1].answered) ? failed("timed out").error
-                                                                     : "100.100.100.100 has no address for " + name;
-  co_return out;
-}
-
 // RFC 8305 §4: alternate families, starting with the first one the resolver returned.
 std::vector<asio::ip::address> interleave(const std::vector<asio::ip::address>& in) {
   std::vector<asio::ip::address> v6, v4, out;
@@ -242,6 +188,60 @@ std::unique_ptr<tcp::socket> open_attempt(asio::any_io_executor ex, const tcp::e
 
 }  // namespace
 
+awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  udp::socket sock(ex);
+  std::error_code ec;
+  sock.open(server.protocol(), ec);
+  if (ec) co_return Resolved{{}, "DNS socket: " + ec.message()};
+  const std::string who = server.address().to_string();
+  auto failed = [&](const std::string& why) { return Resolved{{}, "ask " + who + " for " + name + ": " + why}; };
+  struct Ask {
+    uint16_t qtype, id;
+    bool answered = false;
+    std::vector<std::string> addresses;
+  } asks[2] = {{dns::kTypeA, dns::random_id(), false, {}}, {dns::kTypeAAAA, dns::random_id(), false, {}}};
+  while (asks[1].id == asks[0].id) asks[1].id = dns::random_id();
+  for (const auto& q : asks) {
+    auto [se, sn] = co_await sock.async_send_to(asio::buffer(dns::query(q.id, name, q.qtype)), server, use_tuple);
+    if (se) co_return failed(se.message());
+  }
+  // The timer's handler may already be queued when the answers are in: it touches the socket only
+  // while `waiting` says this frame is still there.
+  auto waiting = std::make_shared<bool>(true);
+  bool timed_out = false;
+  asio::steady_timer timer(ex, timeout);
+  timer.async_wait([waiting, &sock, &timed_out](std::error_code e) {
+    if (e || !*waiting) return;
+    timed_out = true;
+    sock.cancel();
+  });
+  std::array<uint8_t, 1500> buf;
+  std::string receive_error = "timed out";
+  while (!(asks[0].answered && asks[1].answered)) {
+    udp::endpoint from;
+    auto [re, rn] = co_await sock.async_receive_from(asio::buffer(buf), from, use_tuple);
+    if (re && !timed_out) receive_error = re.message();
+    if (re) break;
+    auto ans = dns::parse_response(Bytes(buf.data(), rn));
+    if (!ans.ok() || normalize_name(ans.value.qname) != name) continue;
+    for (auto& q : asks) {
+      if (q.answered || ans.value.id != q.id || ans.value.qtype != q.qtype) continue;
+      q.answered = true;
+      q.addresses = std::move(ans.value.addresses);
+    }
+  }
+  *waiting = false;
+  timer.cancel();
+  Resolved out;
+  for (const auto& q : asks)
+    for (const auto& a : q.addresses)
+      if (auto addr = asio::ip::make_address(a, ec); !ec) out.addresses.push_back(addr);
+  if (!out.addresses.empty()) co_return out;
+  if (asks[0].answered || asks[1].answered) co_return Resolved{{}, who + " has no address for " + name};
+  co_return failed(receive_error);
+}
+
 awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan) {
   std::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
@@ -255,7 +255,7 @@ awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan) {
   }
   const std::string& suffix = plan.magic_dns_suffix;
   if (!suffix.empty() && (name == suffix || (name.size() > suffix.size() + 1 && name.ends_with("." + suffix))))
-    co_return co_await ask_quad100(name);
+    co_return co_await ask_dns(name, udp::endpoint(asio::ip::make_address_v4("100.100.100.100"), 53), 2s);
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [re, results] = co_await resolver.async_resolve(name, "", use_tuple);

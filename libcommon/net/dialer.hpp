@@ -6,6 +6,7 @@
 // families interleaved, a new attempt every 250 ms, first success wins), and the upstream
 // handshakes of socks and http outbounds. Internal header: it includes asio.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ struct Resolved {
 };
 
 awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan);
+
+// A and AAAA for `name` from one DNS server (tailscaled's 100.100.100.100:53 for names under the
+// tailnet suffix), asked at once on one socket, each query with its own random ID; an answer
+// counts only when its ID, type and question match one of ours. Both answers, or whatever came
+// within `timeout`; A before AAAA.
+awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout);
 
 // Opens, protects and connects a socket to one of `addrs` (happy eyeballs when several).
 awaitable<DialResult> dial_addresses(std::vector<asio::ip::address> addrs, uint16_t port, const DialOptions& opts);
