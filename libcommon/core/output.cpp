@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "libcommon/core/exit_code.hpp"
+#include "libcommon/core/platform.hpp"
 
 namespace tb::core {
 
@@ -32,7 +33,7 @@ void write_stdout(std::string_view text) {
   std::lock_guard lock(g_stdout_mu);
   int err = 0;
   if (write_all(STDOUT_FILENO, text, &err)) return;
-  if (err == EPIPE) std::_Exit(to_int(ExitCode::kClosedPipe));
+  if (detail::reader_gone(err)) std::_Exit(to_int(ExitCode::kClosedPipe));
   std::string line = std::string("error writing to stdout: ") + std::strerror(err) + "\n";
   int ignored = 0;
   write_all(STDERR_FILENO, line, &ignored);

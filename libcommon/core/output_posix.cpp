@@ -9,8 +9,11 @@
 #include <thread>
 
 #include "libcommon/core/exit_code.hpp"
+#include "libcommon/core/platform.hpp"
 
 namespace tb::core {
+
+bool detail::reader_gone(int err) { return err == EPIPE; }
 
 void exit_when_stdout_closed() {
   struct stat st {};

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "libcommon/core/process_platform.hpp"
+#include "libcommon/core/platform.hpp"
 
 namespace tb::core {
 

@@ -6,7 +6,7 @@
 
 #include "libcommon/core/exit_code.hpp"
 #include "libcommon/core/process.hpp"
-#include "libcommon/core/process_platform.hpp"
+#include "libcommon/core/platform.hpp"
 
 // SIGINT and SIGTERM arrive on one thread (sigwait); SIGPIPE is ignored, so a closed stdout is
 // EPIPE where we write (output.cpp).

@@ -11,11 +11,11 @@
 
 #include "libcommon/core/exit_code.hpp"
 #include "libcommon/core/process.hpp"
-#include "libcommon/core/process_platform.hpp"
+#include "libcommon/core/platform.hpp"
 
 // Windows has no SIGTERM to send: Ctrl-C is SIGINT, and Ctrl-Break, closing the console and
 // shutdown are SIGTERM, as the Go runtime maps them. Windows has no SIGPIPE either: a write to a
-// pipe whose reader is gone fails with EPIPE (output.cpp).
+// pipe whose reader is gone fails (output_win32.cpp, reader_gone).
 
 namespace tb::core::detail {
 

@@ -35,11 +35,15 @@ for fixture in "$TB_FIXTURES"/localapi/status-*.json; do
 done
 [ "$n" -ge 5 ] || fail "only $n fixtures found"
 
-# --socket names the pipe; the large document arrives chunked on a kept-alive connection.
+# --socket names the pipe; the large document arrives chunked.
 fixture=$TB_FIXTURES/localapi/status-running-linux-v1.94-tagged-self-subnet-routers-offline-peers-health-warning.json
 start_pipe_server --status "$(winpath "$fixture")" --pipe '\\.\pipe\tailbox-test'
 wine_run "$win" --socket '\\.\pipe\tailbox-test' --json >"$t/named.json" || fail "--socket with a pipe name"
 jq -e '.state == "running" and (.peers | length) > 0' "$t/named.json" >/dev/null || fail "--socket: $(cat "$t/named.json")"
+# A reader that has gone away: exit 141 without a word, as on Linux (Windows says EINVAL there).
+{ rc=0; wine_run "$win" --socket '\\.\pipe\tailbox-test' --json 2>"$t/gone.err" || rc=$?; echo "$rc" >"$t/gone.rc"; } | :
+[ "$(cat "$t/gone.rc")" = 141 ] || fail "reader gone: exit $(cat "$t/gone.rc"), want 141 ($(cat "$t/gone.err"))"
+[ ! -s "$t/gone.err" ] || fail "reader gone: stderr: $(cat "$t/gone.err")"
 stop_pipe_server
 
 # No pipe: exit 69, one line on stderr naming the pipe, with the Windows hint; --json still prints
