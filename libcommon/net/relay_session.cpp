@@ -349,11 +349,14 @@ awaitable<void> refuse_session(tcp::socket client, tcp::endpoint peer, InboundCt
   auto start = Clock::now();
   // Peek at the first byte (briefly) to refuse in the client's own protocol.
   std::array<uint8_t, 1> b{};
+  // A timer handler already queued when the peek completes must not cancel the answer's write.
+  auto peeking = std::make_shared<bool>(true);
   asio::steady_timer t(client.get_executor(), 1s);
-  t.async_wait([&client](std::error_code e) {
-    if (!e) client.cancel();
+  t.async_wait([peeking, &client](std::error_code e) {
+    if (!e && *peeking) client.cancel();
   });
   auto [re, n] = co_await client.async_receive(asio::buffer(b), tcp::socket::message_peek, use_tuple);
+  *peeking = false;
   t.cancel();
   if (!re && n == 1) {
     if (b[0] == socks5::kVersion) {
