@@ -52,10 +52,6 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
-std::string trim_dot(std::string s) {
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
-}
 }  // namespace
 
 bool is_ip_literal(const std::string& s) {
@@ -161,10 +157,10 @@ core::Result<std::optional<ExitNodeChoice>> resolve_exit_node(const std::string&
     return std::optional<ExitNodeChoice>(ExitNodeChoice{arg, ""});
   }
   if (st.peers.empty()) return std::optional<ExitNodeChoice>();  // resolve once Running
-  std::string want = core::lower(trim_dot(arg));
+  std::string want = core::lower(tb::core::without_trailing_dot(arg));
   const ts::PeerStatus* found = nullptr;
   for (const auto& p : st.peers) {
-    std::string fqdn = core::lower(trim_dot(p.dns_name));
+    std::string fqdn = core::lower(tb::core::without_trailing_dot(p.dns_name));
     std::string base = fqdn.substr(0, fqdn.find('.'));
     if (want == fqdn || want == base) {
       if (found) return core::fail(ExitCode::kDataErr, "ambiguous exit node name \"" + arg + "\"");

@@ -24,6 +24,7 @@
 #include "libcommon/core/time.hpp"
 #include "libcommon/tailscale/bus_follower.hpp"
 #include "libcommon/tailscale/records.hpp"
+#include "libcommon/core/strings.hpp"
 
 namespace tb::cmd {
 
@@ -39,11 +40,6 @@ std::string admin_url(const std::string& control_url) {
   std::string u = normalise_control_url(control_url);
   if (u == "https://controlplane.tailscale.com") return "https://login.tailscale.com/admin/machines";
   return u + "/admin/machines";
-}
-
-std::string trim_dot(std::string s) {
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
 }
 
 bool has_node_key(const ts::Status& st) {
@@ -122,7 +118,7 @@ Json final_record(const ts::Status& st, const Outcome& o, const std::string& url
   std::vector<std::string> ips = st.tailscale_ips;
   if (ips.empty() && st.self) ips = st.self->tailscale_ips;
   j["ips"] = ips;
-  j["name"] = st.self ? trim_dot(st.self->dns_name) : "";
+  j["name"] = st.self ? tb::core::without_trailing_dot(st.self->dns_name) : "";
   j["host_name"] = st.self ? st.self->host_name : "";
   std::string auth = !st.auth_url.empty() ? st.auth_url : url;
   j["auth_url"] = st.backend_state == ts::BackendState::kNeedsLogin && !auth.empty() ? Json(auth) : Json(nullptr);

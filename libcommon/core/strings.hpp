@@ -31,6 +31,12 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// A DNS name without its one trailing dot ("peer.tail1ab.ts.net." → "peer.tail1ab.ts.net").
+inline std::string without_trailing_dot(std::string_view s) {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  return std::string(s);
+}
+
 // Whitespace as isspace() sees it in the C locale.
 inline constexpr std::string_view kSpace = " \t\r\n\f\v";
 

@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "libcommon/core/strings.hpp"
+
 namespace tb::net {
 
 std::string HostPort::str() const {
@@ -18,10 +20,7 @@ bool is_ip_literal(std::string_view host) {
 }
 
 std::string normalize_name(std::string_view name) {
-  std::string out(name);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!out.empty() && out.back() == '.') out.pop_back();
-  return out;
+  return tb::core::lower(tb::core::without_trailing_dot(name));
 }
 
 static std::optional<uint16_t> parse_port(std::string_view s) {

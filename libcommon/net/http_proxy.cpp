@@ -5,21 +5,16 @@
 #include <charconv>
 #include <string_view>
 
+#include "libcommon/core/strings.hpp"
+
 namespace tb::net::http {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using tb::core::iequals;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+// HTTP's optional white space around a field value (and a stray CR before the line end).
+std::string_view trim(std::string_view s) { return tb::core::trim(s, " \t\r"); }
 
 // Position just after CRLFCRLF, or npos.
 size_t head_end(Bytes in) {
@@ -107,9 +102,7 @@ Parsed<RequestHead> parse_request_head(Bytes in) {
   std::string_view t = r.target;
   auto scheme_end = t.find("://");
   if (scheme_end == std::string_view::npos) return Parsed<RequestHead>::bad("400 not an absolute URI (origin-form requests are for servers, not proxies)");
-  std::string scheme(t.substr(0, scheme_end));
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "http") return Parsed<RequestHead>::bad("400 only http:// URIs can be forwarded (use CONNECT for https)");
+  if (!tb::core::iequals(t.substr(0, scheme_end), "http")) return Parsed<RequestHead>::bad("400 only http:// URIs can be forwarded (use CONNECT for https)");
   auto rest = t.substr(scheme_end + 3);
   auto slash = rest.find_first_of("/?#");
   auto authority = rest.substr(0, slash);

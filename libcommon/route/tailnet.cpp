@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "libcommon/route/config.hpp"
+#include "libcommon/core/strings.hpp"
 
 namespace tb::route {
 
@@ -11,14 +12,9 @@ using tb::core::fail;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // A DNS name as the MagicDNS table keys it: lower case, without the trailing dot(s).
 std::string dns_key(std::string s) {
-  s = lower(std::move(s));
+  tb::core::lower_in_place(s);
   while (!s.empty() && s.back() == '.') s.pop_back();
   return s;
 }
@@ -26,7 +22,7 @@ std::string dns_key(std::string s) {
 TailnetNode node_from(const Json& j) {
   TailnetNode n;
   n.id = tb::core::get_string(j, "id");
-  n.name = lower(tb::core::get_string(j, "name"));
+  n.name = tb::core::lower(tb::core::get_string(j, "name"));
   n.dns_name = dns_key(tb::core::get_string(j, "dns_name"));
   for (const auto& s : tb::core::get_strings(j, "ips"))
     if (auto a = IpAddr::parse(s)) n.ips.push_back(*a);

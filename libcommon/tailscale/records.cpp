@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "libcommon/core/time.hpp"
+#include "libcommon/core/strings.hpp"
 
 namespace tb::ts {
 
@@ -19,11 +20,6 @@ Json strings(const std::vector<std::string>& v) {
   return a;
 }
 
-std::string trim_dot(std::string s) {
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
-}
-
 std::string owner(const Status& s, const PeerStatus& p) {
   int64_t uid = p.alt_sharer_user_id ? p.alt_sharer_user_id : p.user_id;
   if (const UserProfile* u = s.user(uid)) return u->login_name;
@@ -35,7 +31,7 @@ Json node_json(const Status& s, const PeerStatus& p, bool is_self) {
   j["id"] = p.id;
   j["key"] = p.public_key;
   j["name"] = display_name(p, s.magic_dns_suffix);
-  j["dns_name"] = trim_dot(p.dns_name);
+  j["dns_name"] = tb::core::without_trailing_dot(p.dns_name);
   j["host_name"] = p.host_name;
   j["ips"] = strings(p.tailscale_ips);
   j["os"] = p.os;
@@ -97,7 +93,7 @@ std::string node_label(const Json& p) {
 }  // namespace
 
 std::string display_name(const PeerStatus& p, const std::string& suffix) {
-  std::string fqdn = trim_dot(p.dns_name);
+  std::string fqdn = tb::core::without_trailing_dot(p.dns_name);
   if (fqdn.empty()) return p.host_name;
   if (!suffix.empty() && fqdn.size() > suffix.size() + 1 && fqdn.compare(fqdn.size() - suffix.size(), suffix.size(), suffix) == 0 &&
       fqdn[fqdn.size() - suffix.size() - 1] == '.')
