@@ -7,6 +7,7 @@
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 #   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
 #   make singbox build the reference sing-box (test-only, not in make test) into build/singbox
+#   make difftest sb-route decide against the reference sing-box: DIFF_DECISIONS (100000) random decisions, a new seed
 #   make windows cross-build the tailscale library, ts-status.exe and the pipe tests with mingw-w64 into build-win
 BUILD    ?= build
 ASAN_BUILD ?= build-asan
@@ -55,6 +56,20 @@ lab:
 # skipped (the reason in $(BUILD)/singbox/unavailable); a failed build fails.
 singbox:
 	@bash tests/singbox/build $(BUILD)/singbox >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
+
+# The differential test (tests/singbox/difftest; HACKING.md, "The differential test"): the kept cases
+# of tests/fixtures/singbox/diff, then DIFF_DECISIONS random decisions (200 per config) of sb-route
+# decide against the reference sing-box, with a new seed each run (printed; DIFF_SEED=N repeats one).
+# Each disagreement is minimised and appended to $(BUILD)/difftest-disagreements.md.
+DIFF_DECISIONS ?= 100000
+DIFF_SEED ?= 0
+.PHONY: difftest
+difftest: singbox
+	cmake --build $(BUILD) -j $(JOBS) --target sb-route
+	cd tests/singbox && GOTOOLCHAIN=local CGO_ENABLED=0 go build -o $(CURDIR)/$(BUILD)/singbox/difftest ./difftest
+	$(BUILD)/singbox/difftest -singbox $(BUILD)/singbox/sing-box -sbroute $(BUILD)/cmd/sb-route/sb-route \
+	  -seed $(DIFF_SEED) -configs $$(( ($(DIFF_DECISIONS) + 199) / 200 )) -conns 200 -jobs 2 \
+	  -cases tests/fixtures/singbox/diff -report $(BUILD)/difftest-disagreements.md
 
 # Windows: core, the tailscale library (named-pipe transport), ts-status and tests/windows's
 # pipe server cross-built with Debian's mingw-w64 (cmake/windows, cmake/mingw-w64.cmake) into
