@@ -73,24 +73,9 @@ func (g *gen) pick(list []string) string { return list[g.r.Intn(len(list))] }
 
 // some returns 1..max distinct elements of list, as the element alone when there is one and the
 // coin says so (sing-box's listable fields take both).
-func (g *gen) some(list []string, max int) any {
+func some[T any](g *gen, list []T, max int) any {
 	n := 1 + g.r.Intn(max)
-	out := []string{}
-	for _, i := range g.r.Perm(len(list)) {
-		if len(out) == n {
-			break
-		}
-		out = append(out, list[i])
-	}
-	if len(out) == 1 && g.r.Intn(2) == 0 {
-		return out[0]
-	}
-	return out
-}
-
-func (g *gen) someInts(list []int, max int) any {
-	n := 1 + g.r.Intn(max)
-	out := []int{}
+	out := []T{}
 	for _, i := range g.r.Perm(len(list)) {
 		if len(out) == n {
 			break
@@ -129,39 +114,39 @@ func (g *gen) item(rule map[string]any, headless bool) {
 	}
 	switch k := g.pick(kinds); k {
 	case "domain":
-		rule[k] = g.some(vDomain, 3)
+		rule[k] = some(g, vDomain, 3)
 	case "domain_suffix":
-		rule[k] = g.some(vSuffix, 3)
+		rule[k] = some(g, vSuffix, 3)
 	case "domain_keyword":
-		rule[k] = g.some(vKeyword, 2)
+		rule[k] = some(g, vKeyword, 2)
 	case "domain_regex":
-		rule[k] = g.some(vRegex, 2)
+		rule[k] = some(g, vRegex, 2)
 	case "ip_cidr":
-		rule[k] = g.some(vCIDR, 3)
+		rule[k] = some(g, vCIDR, 3)
 	case "source_ip_cidr":
-		rule[k] = g.some(vSrcCIDR, 2)
+		rule[k] = some(g, vSrcCIDR, 2)
 	case "port":
-		rule[k] = g.someInts(vPorts, 3)
+		rule[k] = some(g, vPorts, 3)
 	case "port_range":
-		rule[k] = g.some(vPortRanges, 2)
+		rule[k] = some(g, vPortRanges, 2)
 	case "source_port":
-		rule[k] = g.someInts(g.srcPorts(), 3)
+		rule[k] = some(g, g.srcPorts(), 3)
 	case "source_port_range":
-		rule[k] = g.some(g.srcRanges(), 2)
+		rule[k] = some(g, g.srcRanges(), 2)
 	case "network":
-		rule[k] = g.some(vNetworks, 2)
+		rule[k] = some(g, vNetworks, 2)
 	case "inbound":
-		rule[k] = g.some([]string{"in0", "in1", "in2"}, 2)
+		rule[k] = some(g, []string{"in0", "in1", "in2"}, 2)
 	case "auth_user":
-		rule[k] = g.some([]string{"alice", "bob", "carol", "dave"}, 2)
+		rule[k] = some(g, []string{"alice", "bob", "carol", "dave"}, 2)
 	case "ip_is_private", "source_ip_is_private":
 		rule[k] = g.r.Intn(2) == 0
 	case "ip_version":
 		rule[k] = 4 + 2*g.r.Intn(2)
 	case "protocol":
-		rule[k] = g.some(vProtocols, 2)
+		rule[k] = some(g, vProtocols, 2)
 	case "rule_set":
-		rule[k] = g.some(g.ruleSets, 2)
+		rule[k] = some(g, g.ruleSets, 2)
 		if g.r.Intn(3) == 0 {
 			rule["rule_set_ip_cidr_match_source"] = true
 		}
