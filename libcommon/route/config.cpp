@@ -98,7 +98,7 @@ void Compiler::route(const Json& obj) {
 void Compiler::route_rules(const Json& rules) {
   const Json* list = this->list(rules, "route.rules", "[]option.Rule");
   if (!list) return;
-  RuleCompiler rc{&c_.set_ids, &c_.diagnostics, false};
+  RuleCompiler rc{&c_.set_ids, &c_.diagnostics, false, &c_.outbounds};
   for (size_t i = 0; i < list->size(); ++i) {
     auto r = rc.compile_top((*list)[i], index_path("route.rules", i));
     if (r) {

@@ -112,6 +112,19 @@ Json decision_to_json(const Decision& d, const Request& req) {
   return j;
 }
 
+namespace {
+
+// What preferred_by matches (the same for every tailscale endpoint), null without an endpoint.
+Json preferred_json(const Router& r) {
+  if (r.config().endpoints.empty()) return nullptr;
+  const PreferredRoutes& p = r.preferred();
+  Json cidrs = Json::array();
+  for (const auto& x : p.prefixes()) cidrs.push_back(x.str());
+  return {{"domains", p.domains()}, {"dns_routes", p.routes()}, {"ip_cidr", cidrs}};
+}
+
+}  // namespace
+
 Json plan_to_json(const Router& r, const std::vector<std::string>& config_paths) {
   const RouteConfig& c = r.config();
   const TailnetState& t = r.tailnet();
@@ -158,6 +171,7 @@ Json plan_to_json(const Router& r, const std::vector<std::string>& config_paths)
     tn["exit_node"] = nullptr;
   }
   tn["peers"] = peers;
+  tn["preferred"] = preferred_json(r);
   j["tailnet"] = tn;
   Json names = Json::object();
   for (const auto& [name, ips] : r.magic_dns()) {

@@ -166,6 +166,7 @@ void Router::init_tailnet() {
   bool accept_routes = false;
   for (const auto& e : config_->endpoints) accept_routes = accept_routes || e.accept_routes;
   tailnet_sets_ = tailnet_rule_sets(tailnet_, accept_routes);
+  preferred_ = config_->endpoints.empty() ? PreferredRoutes() : PreferredRoutes(tailnet_, accept_routes);
   magic_dns_ = magic_dns_table(tailnet_);
   sets_.clear();
   for (const auto& s : config_->rule_sets) sets_.push_back(s.get());
@@ -232,6 +233,7 @@ Router::Decider::Decider(const Router& router, const Request& req, const Options
   c_.src_port = req.source_port;
   c_.dst_port = req.destination_port;
   c_.sets = &router.sets_;
+  c_.preferred = &router.preferred_;
   c_.process_searcher = router.process_;
   if (req.process) {
     c_.process = req.process;

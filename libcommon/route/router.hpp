@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "libcommon/route/config.hpp"
+#include "libcommon/route/preferred.hpp"
 #include "libcommon/route/request.hpp"
 #include "libcommon/route/tailnet.hpp"
 
@@ -51,6 +52,8 @@ class Router {
   const RouteConfig& config() const { return *config_; }
   const TailnetState& tailnet() const { return tailnet_; }
   const MagicDnsTable& magic_dns() const { return magic_dns_; }
+  // The tailscale endpoints' preferred routes (preferred_by); empty without an endpoint.
+  const PreferredRoutes& preferred() const { return preferred_; }
   // Number of rules the index could not take (they are evaluated for every connection).
   size_t unindexed_rules() const;
 
@@ -63,6 +66,7 @@ class Router {
   std::shared_ptr<const RuleIndex> index_;
   TailnetState tailnet_;
   MagicDnsTable magic_dns_;
+  PreferredRoutes preferred_;
   std::vector<std::unique_ptr<RuleSet>> tailnet_sets_;
   std::vector<const RuleSet*> sets_;
   std::vector<IpAddr> self_ips_;

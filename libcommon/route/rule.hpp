@@ -25,6 +25,8 @@
 namespace tb::route {
 
 class RuleSet;
+class PreferredRoutes;
+struct OutboundInfo;
 
 // Per-connection state while rules are evaluated (sing-box's InboundContext + rule cache).
 struct MatchContext {
@@ -46,6 +48,8 @@ struct MatchContext {
 
   // Rule-sets by id (config sets, then the built-in tailnet sets).
   const std::vector<const RuleSet*>* sets = nullptr;
+  // The tailscale endpoints' preferred routes (preferred_by); all endpoints share the daemon's.
+  const PreferredRoutes* preferred = nullptr;
 
   // The group flags (docs/singbox.md, "How fields combine").
   bool src_addr_match = false, src_port_match = false, dst_addr_match = false, dst_port_match = false;
@@ -139,6 +143,8 @@ struct RuleCompiler {
   const RuleSetIds* set_ids = nullptr;
   Diagnostics* diags = nullptr;
   bool dns = false;  // DNS rules: extra keys, different actions
+  // The outbounds and endpoints preferred_by may name (route rules); without them every tag is unknown.
+  const std::vector<OutboundInfo>* outbounds = nullptr;
 
   // A route rule (route.rules[i]); nullopt on error (diagnostics added).
   std::optional<TopRule> compile_top(const nlohmann::ordered_json& j, const std::string& path) const;

@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "libcommon/route/config.hpp"
 #include "libcommon/route/json_read.hpp"
 #include "libcommon/route/rule.hpp"
 #include "libcommon/route/rule_items.hpp"
@@ -75,8 +76,8 @@ std::optional<PortRange> parse_port_range(std::string_view s) {
 // does (route/rule/rule_default.go). Errors are reported all along; ok() says whether there were any.
 class DefaultRule {
  public:
-  DefaultRule(Diagnostics& diags, const RuleSetIds* set_ids, bool dns, const std::string& path, bool headless)
-      : rd_(diags), set_ids_(set_ids), dns_(dns), path_(path), headless_(headless) {}
+  DefaultRule(Diagnostics& diags, const RuleCompiler& rc, const std::string& path, bool headless)
+      : rd_(diags), set_ids_(rc.set_ids), outbounds_(rc.outbounds), dns_(rc.dns), path_(path), headless_(headless) {}
 
   void collect(const Json& j, std::vector<std::string>* rest);
   void build(Rule& r);
@@ -97,6 +98,7 @@ class DefaultRule {
   ItemPtr port_range_item(const std::vector<std::string>& src, bool source, const std::string& key);
   ItemPtr regex_item(const std::vector<std::string>& src, const std::string& key);
   ItemPtr rule_set_item();
+  ItemPtr preferred_by_item();
 
   void fail(const std::string& path, const std::string& msg, const std::string& kind) {
     rd_.error(path, msg, kind);
@@ -105,6 +107,7 @@ class DefaultRule {
 
   Reader rd_;
   const RuleSetIds* set_ids_;
+  const std::vector<OutboundInfo>* outbounds_;
   bool dns_;
   const std::string& path_;
   bool headless_;
@@ -116,11 +119,11 @@ class DefaultRule {
   std::vector<uint16_t> src_ports_, dst_ports_;
   bool src_private_ = false, dst_private_ = false, match_source_ = false;
   std::vector<std::pair<std::string, std::vector<std::string>>> others_;  // key → values
-  std::vector<std::string> rule_sets_, path_regex_;
+  std::vector<std::string> rule_sets_, path_regex_, preferred_by_;
   std::vector<int64_t> user_ids_;
   int ip_version_ = 0;
   bool query_type_ = false;
-  std::string set_path_;
+  std::string set_path_, preferred_path_;
 };
 
 void DefaultRule::collect(const Json& j, std::vector<std::string>* rest) {
@@ -141,6 +144,7 @@ void DefaultRule::collect(const Json& j, std::vector<std::string>* rest) {
 
 bool DefaultRule::known(std::string_view k, uint8_t cls) const {
   if (headless_) return (cls & kHeadless) != 0;
+  if (dns_ && k == "preferred_by") return false;  // a route rule's only (option.RawDefaultRule)
   return (cls & (kSupported | kUnsupported)) != 0 || (dns_ && (cls & kDnsOnly)) || k == "geosite" ||
          k == "geoip" || k == "source_geoip" || k == "rule_set_ipcidr_match_source";
 }
@@ -234,6 +238,9 @@ void DefaultRule::collect_strings(const std::string& k, const Json& v, const std
     set_path_ = kp;
   } else if (kv == "process_path_regex") {
     path_regex_ = *s;
+  } else if (kv == "preferred_by") {
+    preferred_by_ = *s;
+    preferred_path_ = kp;
   } else if (!s->empty()) {
     others_.emplace_back(k, *s);
   }
@@ -282,6 +289,7 @@ void DefaultRule::build_other_group(Rule& r) {
   }
   if (!user_ids_.empty()) r.other.push_back(std::make_unique<UserIdItem>(user_ids_));
   if (!path_regex_.empty()) r.other.push_back(regex_item(path_regex_, "process_path_regex"));
+  if (!preferred_by_.empty()) r.other.push_back(preferred_by_item());
   if (!rule_sets_.empty()) r.other.push_back(rule_set_item());
 }
 
@@ -347,6 +355,24 @@ ItemPtr DefaultRule::rule_set_item() {
   return std::make_unique<RuleSetItem>(rule_sets_, ids, match_source_);
 }
 
+// Each tag must name a tailscale endpoint, as sing-box's PreferredByItem.Start checks (start-time
+// errors); a wireguard endpoint has preferred routes in sing-box but no place in tailbox.
+ItemPtr DefaultRule::preferred_by_item() {
+  for (const auto& tag : preferred_by_) {
+    const OutboundInfo* o = nullptr;
+    for (size_t i = 0; outbounds_ && i < outbounds_->size() && !o; ++i)
+      if ((*outbounds_)[i].tag == tag) o = &(*outbounds_)[i];
+    if (!o)
+      fail(preferred_path_, "outbound not found: " + tag, "start");
+    else if (o->endpoint && o->type == "wireguard")
+      fail(preferred_path_, "preferred routes of endpoint type \"wireguard\" (" + tag + ") are not supported by tailbox",
+           "unsupported");
+    else if (!o->endpoint || o->type != "tailscale")
+      fail(preferred_path_, "outbound type does not support preferred routes: " + o->type, "start");
+  }
+  return std::make_unique<PreferredByItem>(preferred_by_);
+}
+
 }  // namespace
 
 std::optional<Rule> RuleCompiler::compile_rule(const Json& j, const std::string& path, bool headless,
@@ -364,7 +390,7 @@ std::optional<Rule> RuleCompiler::compile_rule(const Json& j, const std::string&
     error(key_path(path, "type"), "unknown rule type: " + type, "parse");
     return std::nullopt;
   }
-  DefaultRule d(*diags, set_ids, dns, path, headless);
+  DefaultRule d(*diags, *this, path, headless);
   d.collect(j, rest);
   Rule r;
   d.build(r);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "libcommon/core/strings.hpp"
+#include "libcommon/route/preferred.hpp"
 
 namespace tb::route {
 
@@ -239,6 +240,23 @@ bool IpVersionItem::match(MatchContext& c) const {
   bool ok = c.ip_version != 0 ? c.ip_version == v_ : (c.dst_ip && (c.dst_ip->v4 ? 4 : 6) == v_);
   if (ok) c.hit("ip_version", std::to_string(v_));
   return ok;
+}
+
+bool PreferredByItem::match(MatchContext& c) const {
+  const PreferredRoutes* p = c.preferred;
+  if (!p) return false;
+  bool ok = (!c.domain.empty() && p->domain(c.domain)) || (c.dst_ip && p->address(*c.dst_ip));
+  for (size_t i = 0; !ok && i < c.dst_addrs.size(); ++i) ok = p->address(c.dst_addrs[i]);
+  if (ok && c.record) c.hit("preferred_by", json_quote(tags_[0]));
+  return ok;
+}
+
+// sing-box lists every tag (no truncation): preferred_by=ts-ep, preferred_by=[a b c d].
+std::string PreferredByItem::describe() const {
+  if (tags_.size() == 1) return "preferred_by=" + tags_[0];
+  std::string out = "preferred_by=[";
+  for (size_t i = 0; i < tags_.size(); ++i) out += (i ? " " : "") + tags_[i];
+  return out + "]";
 }
 
 bool RuleSetItem::match(MatchContext& c) const {

@@ -164,6 +164,20 @@ class NeverItem : public RuleItem {
   std::string d_;
 };
 
+// preferred_by (route/rule/rule_item_preferred_by.go): the domain, the destination address or a
+// resolved address is one of the endpoints' preferred routes. The compiler has checked that every
+// tag is a tailscale endpoint; they all share the daemon's routes (MatchContext::preferred).
+class PreferredByItem : public RuleItem {
+ public:
+  explicit PreferredByItem(std::vector<std::string> tags) : tags_(std::move(tags)) {}
+  bool match(MatchContext& c) const override;
+  std::string describe() const override;
+  const std::vector<std::string>& tags() const { return tags_; }
+
+ private:
+  std::vector<std::string> tags_;
+};
+
 class RuleSetItem : public RuleItem {
  public:
   RuleSetItem(std::vector<std::string> tags, std::vector<uint32_t> ids, bool match_source)

@@ -291,7 +291,7 @@ constexpr Key kKeys[] = {
   {S::kRule, "default_interface_address", T::kListable, A::kRefused},
   {S::kRule, "source_mac_address", T::kList, A::kLater},
   {S::kRule, "source_hostname", T::kList, A::kLater},
-  {S::kRule, "preferred_by", T::kListable, A::kRefused},
+  {S::kRule, "preferred_by", T::kListable, A::kCarried},
   {S::kRule, "rule_set", T::kListable, A::kCarried},
   {S::kRule, "rule_set_ip_cidr_match_source", T::kBool, A::kCarried},
   {S::kRule, "invert", T::kBool, A::kCarried},

@@ -28,7 +28,14 @@ TailnetNode node_from(const Json& j) {
     if (auto a = IpAddr::parse(s)) n.ips.push_back(*a);
   for (const auto& s : tb::core::get_strings(j, "primary_routes"))
     if (auto p = Prefix::parse(s)) n.routes.push_back(*p);
+  if (j.contains("allowed_ips")) {
+    for (const auto& s : tb::core::get_strings(j, "allowed_ips"))
+      if (auto p = Prefix::parse(s)) n.allowed_ips.push_back(*p);
+  } else {
+    for (const auto& a : n.ips) n.allowed_ips.push_back(Prefix{a, a.v4 ? 32 : 128});
+  }
   n.online = tb::core::get_bool(j, "online");
+  n.key_expired = tb::core::get_bool(j, "key_expired");
   n.exit_node = tb::core::get_bool(j, "exit_node");
   return n;
 }

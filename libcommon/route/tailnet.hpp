@@ -29,7 +29,11 @@ struct TailnetNode {
   std::string id, name, dns_name;
   std::vector<IpAddr> ips;
   std::vector<Prefix> routes;  // primary_routes (subnet routes this node serves)
+  // allowed_ips: what tailscaled routes to the node (its addresses, approved subnet routes, and
+  // /0 for an exit node); a record without the field gives the node's addresses.
+  std::vector<Prefix> allowed_ips;
   bool online = false;
+  bool key_expired = false;
   bool exit_node = false;
 };
 
