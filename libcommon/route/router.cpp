@@ -251,8 +251,7 @@ void Router::Decider::set_destination(std::string_view h) {
   if (c_.dst_ip) {
     fqdn_.clear();
   } else {
-    while (!h.empty() && h.back() == '.') h.remove_suffix(1);
-    fqdn_.assign(h);
+    fqdn_.assign(h);  // a trailing dot stays: sing-box matches "example.com." as it is
     lower_in_place(fqdn_);
   }
   c_.ip_version = c_.dst_ip ? (c_.dst_ip->v4 ? 4 : 6) : 0;
@@ -365,14 +364,21 @@ Router::Decider::Effect Router::Decider::resolve(size_t i, const TopRule& r, con
   add_step(i, a);
   if (c_.dst_ip || fqdn_.empty()) return Effect::kNone;
   std::optional<std::vector<IpAddr>> addrs;
-  if (auto it = router_.magic_dns_.find(fqdn_); it != router_.magic_dns_.end()) addrs = it->second;
-  else if (router_.resolver_) addrs = router_.resolver_->lookup(fqdn_);
+  const std::string name = core::without_trailing_dot(fqdn_);  // DNS names: "a.test." is "a.test"
+  if (!a.error.empty()) {
+    // The server names nothing: sing-box fails the connection before any lookup.
+  } else if (auto it = router_.magic_dns_.find(name); it != router_.magic_dns_.end()) {
+    addrs = it->second;
+  } else if (router_.resolver_) {
+    addrs = router_.resolver_->lookup(name);
+  }
   if (!addrs || addrs->empty()) {
     d_.rule_index = i;
     if (opts_.items()) d_.matched_items = matched_items(r, pure);
     if (opts_.describe) d_.rule = r.rule.describe(), d_.action_text = a.describe();
     d_.action = ActionType::kResolve;
-    d_.error = "lookup failed: " + fqdn_ + (router_.resolver_ ? ": no such host" : ": no resolver configured");
+    d_.error = !a.error.empty() ? a.error
+                                : "lookup failed: " + fqdn_ + (router_.resolver_ ? ": no such host" : ": no resolver configured");
     return Effect::kDecided;
   }
   if (a.strategy == "ipv4_only" || a.strategy == "ipv6_only") {

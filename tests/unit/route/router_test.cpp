@@ -91,6 +91,38 @@ TEST(Router, EndpointSelfAddressGoesToLoopback) {
   EXPECT_EQ(router.decide(q).outbound, "b");
 }
 
+class OneName : public Resolver {
+ public:
+  mutable std::vector<std::string> asked;
+  std::optional<std::vector<IpAddr>> lookup(const std::string& name) const override {
+    asked.push_back(name);
+    if (name != "c.test") return std::nullopt;
+    return std::vector<IpAddr>{ip("10.0.0.1")};
+  }
+};
+
+// sing-box matches the destination name as the client sent it, trailing dot included (found by
+// tests/singbox/difftest; tests/fixtures/singbox/diff/trailing-dot.json). A resolve still asks
+// for the name without it.
+TEST(Router, TrailingDotIsPartOfTheName) {
+  auto cfg = compile_config(Json::parse(R"({"outbounds":[{"type":"direct","tag":"d"},{"type":"direct","tag":"x"},
+    {"type":"direct","tag":"y"}],"route":{"rules":[{"domain":"a.test.","outbound":"x"},
+    {"domain_suffix":"test","outbound":"y"},{"action":"resolve"},{"ip_cidr":"10.0.0.0/8","outbound":"x"}]}})"));
+  ASSERT_TRUE(cfg->ok());
+  Router router(cfg);
+  OneName dns;
+  router.set_resolver(&dns);
+  Request q;
+  q.destination_port = 80;
+  for (auto [host, out] : {std::pair{"a.test.", "x"}, {"a.test", "y"}, {"c.test.", "x"}, {"c.test", "y"}}) {
+    q.destination_host = host;
+    Decision d = router.decide(q);
+    EXPECT_EQ(d.outbound, out) << host;
+    EXPECT_EQ(d.destination, host);
+  }
+  EXPECT_EQ(dns.asked, std::vector<std::string>{"c.test"});
+}
+
 class FakeOwner : public ProcessSearcher {
  public:
   mutable int calls = 0;
