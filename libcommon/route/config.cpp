@@ -40,6 +40,7 @@ void Compiler::run() {
   endpoints(member(root, "endpoints"));
   route(member(root, "route"));
   dns(member(root, "dns"));
+  references();
   traps();
   if (c_.default_mark)
     for (auto& o : c_.outbounds)
@@ -87,12 +88,6 @@ void Compiler::route(const Json& obj) {
     if (auto it = obj.find("rules"); it != obj.end()) route_rules(*it);
   }
   final_outbound();
-  for (const auto& r : c_.rules) {
-    const auto& a = r.action;
-    if ((a.type == ActionType::kRoute || a.type == ActionType::kBypass) && !a.outbound.empty() &&
-        !c_.find_outbound(a.outbound))
-      rd_.error(key_path(r.path, "outbound"), "outbound not found: " + a.outbound, "runtime");
-  }
 }
 
 void Compiler::route_rules(const Json& rules) {

@@ -32,6 +32,7 @@ struct DialOptions {
   std::string inet4_bind_address, inet6_bind_address;
   std::chrono::milliseconds connect_timeout{5000};  // 0 or absent: sing-box's default, 5s
   std::string detour;
+  std::string domain_resolver;  // the DNS server tag (a string, or the object's "server")
 };
 
 struct OutboundInfo {
@@ -69,6 +70,7 @@ struct RouteConfig {
   std::vector<InboundInfo> inbounds;
   std::vector<OutboundInfo> outbounds;  // outbounds then endpoints (shared tag namespace)
   std::vector<EndpointInfo> endpoints;
+  std::vector<std::string> dns_servers;  // the tags of dns.servers (an untagged one: its index)
   std::vector<TopRule> rules;
   std::vector<std::unique_ptr<RuleSet>> rule_sets;  // config sets; ids 0..n-1
   RuleSetIds set_ids;                                // includes the tailnet tags (ids n..)

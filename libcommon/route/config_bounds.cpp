@@ -28,6 +28,7 @@ DialOptions Compiler::dial(const Json& obj, const std::string& path) {
   d.inet4_bind_address = str(obj, "inet4_bind_address", path);
   d.inet6_bind_address = str(obj, "inet6_bind_address", path);
   d.detour = str(obj, "detour", path);
+  d.domain_resolver = resolver_tag(obj);
   return d;
 }
 

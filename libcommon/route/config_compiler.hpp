@@ -1,7 +1,8 @@
 #pragma once
 // The config compiler, shared by the files that hold its sections: config.cpp (the root, route,
-// traps), config_bounds.cpp (inbounds, outbounds, endpoints), config_rule_sets.cpp and
-// config_dns.cpp. Internal to libcommon/route.
+// traps), config_bounds.cpp (inbounds, outbounds, endpoints), config_rule_sets.cpp,
+// config_dns.cpp and config_refs.cpp (tags one section names in another). Internal to
+// libcommon/route.
 
 #include <initializer_list>
 #include <set>
@@ -33,6 +34,15 @@ struct Allowed {
     return false;
   }
 };
+
+// The DNS server a domain resolver field names: the string, or the object's "server" ("" otherwise).
+inline std::string resolver_tag(const Json& obj, const char* key = "domain_resolver") {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("server") && (*it)["server"].is_string()) return (*it)["server"].get<std::string>();
+  return {};
+}
 
 class Compiler {
  public:
@@ -122,8 +132,16 @@ class Compiler {
   void tailnet_set_ids();
   void rule_set(const Json& def, const std::string& p, RuleSet& set, RuleCompiler& rc);
   bool rule_set_file(const Json& def, const std::string& p, Json& file_json, std::string& rules_path);
+  // config_refs.cpp
+  void references();
+  void rule_references();
+  void detours();
+  void domain_resolvers();
   // config_dns.cpp
   void dns(const Json& obj);
+  void dns_references(const Json& obj, const std::vector<std::string>& detours,
+                      const std::vector<std::string>& resolvers);
+  void dns_rule_servers(const Json& rules);
   void dns_server(const Json& s, const std::string& p, const std::string& type, std::set<std::string>& ts_endpoints);
   void dns_resolvers(size_t server_count);
 

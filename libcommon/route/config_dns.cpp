@@ -1,6 +1,7 @@
 // dns: servers (keys by type, the tailscale server's endpoint) and rules. tailbox answers no DNS
 // itself; the section is checked so that a config sing-box refuses is refused here too.
 
+#include <algorithm>
 #include <set>
 
 #include "libcommon/route/config_compiler.hpp"
@@ -13,6 +14,7 @@ void Compiler::dns(const Json& obj) {
     rd_.warn("dns.fakeip", "legacy fakeip options are deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
                            "ENABLE_DEPRECATED_LEGACY_DNS_FAKEIP_OPTIONS=true)", "deprecated");
   std::set<std::string> server_tags, ts_endpoints;
+  std::vector<std::string> detours, resolvers;  // per server: the outbound and DNS server it depends on
   size_t server_count = 0;
   if (auto it = obj.find("servers"); it != obj.end()) {
     if (const Json* servers = list(*it, "dns.servers", "[]option.DNSServerOptions")) {
@@ -24,7 +26,10 @@ void Compiler::dns(const Json& obj) {
         auto tag = str(s, "tag", p);
         if (tag.empty()) tag = std::to_string(i);
         if (!server_tags.insert(tag).second) rd_.error(p, "duplicate dns server tag: " + tag);
+        c_.dns_servers.push_back(tag);
         auto type = str(s, "type", p);
+        detours.push_back(type.empty() ? std::string() : str(s, "detour", p));
+        resolvers.push_back(type.empty() ? std::string() : resolver_tag(s));
         if (!type.empty()) {
           dns_server(s, p, type, ts_endpoints);
           continue;
@@ -39,9 +44,48 @@ void Compiler::dns(const Json& obj) {
     if (const Json* rules = list(*it, "dns.rules", "[]option.DNSRule")) {
       RuleCompiler rc{&c_.set_ids, &c_.diagnostics, true};
       for (size_t i = 0; i < rules->size(); ++i) rc.compile_top((*rules)[i], index_path("dns.rules", i));
+      dns_rule_servers(*rules);
     }
   }
+  dns_references(obj, detours, resolvers);
   dns_resolvers(server_count);
+}
+
+// The tags a DNS server or dns.final names, resolved when sing-box starts (dns/transport_manager.go;
+// a server's detour: common/dialer/detour.go).
+void Compiler::dns_references(const Json& obj, const std::vector<std::string>& detours,
+                              const std::vector<std::string>& resolvers) {
+  for (size_t i = 0; i < c_.dns_servers.size() && i < detours.size(); ++i) {
+    auto p = index_path("dns.servers", i);
+    if (!detours[i].empty() && !c_.find_outbound(detours[i]))
+      rd_.error(key_path(p, "detour"), "outbound detour not found: " + detours[i], "start");
+    if (!resolvers[i].empty() &&
+        std::find(c_.dns_servers.begin(), c_.dns_servers.end(), resolvers[i]) == c_.dns_servers.end())
+      rd_.error(key_path(p, "domain_resolver"),
+                "dependency[" + resolvers[i] + "] not found for server[" + c_.dns_servers[i] + "]", "start");
+  }
+  auto final_tag = str(obj, "final", "dns");
+  if (!final_tag.empty() && std::find(c_.dns_servers.begin(), c_.dns_servers.end(), final_tag) == c_.dns_servers.end())
+    rd_.error("dns.final", "default DNS server not found: " + final_tag, "start");
+}
+
+// A DNS rule's route action names a server; a missing one is looked up per query, and sing-box
+// logs it and skips the rule (dns/router.go, matchDNS).
+void Compiler::dns_rule_servers(const Json& rules) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Json& r = rules[i];
+    if (!r.is_object()) continue;
+    auto action = r.find("action");
+    if (action != r.end() && !(action->is_string() && (*action == "route" || *action == "")))
+      continue;
+    auto server = r.find("server");
+    if (server == r.end() || !server->is_string() || server->get<std::string>().empty()) continue;
+    const std::string tag = server->get<std::string>();
+    if (std::find(c_.dns_servers.begin(), c_.dns_servers.end(), tag) == c_.dns_servers.end())
+      rd_.warn(key_path(index_path("dns.rules", i), "server"),
+               "DNS server not found: " + tag + " (sing-box starts; each query this rule matches skips it)",
+               "runtime");
+  }
 }
 
 // A typed DNS server: its keys (by type), the tailscale server's endpoint, a remote one's server.

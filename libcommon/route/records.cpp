@@ -195,6 +195,8 @@ Json plan_to_json(const Router& r, const std::vector<std::string>& config_paths)
     rule["index"] = i;
     rule["match"] = c.rules[i].rule.describe();
     rule["action"] = c.rules[i].action.describe();
+    // What each connection this rule decides fails with (a tag that names nothing), or null.
+    rule["error"] = c.rules[i].action.error.empty() ? Json(nullptr) : Json(c.rules[i].action.error);
     if (src_rules && i < src_rules->size()) rule["config"] = (*src_rules)[i];
     rules.push_back(rule);
   }

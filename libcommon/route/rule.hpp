@@ -123,6 +123,10 @@ struct Action {
   std::string override_address;
   std::optional<uint16_t> override_port;
   std::vector<std::pair<std::string, std::string>> options;  // other fields, key → JSON text
+  // Set by the config compiler when a tag the action names (route's or bypass's outbound,
+  // resolve's server) names nothing: sing-box starts, and each connection the action acts on
+  // fails with this message.
+  std::string error;
   bool final() const {
     return type == ActionType::kRoute || type == ActionType::kReject || type == ActionType::kHijackDns ||
            (type == ActionType::kBypass && !outbound.empty());

@@ -33,7 +33,10 @@ bad rules-type '{"route":{"rules":{}}}' 'route.rules: json: cannot unmarshal obj
 bad bool-type '{"route":{"rules":[{"ip_is_private":"yes","outbound":"direct"}]}}' 'route.rules[0].ip_is_private'
 bad listen '{"inbounds":[{"type":"mixed","listen":"not-an-ip"}]}' 'inbounds[0].listen'
 bad final '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"final":"nope"}}' 'default outbound not found: nope'
-bad rule-out '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"rules":[{"domain":"x","outbound":"nope"}]}}' 'outbound not found: nope'
+# A rule's missing outbound is sing-box's per-connection error: check passes with a warning, and
+# only the connections that rule decides fail (cli/sb-route-lazy-refs).
+bad detour '{"outbounds":[{"type":"socks","tag":"s","server":"127.0.0.1","server_port":1,"detour":"nope"}]}' 'outbounds[0].detour: dependency[nope] not found for outbound[s]'
+bad dns-final '{"dns":{"servers":[{"type":"local","tag":"l"}],"final":"nope"}}' 'dns.final: default DNS server not found: nope'
 bad vless '{"outbounds":[{"type":"vless","tag":"v","server":"x"}]}' 'outbounds[0]: outbound type "vless" is not supported by tailbox'
 bad dup-tag '{"outbounds":[{"type":"direct","tag":"a"},{"type":"block","tag":"a"}]}' 'duplicate outbound/endpoint tag: a'
 bad rs-missing '{"route":{"rules":[{"rule_set":"nope","outbound":"direct"}]}}' 'rule-set not found: nope'
