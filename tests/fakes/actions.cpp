@@ -117,6 +117,22 @@ std::optional<Reply> Daemon::apply_peers_locked(const Json& a) {
   return std::nullopt;
 }
 
+namespace {
+// A sole subnet router's approved routes are its PrimaryRoutes, and control puts them into its
+// AllowedIPs after its addresses; PeerStatus shows both (docs/localapi.md, "Status and PeerStatus").
+void routes_into_allowed_ips(Json& p) {
+  Json a = Json::array();
+  if (p.contains("TailscaleIPs") && p["TailscaleIPs"].is_array())
+    for (const auto& ip : p["TailscaleIPs"]) {
+      std::string s = ip.get<std::string>();
+      a.push_back(s + (s.find(':') == std::string::npos ? "/32" : "/128"));
+    }
+  if (p["PrimaryRoutes"].is_array())
+    for (const auto& r : p["PrimaryRoutes"]) a.push_back(r);
+  p["AllowedIPs"] = std::move(a);
+}
+}  // namespace
+
 // One peer's change (control /peer, timeline "peer"): online, a direct or relayed path, activity,
 // counters and other PeerStatus fields; watchers get a PeersChanged or PeerChangedPatch.
 std::optional<Reply> Daemon::edit_peer_locked(const Json& pa) {
@@ -156,11 +172,12 @@ std::optional<Reply> Daemon::edit_peer_locked(const Json& pa) {
     other = true;
   }
   for (const char* k : {"RxBytes", "TxBytes", "ExitNodeOption", "OS", "Tags", "PrimaryRoutes", "KeyExpiry",
-                        "Expired"})
+                        "Expired", "AllowedIPs"})
     if (pa.contains(k)) {
       (*p)[k] = pa[k];
       other = true;
     }
+  if (pa.contains("PrimaryRoutes") && !pa.contains("AllowedIPs")) routes_into_allowed_ips(*p);
   update_exit_node_locked();
   if (online_change || other) emit_peer_locked(*p, online_change && !other, false);
   return std::nullopt;
