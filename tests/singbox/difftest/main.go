@@ -79,6 +79,10 @@ func main() {
 	st := e.runAll(cases, *jobs)
 	fmt.Printf("difftest: seed %d: %d decisions compared in %.1f s, %d disagreements, %d config errors\n",
 		*seed, st.decisions, time.Since(start).Seconds(), len(st.bad), len(st.configErrs))
+	if st.decisions > 0 {
+		fmt.Printf("difftest: %.0f%% decided by a rule (the rest by final or the default outbound), %.0f%% rejects\n",
+			100*float64(st.byRule)/float64(st.decisions), 100*float64(st.rejects)/float64(st.decisions))
+	}
 	for _, ce := range st.configErrs {
 		fmt.Println("  config error:", ce)
 	}
@@ -133,6 +137,8 @@ type disagreement struct {
 
 type stats struct {
 	decisions  int64
+	byRule     int64 // decided by a rule, not by final or the default outbound
+	rejects    int64
 	bad        []disagreement
 	configErrs []string
 }
@@ -163,6 +169,12 @@ func (e *env) runAll(cases []Case, jobs int) *stats {
 			shown := 0
 			for i := range c.Connections {
 				st.decisions++
+				if res.byRule[i] {
+					st.byRule++
+				}
+				if res.sb[i] == "reject" {
+					st.rejects++
+				}
 				if e.verbose {
 					cn, _ := json.Marshal(c.Connections[i])
 					fmt.Printf("%s #%d %s: sing-box %s, sb-route %s\n", c.Name, i, cn, e.sbView(c, res, i), res.tb[i])

@@ -32,6 +32,7 @@ type result struct {
 	sb, tb  []string // "marker:TAG", "reject", or what went wrong
 	seen    []string // the destination each marker was asked for
 	srcPort []int
+	byRule  []bool // sb-route: a rule decided (not final or the default outbound)
 	err     string // a side refused the config, or the harness failed
 }
 
@@ -225,6 +226,7 @@ func (e *env) runSbRoute(c Case, cfg string, res *result) string {
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	err := cmd.Run()
 	res.tb = make([]string, len(c.Connections))
+	res.byRule = make([]bool, len(c.Connections))
 	for i := range res.tb {
 		res.tb[i] = "error:no decision"
 	}
@@ -236,10 +238,12 @@ func (e *env) runSbRoute(c Case, cfg string, res *result) string {
 			Action   string  `json:"action"`
 			Outbound *string `json:"outbound"`
 			Error    *string `json:"error"`
+			Final    bool    `json:"final"`
 		}
 		if json.Unmarshal(sc.Bytes(), &d) != nil || d.ID == nil || *d.ID < 0 || *d.ID >= len(res.tb) {
 			continue
 		}
+		res.byRule[*d.ID] = !d.Final
 		switch {
 		case d.Action == "route" && d.Outbound != nil:
 			res.tb[*d.ID] = "marker:" + *d.Outbound
