@@ -21,6 +21,7 @@ type Case struct {
 }
 
 type Conn struct {
+	Network string `json:"network,omitempty"` // "tcp" (the default) or "udp"
 	Inbound string `json:"inbound"`
 	User    string `json:"user,omitempty"`
 	Source  string `json:"source"`
@@ -59,8 +60,12 @@ var (
 	vNetworks   = []string{"tcp", "udp"}
 )
 
-// noRuleSets leaves rule-sets out (to tell a disagreement's cause apart).
-var noRuleSets bool
+// noRuleSets leaves rule-sets out (to tell a disagreement's cause apart); udpShare is the share
+// of UDP connections.
+var (
+	noRuleSets bool
+	udpShare   = 0.25
+)
 
 type gen struct {
 	r        *rand.Rand
@@ -250,6 +255,9 @@ func (g *gen) conn() Conn {
 	}
 	if g.r.Intn(2) == 0 {
 		c.SrcPort = g.srcBase + g.r.Intn(20)
+	}
+	if g.r.Float64() < udpShare {
+		c.Network = "udp"
 	}
 	return c
 }

@@ -38,6 +38,7 @@ func main() {
 	verbose := flag.Bool("v", false, "print every decision")
 	maxExplain := flag.Int("explain", 10, "minimise and print at most this many disagreements")
 	flag.BoolVar(&noRuleSets, "no-rule-sets", false, "generate configs without rule-sets")
+	flag.Float64Var(&udpShare, "udp", udpShare, "share of UDP connections (through UDP ASSOCIATE)")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		flag.Usage()

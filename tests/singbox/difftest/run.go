@@ -186,12 +186,19 @@ func (e *env) runSingbox(c Case, cfg string, ports []int) (result, bool) {
 		go func(i int, cn Conn) {
 			defer func() { <-sem; wg.Done() }()
 			port := ports[inboundIndex(cn.Inbound)]
-			o := ask(port, cn.Source, cn.SrcPort, cn.User, "pw-"+cn.User, cn.Host, cn.Port, e.timeout)
+			o := ask(network(cn), port, cn.Source, cn.SrcPort, cn.User, "pw-"+cn.User, cn.Host, cn.Port, e.timeout)
 			res.sb[i], res.seen[i], res.srcPort[i] = o.decision, o.seenHost, o.srcPort
 		}(i, cn)
 	}
 	wg.Wait()
 	return res, false
+}
+
+func network(c Conn) string {
+	if c.Network == "" {
+		return "tcp"
+	}
+	return c.Network
 }
 
 func inboundIndex(tag string) int {
@@ -213,7 +220,7 @@ func (e *env) runSbRoute(c Case, cfg string, res *result) string {
 			sp = res.srcPort[i]
 		}
 		req := map[string]any{"id": i, "destination": map[string]any{"host": cn.Host, "port": cn.Port},
-			"inbound": cn.Inbound, "network": "tcp", "source": map[string]any{"host": cn.Source, "port": sp}}
+			"inbound": cn.Inbound, "network": network(cn), "source": map[string]any{"host": cn.Source, "port": sp}}
 		if cn.User != "" {
 			req["user"] = cn.User
 		}

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -60,11 +61,15 @@ func (m *marker) handle(c net.Conn) {
 		return
 	}
 	var req [3]byte
-	if _, err := io.ReadFull(r, req[:]); err != nil || req[1] != 1 {
+	if _, err := io.ReadFull(r, req[:]); err != nil || (req[1] != 1 && req[1] != 3) {
 		return
 	}
 	host, _, err := readAddr(r)
 	if err != nil {
+		return
+	}
+	if req[1] == 3 {
+		m.associate(c, r)
 		return
 	}
 	if _, err := c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}); err != nil {
@@ -72,6 +77,41 @@ func (m *marker) handle(c net.Conn) {
 	}
 	fmt.Fprintf(c, "MARK %s %s\n", m.tag, host)
 	// Wait for the client's close, so that sing-box relays the line before it sees an EOF.
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// associate answers UDP ASSOCIATE: every datagram to its relay socket is answered with one
+// carrying "MARK tag host\n" from the same address, until the control connection closes.
+func (m *marker) associate(c net.Conn, r io.Reader) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	if _, err := c.Write([]byte{5, 0, 0, 1, 127, 0, 0, 1, byte(port >> 8), byte(port)}); err != nil {
+		return
+	}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n < 4 || buf[2] != 0 {
+				continue
+			}
+			br := bytes.NewReader(buf[3:n])
+			host, _, err := readAddr(br)
+			if err != nil {
+				continue
+			}
+			hdrLen := n - br.Len()
+			reply := append(append([]byte{}, buf[:hdrLen]...), fmt.Sprintf("MARK %s %s\n", m.tag, host)...)
+			_, _ = pc.WriteTo(reply, from)
+		}
+	}()
 	_, _ = io.Copy(io.Discard, r)
 }
 
@@ -120,7 +160,7 @@ type outcome struct {
 
 // ask connects from src (port srcPort, 0 = any) to the mixed inbound at proxyPort, authenticates
 // as user when the inbound has users, asks for host:port and reads what comes back.
-func ask(proxyPort int, src string, srcPort int, user, pass, host string, port int, timeout time.Duration) outcome {
+func ask(network string, proxyPort int, src string, srcPort int, user, pass, host string, port int, timeout time.Duration) outcome {
 	d := net.Dialer{
 		Timeout:   timeout,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(src), Port: srcPort},
@@ -141,47 +181,121 @@ func ask(proxyPort int, src string, srcPort int, user, pass, host string, port i
 	defer c.Close()
 	o := outcome{srcPort: c.LocalAddr().(*net.TCPAddr).Port}
 	_ = c.SetDeadline(time.Now().Add(timeout))
-	o.decision, o.seenHost = converse(c, user, pass, host, port)
+	if network == "udp" {
+		o.decision, o.seenHost = converseUDP(c, src, user, pass, host, port, timeout)
+	} else {
+		o.decision, o.seenHost = converse(c, user, pass, host, port)
+	}
 	return o
 }
 
-func converse(c net.Conn, user, pass, host string, port int) (string, string) {
-	r := bufio.NewReader(c)
+// greet does the method negotiation and, for users, the username/password subnegotiation.
+func greet(c net.Conn, r io.Reader, user, pass string) string {
 	method := byte(0)
 	if user != "" {
 		method = 2
 	}
 	if _, err := c.Write([]byte{5, 1, method}); err != nil {
-		return "error:greeting " + err.Error(), ""
+		return "error:greeting " + err.Error()
 	}
 	var sel [2]byte
 	if _, err := io.ReadFull(r, sel[:]); err != nil {
-		return "error:method " + err.Error(), ""
+		return "error:method " + err.Error()
 	}
 	if sel[1] != method {
-		return fmt.Sprintf("error:method %d refused", method), ""
+		return fmt.Sprintf("error:method %d refused", method)
 	}
 	if user != "" {
 		msg := append([]byte{1, byte(len(user))}, user...)
 		msg = append(append(msg, byte(len(pass))), pass...)
 		if _, err := c.Write(msg); err != nil {
-			return "error:auth " + err.Error(), ""
+			return "error:auth " + err.Error()
 		}
 		var st [2]byte
 		if _, err := io.ReadFull(r, st[:]); err != nil || st[1] != 0 {
-			return "error:auth failed", ""
+			return "error:auth failed"
 		}
 	}
-	req := []byte{5, 1, 0}
+	return ""
+}
+
+// socksAddr is ATYP ADDR PORT for host:port.
+func socksAddr(host string, port int) []byte {
+	var b []byte
 	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil && !strings.Contains(host, ":") {
-		req = append(append(req, 1), ip.To4()...)
+		b = append([]byte{1}, ip.To4()...)
 	} else if ip != nil {
-		req = append(append(req, 4), ip.To16()...)
+		b = append([]byte{4}, ip.To16()...)
 	} else {
-		req = append(append(req, 3, byte(len(host))), host...)
+		b = append([]byte{3, byte(len(host))}, host...)
 	}
-	req = binary.BigEndian.AppendUint16(req, uint16(port))
-	if _, err := c.Write(req); err != nil {
+	return binary.BigEndian.AppendUint16(b, uint16(port))
+}
+
+// converseUDP asks for a UDP association and sends one datagram to host:port through it. A
+// datagram back from a marker is sing-box's route; the control connection closed without one is
+// its reject (sing-box routes the association at its first packet and closes it when rejected).
+func converseUDP(c net.Conn, src, user, pass, host string, port int, timeout time.Duration) (string, string) {
+	r := bufio.NewReader(c)
+	if e := greet(c, r, user, pass); e != "" {
+		return e, ""
+	}
+	if _, err := c.Write(append([]byte{5, 3, 0}, socksAddr("0.0.0.0", 0)...)); err != nil {
+		return "error:associate " + err.Error(), ""
+	}
+	var rep [3]byte
+	if _, err := io.ReadFull(r, rep[:]); err != nil || rep[1] != 0 {
+		return fmt.Sprintf("error:associate refused (%v)", err), ""
+	}
+	relay, relayPort, err := readAddr(r)
+	if err != nil {
+		return "error:associate reply " + err.Error(), ""
+	}
+	uc, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(src)}, &net.UDPAddr{IP: net.ParseIP(relay), Port: relayPort})
+	if err != nil {
+		return "error:udp " + err.Error(), ""
+	}
+	defer uc.Close()
+	_ = uc.SetDeadline(time.Now().Add(timeout))
+	if _, err := uc.Write(append(append([]byte{0, 0, 0}, socksAddr(host, port)...), "hello"...)); err != nil {
+		return "error:udp send " + err.Error(), ""
+	}
+	closed := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, r); close(closed) }()
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 65536)
+		n, err := uc.Read(buf)
+		if err != nil {
+			n = 0
+		}
+		got <- buf[:n]
+	}()
+	select {
+	case b := <-got:
+		if len(b) == 0 {
+			return "error:no datagram back and the association still open", ""
+		}
+		br := bytes.NewReader(b[min(3, len(b)):])
+		if _, _, err := readAddr(br); err != nil {
+			return "error:bad datagram " + err.Error(), ""
+		}
+		f := strings.Fields(string(b[len(b)-br.Len():]))
+		if len(f) != 3 || f[0] != "MARK" {
+			return "error:bad marker datagram", ""
+		}
+		return "marker:" + f[1], f[2]
+	case <-closed:
+		return "reject", ""
+	}
+}
+
+func converse(c net.Conn, user, pass, host string, port int) (string, string) {
+	r := bufio.NewReader(c)
+	if e := greet(c, r, user, pass); e != "" {
+		return e, ""
+	}
+	if _, err := c.Write(append([]byte{5, 1, 0}, socksAddr(host, port)...)); err != nil {
 		return "error:request " + err.Error(), ""
 	}
 	var rep [3]byte
