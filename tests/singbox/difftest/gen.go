@@ -196,6 +196,22 @@ func (g *gen) action(r map[string]any) {
 		r["action"] = "route-options"
 		r["udp_timeout"] = "1m"
 	}
+	if a, _ := r["action"].(string); (a == "route" || a == "route-options") && g.r.Intn(4) == 0 {
+		g.override(r) // the destination changes at once: later rules see it, the marker gets it
+	}
+}
+
+func (g *gen) override(r map[string]any) {
+	if g.r.Intn(2) == 0 {
+		r["override_port"] = destPorts[g.r.Intn(len(destPorts))]
+	}
+	if g.r.Intn(2) == 0 || r["override_port"] == nil {
+		if g.r.Intn(2) == 0 {
+			r["override_address"] = g.pick(destIPs)
+		} else {
+			r["override_address"] = g.pick(domains)
+		}
+	}
 }
 
 // generate writes config number idx of the run seeded with seed: its own seed is derived, so a

@@ -178,11 +178,11 @@ func (e *env) runAll(cases []Case, jobs int) *stats {
 				}
 				if e.verbose {
 					cn, _ := json.Marshal(c.Connections[i])
-					fmt.Printf("%s #%d %s: sing-box %s, sb-route %s\n", c.Name, i, cn, e.sbView(c, res, i), res.tb[i])
+					fmt.Printf("%s #%d %s: sing-box %s, sb-route %s\n", c.Name, i, cn, e.sbView(c, res, i), e.tbView(res, i))
 				}
-				if sb := e.sbView(c, res, i); sb != res.tb[i] {
+				if sb, tb := e.sbView(c, res, i), e.tbView(res, i); sb != tb {
 					if shown < 3 {
-						st.bad = append(st.bad, disagreement{c: c, conn: i, sb: sb, tb: res.tb[i]})
+						st.bad = append(st.bad, disagreement{c: c, conn: i, sb: sb, tb: tb})
 					}
 					shown++
 				}
@@ -193,19 +193,34 @@ func (e *env) runAll(cases []Case, jobs int) *stats {
 	return st
 }
 
-// sbView is sing-box's decision for connection i, with a marker that saw another destination
-// than the one asked for (a resolved or rewritten domain) said so.
+// sbView is sing-box's decision for connection i; where a marker was asked for another
+// destination than sb-route's effective one (an override, a resolved or rewritten name), both
+// views carry the destination (tbView).
 func (e *env) sbView(c Case, res result, i int) string {
 	d := res.sb[i]
-	if !strings.HasPrefix(d, "marker:") {
+	if !strings.HasPrefix(d, "marker:") || sameDest(res.seen[i], res.tbDest[i]) {
 		return d
 	}
-	want, seen := c.Connections[i].Host, res.seen[i]
-	if a, b := net.ParseIP(want), net.ParseIP(seen); a != nil && b != nil && a.Equal(b) {
+	return d + " @" + res.seen[i]
+}
+
+func (e *env) tbView(res result, i int) string {
+	d := res.tb[i]
+	if !strings.HasPrefix(res.sb[i], "marker:") || sameDest(res.seen[i], res.tbDest[i]) {
 		return d
 	}
-	if want != seen {
-		return d + " (asked for " + seen + ")"
+	return d + " @" + res.tbDest[i]
+}
+
+// sameDest compares "host port" strings, addresses by value (a v4-mapped address is its v4), names
+// without case (sb-route's effective destination is lower-cased; sing-box passes the name on as sent,
+// and DNS does not tell them apart).
+func sameDest(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
 	}
-	return d
+	ah, ap, _ := strings.Cut(a, " ")
+	bh, bp, _ := strings.Cut(b, " ")
+	x, y := net.ParseIP(ah), net.ParseIP(bh)
+	return ap == bp && x != nil && y != nil && x.Equal(y)
 }

@@ -95,7 +95,7 @@ func (e *env) minimise(d disagreement) Case {
 	c.Connections = []Conn{d.c.Connections[d.conn]}
 	same := func(t Case) bool {
 		res := e.run(t)
-		return res.err == "" && e.sbView(t, res, 0) == d.sb && res.tb[0] == d.tb
+		return res.err == "" && e.sbView(t, res, 0) == d.sb && e.tbView(res, 0) == d.tb
 	}
 	if !same(c) {
 		return c // flaky or depends on the other connections: keep it whole

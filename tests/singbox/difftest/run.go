@@ -32,8 +32,9 @@ type result struct {
 	sb, tb  []string // "marker:TAG", "reject", or what went wrong
 	seen    []string // the destination each marker was asked for
 	srcPort []int
-	byRule  []bool // sb-route: a rule decided (not final or the default outbound)
-	err     string // a side refused the config, or the harness failed
+	byRule  []bool   // sb-route: a rule decided (not final or the default outbound)
+	tbDest  []string // sb-route's effective destination, "host port"
+	err     string   // a side refused the config, or the harness failed
 }
 
 func freePorts(n int) ([]int, error) {
@@ -234,6 +235,7 @@ func (e *env) runSbRoute(c Case, cfg string, res *result) string {
 	err := cmd.Run()
 	res.tb = make([]string, len(c.Connections))
 	res.byRule = make([]bool, len(c.Connections))
+	res.tbDest = make([]string, len(c.Connections))
 	for i := range res.tb {
 		res.tb[i] = "error:no decision"
 	}
@@ -246,11 +248,16 @@ func (e *env) runSbRoute(c Case, cfg string, res *result) string {
 			Outbound *string `json:"outbound"`
 			Error    *string `json:"error"`
 			Final    bool    `json:"final"`
+			Dest     struct {
+				Host string `json:"host"`
+				Port int    `json:"port"`
+			} `json:"effective_destination"`
 		}
 		if json.Unmarshal(sc.Bytes(), &d) != nil || d.ID == nil || *d.ID < 0 || *d.ID >= len(res.tb) {
 			continue
 		}
 		res.byRule[*d.ID] = !d.Final
+		res.tbDest[*d.ID] = fmt.Sprintf("%s %d", d.Dest.Host, d.Dest.Port)
 		switch {
 		case d.Action == "route" && d.Outbound != nil:
 			res.tb[*d.ID] = "marker:" + *d.Outbound

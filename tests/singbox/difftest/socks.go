@@ -18,7 +18,7 @@ import (
 )
 
 // marker is a SOCKS5 server standing in for the outbound `tag`: it accepts every CONNECT, replies
-// success and writes "MARK tag host\n", so the client learns which outbound sing-box chose and the
+// success and writes "MARK tag host port\n", so the client learns which outbound sing-box chose and the
 // destination that outbound was asked for (domains must arrive unresolved).
 type marker struct {
 	tag  string
@@ -64,7 +64,7 @@ func (m *marker) handle(c net.Conn) {
 	if _, err := io.ReadFull(r, req[:]); err != nil || (req[1] != 1 && req[1] != 3) {
 		return
 	}
-	host, _, err := readAddr(r)
+	host, port, err := readAddr(r)
 	if err != nil {
 		return
 	}
@@ -75,13 +75,13 @@ func (m *marker) handle(c net.Conn) {
 	if _, err := c.Write([]byte{5, 0, 0, 1, 0, 0, 0, 0, 0, 0}); err != nil {
 		return
 	}
-	fmt.Fprintf(c, "MARK %s %s\n", m.tag, host)
+	fmt.Fprintf(c, "MARK %s %s %d\n", m.tag, host, port)
 	// Wait for the client's close, so that sing-box relays the line before it sees an EOF.
 	_, _ = io.Copy(io.Discard, r)
 }
 
 // associate answers UDP ASSOCIATE: every datagram to its relay socket is answered with one
-// carrying "MARK tag host\n" from the same address, until the control connection closes.
+// carrying "MARK tag host port\n" from the same address, until the control connection closes.
 func (m *marker) associate(c net.Conn, r io.Reader) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -103,12 +103,12 @@ func (m *marker) associate(c net.Conn, r io.Reader) {
 				continue
 			}
 			br := bytes.NewReader(buf[3:n])
-			host, _, err := readAddr(br)
+			host, port, err := readAddr(br)
 			if err != nil {
 				continue
 			}
 			hdrLen := n - br.Len()
-			reply := append(append([]byte{}, buf[:hdrLen]...), fmt.Sprintf("MARK %s %s\n", m.tag, host)...)
+			reply := append(append([]byte{}, buf[:hdrLen]...), fmt.Sprintf("MARK %s %s %d\n", m.tag, host, port)...)
 			_, _ = pc.WriteTo(reply, from)
 		}
 	}()
@@ -154,7 +154,7 @@ func readAddr(r io.Reader) (string, int, error) {
 // "error:..." the test cannot read as a decision (a timeout, a malformed answer).
 type outcome struct {
 	decision string
-	seenHost string // the destination the marker was asked for
+	seenHost string // "host port": the destination the marker was asked for
 	srcPort  int
 }
 
@@ -281,10 +281,10 @@ func converseUDP(c net.Conn, src, user, pass, host string, port int, timeout tim
 			return "error:bad datagram " + err.Error(), ""
 		}
 		f := strings.Fields(string(b[len(b)-br.Len():]))
-		if len(f) != 3 || f[0] != "MARK" {
+		if len(f) != 4 || f[0] != "MARK" {
 			return "error:bad marker datagram", ""
 		}
-		return "marker:" + f[1], f[2]
+		return "marker:" + f[1], f[2] + " " + f[3]
 	case <-closed:
 		return "reject", ""
 	}
@@ -316,8 +316,8 @@ func converse(c net.Conn, user, pass, host string, port int) (string, string) {
 		return "error:no marker line (" + err.Error() + ")", ""
 	}
 	f := strings.Fields(line)
-	if len(f) != 3 || f[0] != "MARK" {
+	if len(f) != 4 || f[0] != "MARK" {
 		return "error:bad marker line " + strconv.Quote(line), ""
 	}
-	return "marker:" + f[1], f[2]
+	return "marker:" + f[1], f[2] + " " + f[3]
 }
