@@ -87,5 +87,23 @@ TEST(TailnetTun, OneDefaultTrueAsTheDaemonMeansIt) {
   EXPECT_TRUE(TailnetState{}.tun);
 }
 
+// A node's allowed_ips and key_expired (what preferred_by reads): parsed as prefixes; a record
+// without allowed_ips (older ts-status) gives the node's own addresses.
+TEST(TailnetNodes, AllowedIpsAndKeyExpiry) {
+  Json rec = Json::parse(tb::test::read_fixture("route/status-running.jsonl"));
+  rec["peers"][0]["key_expired"] = true;
+  rec["peers"][1].erase("allowed_ips");
+  auto t = tailnet_from_status(rec);
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->peers[0].allowed_ips.size(), 3u);
+  EXPECT_EQ(t->peers[0].allowed_ips[2].str(), "192.168.1.0/24");
+  EXPECT_TRUE(t->peers[0].key_expired);
+  ASSERT_EQ(t->peers[1].allowed_ips.size(), 1u);
+  EXPECT_EQ(t->peers[1].allowed_ips[0].str(), "100.101.1.3/32");
+  EXPECT_FALSE(t->peers[1].key_expired);
+  ASSERT_TRUE(t->self);
+  EXPECT_EQ(t->self->allowed_ips.size(), 2u);
+}
+
 }  // namespace
 }  // namespace tb::route
