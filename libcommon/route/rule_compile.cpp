@@ -300,6 +300,7 @@ void DefaultRule::mark_needs(Rule& r) const {
   r.dst_private = dst_private_;
   for (const auto& tag : rule_sets_) r.mentions_tailnet = r.mentions_tailnet || tag.rfind("tailscale", 0) == 0;
   for (const auto& cidr : dst_cidr_) r.mentions_tailnet = r.mentions_tailnet || cidr == "100.64.0.0/10";
+  r.mentions_tailnet = r.mentions_tailnet || !preferred_by_.empty();  // the tailnet's addresses and names
 }
 
 ItemPtr DefaultRule::cidr_item(const std::vector<std::string>& src, bool source, const std::string& key) {

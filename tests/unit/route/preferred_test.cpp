@@ -179,6 +179,13 @@ TEST(PreferredBy, TagsMustBeTailscaleEndpoints) {
             "route.rules[0].rules[0].preferred_by: outbound not found: nope (start)");
 }
 
+// A preferred_by rule sends the tailnet somewhere, so a later ip_is_private is no trap.
+TEST(PreferredBy, CountsAsARuleForTheTailnet) {
+  auto c = config(R"([{"preferred_by": "ts-ep", "outbound": "ts-ep"}, {"ip_is_private": true, "outbound": "direct"}])");
+  ASSERT_TRUE(c->ok()) << first_error(*c);
+  for (const auto& d : c->diagnostics) EXPECT_NE(d.kind, "trap") << d.line();
+}
+
 TEST(PreferredBy, NotADnsRuleKey) {
   auto c = compile_config(Json::parse(R"({"endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
     "dns": {"servers": [{"type": "local", "tag": "local"}], "rules": [{"preferred_by": "ts-ep", "server": "local"}]}})"));
