@@ -242,6 +242,8 @@ Router::Decider::Decider(const Router& router, const Request& req, const Options
   set_destination(req.destination_host);
   rewrite_endpoint_self();
   refresh_domain();
+  // Once, as sing-box's route.go before its match loop: an override_address does not change it.
+  c_.ip_version = c_.dst_ip ? (c_.dst_ip->v4 ? 4 : 6) : 0;
 }
 
 void Router::Decider::set_destination(std::string_view h) {
@@ -254,7 +256,6 @@ void Router::Decider::set_destination(std::string_view h) {
     fqdn_.assign(h);  // a trailing dot stays: sing-box matches "example.com." as it is
     lower_in_place(fqdn_);
   }
-  c_.ip_version = c_.dst_ip ? (c_.dst_ip->v4 ? 4 : 6) : 0;
 }
 
 // Traffic from a tailscale endpoint to the node's own address goes to loopback (docs/singbox.md,

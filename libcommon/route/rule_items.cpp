@@ -237,7 +237,9 @@ std::string UserIdItem::describe() const {
 }
 
 bool IpVersionItem::match(MatchContext& c) const {
-  bool ok = c.ip_version != 0 ? c.ip_version == v_ : (c.dst_ip && (c.dst_ip->v4 ? 4 : 6) == v_);
+  // sing-box's IPVersionItem: the original destination's version (set before the match loop, kept
+  // through overrides) or the current destination's.
+  bool ok = c.ip_version == v_ || (c.dst_ip && (c.dst_ip->v4 ? 4 : 6) == v_);
   if (ok) c.hit("ip_version", std::to_string(v_));
   return ok;
 }

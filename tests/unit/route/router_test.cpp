@@ -123,6 +123,22 @@ TEST(Router, TrailingDotIsPartOfTheName) {
   EXPECT_EQ(dns.asked, std::vector<std::string>{"c.test"});
 }
 
+// ip_version is the original destination's (sing-box sets it before its match loop) or the current
+// one's: after an override both may match (tests/fixtures/singbox/diff/ip-version-override.json).
+TEST(Router, IpVersionKeepsTheOriginalDestinations) {
+  auto cfg = compile_config(Json::parse(R"({"outbounds":[{"type":"direct","tag":"d"},{"type":"direct","tag":"v4"},
+    {"type":"direct","tag":"v6"}],"route":{"rules":[{"action":"route-options","override_address":"2001:db8::1"},
+    {"ip_version":4,"outbound":"v4"},{"ip_version":6,"outbound":"v6"}]}})"));
+  ASSERT_TRUE(cfg->ok());
+  Router router(cfg);
+  Request q;
+  q.destination_port = 80;
+  for (auto [host, out] : {std::pair{"1.1.1.1", "v4"}, {"example.com", "v6"}, {"2001:db8::5", "v6"}}) {
+    q.destination_host = host;
+    EXPECT_EQ(router.decide(q).outbound, out) << host;
+  }
+}
+
 class FakeOwner : public ProcessSearcher {
  public:
   mutable int calls = 0;
