@@ -57,18 +57,43 @@ void Compiler::root_objects(const Json& root) {
       if (!kLevels.count(level)) rd_.error("log.level", "unknown log level: " + level);
     }
   }
-  for (const char* k : {"ntp", "certificate", "experimental"}) {
+  for (const char* k : {"ntp", "certificate"}) {
     const Json& v = member(root, k);
     if (v.is_null()) continue;
     if (rd_.expect_object(v, k) && !v.empty())
       rd_.warn(k, std::string("\"") + k + "\" is ignored by tailbox (sing-box-only feature)", "ignored");
   }
+  experimental(member(root, "experimental"));
   if (const Json* s = list(member(root, "services"), "services", "[]option.Service")) {
     for (size_t i = 0; i < s->size(); ++i)
       rd_.error(index_path("services", i),
                 "service type \"" + ((*s)[i].is_object() ? (*s)[i].value("type", std::string()) : std::string()) +
                     "\" is not supported by tailbox", "unsupported");
   }
+}
+
+// experimental: ignored but for the Clash API's default mode, which clash_mode rules match
+// (experimental/clashapi/server.go, NewServer: "Rule" unless default_mode says otherwise).
+void Compiler::experimental(const Json& v) {
+  if (v.is_null() || !rd_.expect_object(v, "experimental")) return;
+  bool other = false;
+  for (auto it = v.begin(); it != v.end(); ++it) other = other || (it.key() != "clash_api" && !it->is_null());
+  if (other) rd_.warn("experimental", "\"experimental\" is ignored by tailbox (sing-box-only feature)", "ignored");
+  const Json& api = member(v, "clash_api");
+  if (api.is_null() || !rd_.expect_object(api, "experimental.clash_api")) return;
+  auto mode = str(api, "default_mode", "experimental.clash_api");
+  c_.clash_mode = mode.empty() ? "Rule" : mode;
+  rd_.warn("experimental.clash_api",
+           "the Clash API is not served by tailbox; clash_mode rules match its default_mode (\"" + *c_.clash_mode + "\")",
+           "ignored");
+  bool removed = false;
+  for (const char* k : {"store_mode", "store_selected", "store_fakeip"}) removed = removed || member(api, k) == true;
+  for (const char* k : {"cache_file", "cache_id"})
+    removed = removed || (member(api, k).is_string() && !member(api, k).get<std::string>().empty());
+  if (removed)
+    rd_.error("experimental.clash_api",
+              "cache_file and related fields in Clash API is deprecated in sing-box 1.8.0, use experimental.cache_file "
+              "instead.", "create");
 }
 
 void Compiler::route(const Json& obj) {
@@ -93,7 +118,7 @@ void Compiler::route(const Json& obj) {
 void Compiler::route_rules(const Json& rules) {
   const Json* list = this->list(rules, "route.rules", "[]option.Rule");
   if (!list) return;
-  RuleCompiler rc{&c_.set_ids, &c_.diagnostics, false, &c_.outbounds};
+  RuleCompiler rc{&c_.set_ids, &c_.diagnostics, false, &c_.outbounds, c_.clash_mode ? &*c_.clash_mode : nullptr};
   for (size_t i = 0; i < list->size(); ++i) {
     auto r = rc.compile_top((*list)[i], index_path("route.rules", i));
     if (r) {

@@ -76,6 +76,9 @@ struct RouteConfig {
   RuleSetIds set_ids;                                // includes the tailnet tags (ids n..)
   uint32_t tailnet_set_base = 0;
   std::optional<uint32_t> default_mark;  // route.default_mark, when not 0 (already applied to every dial)
+  // experimental.clash_api's default_mode ("Rule" when unset), the mode clash_mode rules compare
+  // with; nullopt without a Clash API (then no clash_mode item matches).
+  std::optional<std::string> clash_mode;
   std::string final_outbound;
   std::string final_from;  // "final" | "first_outbound" | "implicit_direct"
   bool needs_process = false;

@@ -114,6 +114,7 @@ class Compiler {
 
   // config.cpp
   void root_objects(const Json& root);
+  void experimental(const Json& v);
   void route(const Json& obj);
   void route_rules(const Json& rules);
   void final_outbound();

@@ -42,7 +42,7 @@ void Compiler::dns(const Json& obj) {
   }
   if (auto it = obj.find("rules"); it != obj.end()) {
     if (const Json* rules = list(*it, "dns.rules", "[]option.DNSRule")) {
-      RuleCompiler rc{&c_.set_ids, &c_.diagnostics, true};
+      RuleCompiler rc{&c_.set_ids, &c_.diagnostics, true, nullptr, c_.clash_mode ? &*c_.clash_mode : nullptr};
       for (size_t i = 0; i < rules->size(); ++i) rc.compile_top((*rules)[i], index_path("dns.rules", i));
       dns_rule_servers(*rules);
     }

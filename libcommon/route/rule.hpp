@@ -149,6 +149,9 @@ struct RuleCompiler {
   bool dns = false;  // DNS rules: extra keys, different actions
   // The outbounds and endpoints preferred_by may name (route rules); without them every tag is unknown.
   const std::vector<OutboundInfo>* outbounds = nullptr;
+  // The Clash API's mode clash_mode compares with (experimental.clash_api.default_mode); nullptr
+  // when the config has no Clash API, and then no clash_mode item matches.
+  const std::string* clash_mode = nullptr;
 
   // A route rule (route.rules[i]); nullopt on error (diagnostics added).
   std::optional<TopRule> compile_top(const nlohmann::ordered_json& j, const std::string& path) const;

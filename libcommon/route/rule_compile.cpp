@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "libcommon/core/strings.hpp"
 #include "libcommon/route/config.hpp"
 #include "libcommon/route/json_read.hpp"
 #include "libcommon/route/rule.hpp"
@@ -77,7 +78,8 @@ std::optional<PortRange> parse_port_range(std::string_view s) {
 class DefaultRule {
  public:
   DefaultRule(Diagnostics& diags, const RuleCompiler& rc, const std::string& path, bool headless)
-      : rd_(diags), set_ids_(rc.set_ids), outbounds_(rc.outbounds), dns_(rc.dns), path_(path), headless_(headless) {}
+      : rd_(diags), set_ids_(rc.set_ids), outbounds_(rc.outbounds), api_mode_(rc.clash_mode), dns_(rc.dns),
+        path_(path), headless_(headless) {}
 
   void collect(const Json& j, std::vector<std::string>* rest);
   void build(Rule& r);
@@ -108,6 +110,7 @@ class DefaultRule {
   Reader rd_;
   const RuleSetIds* set_ids_;
   const std::vector<OutboundInfo>* outbounds_;
+  const std::string* api_mode_;
   bool dns_;
   const std::string& path_;
   bool headless_;
@@ -123,7 +126,7 @@ class DefaultRule {
   std::vector<int64_t> user_ids_;
   int ip_version_ = 0;
   bool query_type_ = false;
-  std::string set_path_, preferred_path_;
+  std::string set_path_, preferred_path_, clash_mode_;
 };
 
 void DefaultRule::collect(const Json& j, std::vector<std::string>* rest) {
@@ -193,6 +196,10 @@ void DefaultRule::collect_value(const std::string& key, const Json& v, const std
     else (k == "port" ? dst_ports_ : src_ports_) = *p;
   } else if (k == "user_id") {
     collect_user_ids(v, kp);
+  } else if (k == "clash_mode") {
+    auto s = rd_.string(v, kp);
+    if (!s) ok_ = false;
+    else clash_mode_ = *s;
   } else {
     collect_strings(key, v, kp);
   }
@@ -289,6 +296,8 @@ void DefaultRule::build_other_group(Rule& r) {
   }
   if (!user_ids_.empty()) r.other.push_back(std::make_unique<UserIdItem>(user_ids_));
   if (!path_regex_.empty()) r.other.push_back(regex_item(path_regex_, "process_path_regex"));
+  if (!clash_mode_.empty())
+    r.other.push_back(std::make_unique<ClashModeItem>(clash_mode_, api_mode_ && core::iequals(*api_mode_, clash_mode_)));
   if (!preferred_by_.empty()) r.other.push_back(preferred_by_item());
   if (!rule_sets_.empty()) r.other.push_back(rule_set_item());
 }

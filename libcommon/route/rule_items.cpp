@@ -236,6 +236,11 @@ std::string UserIdItem::describe() const {
   return describe_list("user_id", s);
 }
 
+bool ClashModeItem::match(MatchContext& c) const {
+  if (matches_ && c.record) c.hit("clash_mode", json_quote(mode_));
+  return matches_;
+}
+
 bool IpVersionItem::match(MatchContext& c) const {
   // sing-box's IPVersionItem: the original destination's version (set before the match loop, kept
   // through overrides) or the current destination's.

@@ -143,6 +143,20 @@ class UserIdItem : public RuleItem {
   std::vector<int64_t> ids_;
 };
 
+// clash_mode (route/rule/rule_item_clash_mode.go): the Clash API's mode, ignoring case. tailbox
+// serves no Clash API, so the mode stays experimental.clash_api.default_mode and whether the item
+// matches is known when the rule is compiled; without a Clash API it never matches.
+class ClashModeItem : public RuleItem {
+ public:
+  ClashModeItem(std::string mode, bool matches) : mode_(std::move(mode)), matches_(matches) {}
+  bool match(MatchContext& c) const override;
+  std::string describe() const override { return "clash_mode=" + mode_; }
+
+ private:
+  std::string mode_;
+  bool matches_;
+};
+
 class IpVersionItem : public RuleItem {
  public:
   explicit IpVersionItem(int v) : v_(v) {}
