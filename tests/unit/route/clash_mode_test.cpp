@@ -8,18 +8,14 @@
 
 #include "libcommon/route/config.hpp"
 #include "libcommon/route/router.hpp"
+#include "tests/unit/route/diagnostics.hpp"
 
 namespace tb::route {
 namespace {
 
 using tb::core::Json;
 
-std::string lines(const RouteConfig& c, Severity s) {
-  std::string out;
-  for (const auto& d : c.diagnostics)
-    if (d.severity == s) out += d.path + ": " + d.message + "\n";
-  return out;
-}
+std::string lines(const RouteConfig& c, Severity s) { return diagnostic_lines(c, s); }
 
 // The outbound x.test:80 is routed to, with `experimental` as given ("" for none).
 std::string route_with(const std::string& experimental, const std::string& mode, bool invert = false) {

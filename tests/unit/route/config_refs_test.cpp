@@ -9,20 +9,15 @@
 
 #include "libcommon/route/config.hpp"
 #include "libcommon/route/router.hpp"
+#include "tests/unit/route/diagnostics.hpp"
 
 namespace tb::route {
 namespace {
 
 using tb::core::Json;
 
-std::string lines(const RouteConfig& c, Severity s) {
-  std::string out;
-  for (const auto& d : c.diagnostics)
-    if (d.severity == s) out += d.path + ": " + d.message + " [" + d.kind + "]\n";
-  return out;
-}
-std::string errors(const RouteConfig& c) { return lines(c, Severity::kError); }
-std::string warnings(const RouteConfig& c) { return lines(c, Severity::kWarning); }
+std::string errors(const RouteConfig& c) { return diagnostic_lines(c, Severity::kError, true); }
+std::string warnings(const RouteConfig& c) { return diagnostic_lines(c, Severity::kWarning, true); }
 
 Decision decide(const std::shared_ptr<RouteConfig>& c, const char* host, uint16_t port = 80) {
   Request req;
