@@ -29,6 +29,9 @@ type Conn struct {
 	SrcPort int    `json:"source_port,omitempty"` // 0: any port
 	Host    string `json:"host"`
 	Port    int    `json:"port"`
+	// SniffHost: the client's first bytes are an HTTP request for this Host (TCP only), which
+	// sing-box's sniff action finds; sb-route is told as sniff_result.
+	SniffHost string `json:"sniff_host,omitempty"`
 }
 
 // The inbounds every config gets: mixed proxies, two of them with users.
@@ -48,7 +51,7 @@ var (
 		"1.1.1.1", "100.64.0.1", "100.100.100.100", "169.254.1.1", "127.0.0.5", "224.0.0.1",
 		"255.255.255.255", "2001:db8::1", "fd00::1", "fe80::1", "2606:4700::1111", "::1", "::ffff:1.2.3.4",
 		"::ffff:10.0.0.1"}
-	destPorts   = []int{80, 443, 53, 22, 8080, 8443, 1, 65535, 1000, 1500, 2000, 999, 5000, 8000, 1024, 1025}
+	destPorts   = []int{80, 443, 53, 22, 8080, 8443, 1, 65535, 1000, 1500, 2000, 999, 5000, 8000, 1024, 1025, 25, 993}
 	vDomain     = domains
 	vSuffix     = []string{"example.com", ".example.com", "com", "t.net", ".net", "bar.io", "a.example.com", "org", "example.com.cn", ".cn", "Example.com", "io", "dev."}
 	vKeyword    = []string{"exam", "test", "bar", "o", "ample.c", "-b", "COM", ".", "nip"}
@@ -113,7 +116,7 @@ func (g *gen) item(rule map[string]any, headless bool) {
 		"port", "port_range", "source_port", "source_port_range", "network"}
 	if !headless {
 		kinds = append(kinds, "inbound", "auth_user", "ip_is_private", "source_ip_is_private", "ip_version",
-			"protocol", "ip_cidr", "port", "domain_suffix")
+			"protocol", "protocol", "client", "ip_cidr", "port", "domain_suffix")
 		if len(g.ruleSets) > 0 {
 			kinds = append(kinds, "rule_set", "rule_set", "rule_set")
 		}
@@ -151,6 +154,8 @@ func (g *gen) item(rule map[string]any, headless bool) {
 		rule[k] = 4 + 2*g.r.Intn(2)
 	case "protocol":
 		rule[k] = some(g, vProtocols, 2)
+	case "client":
+		rule[k] = some(g, []string{"chromium", "safari", "firefox"}, 2)
 	case "rule_set":
 		rule[k] = some(g, g.ruleSets, 2)
 		if g.r.Intn(3) == 0 {
@@ -188,10 +193,16 @@ func (g *gen) action(r map[string]any) {
 		r["outbound"] = g.pick(g.tags)
 	case n < 14:
 		r["outbound"] = g.pick(g.tags) // no action: route
-	case n < 17:
+	case n < 16:
 		r["action"] = "reject"
 		if g.r.Intn(2) == 0 {
 			r["method"] = []string{"default", "drop"}[g.r.Intn(2)]
+		}
+	case n < 17:
+		r["action"] = "sniff"
+		r["timeout"] = "20ms" // a client that sends nothing first costs this much
+		if g.r.Intn(3) == 0 {
+			r["sniffer"] = some(g, []string{"http", "tls", "quic", "dns"}, 2)
 		}
 	default:
 		r["action"] = "route-options"
@@ -279,6 +290,8 @@ func (g *gen) conn() Conn {
 	}
 	if g.r.Float64() < udpShare {
 		c.Network = "udp"
+	} else if g.r.Intn(3) == 0 {
+		c.SniffHost = g.pick(domains)
 	}
 	return c
 }

@@ -187,10 +187,10 @@ func (e *env) runSingbox(c Case, cfg string, ports []int) (result, bool) {
 		go func(i int, cn Conn) {
 			defer func() { <-sem; wg.Done() }()
 			port := ports[inboundIndex(cn.Inbound)]
-			o := ask(network(cn), port, cn.Source, cn.SrcPort, cn.User, "pw-"+cn.User, cn.Host, cn.Port, e.timeout)
+			o := ask(network(cn), port, cn.Source, cn.SrcPort, cn.User, "pw-"+cn.User, cn.Host, cn.Port, cn.SniffHost, e.timeout)
 			if strings.HasPrefix(o.decision, "error:") { // the harness, not a decision (seen once in 100,000): once more
 				fmt.Fprintf(os.Stderr, "difftest: %s connection %d: %s; asking again\n", c.Name, i, o.decision)
-				o = ask(network(cn), port, cn.Source, 0, cn.User, "pw-"+cn.User, cn.Host, cn.Port, e.timeout)
+				o = ask(network(cn), port, cn.Source, 0, cn.User, "pw-"+cn.User, cn.Host, cn.Port, cn.SniffHost, e.timeout)
 			}
 			res.sb[i], res.seen[i], res.srcPort[i] = o.decision, o.seenHost, o.srcPort
 		}(i, cn)
@@ -228,6 +228,9 @@ func (e *env) runSbRoute(c Case, cfg string, res *result) string {
 			"inbound": cn.Inbound, "network": network(cn), "source": map[string]any{"host": cn.Source, "port": sp}}
 		if cn.User != "" {
 			req["user"] = cn.User
+		}
+		if cn.SniffHost != "" {
+			req["sniff_result"] = map[string]any{"protocol": "http", "domain": cn.SniffHost}
 		}
 		b, _ := json.Marshal(req)
 		in.Write(append(b, '\n'))

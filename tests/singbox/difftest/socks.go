@@ -160,7 +160,7 @@ type outcome struct {
 
 // ask connects from src (port srcPort, 0 = any) to the mixed inbound at proxyPort, authenticates
 // as user when the inbound has users, asks for host:port and reads what comes back.
-func ask(network string, proxyPort int, src string, srcPort int, user, pass, host string, port int, timeout time.Duration) outcome {
+func ask(network string, proxyPort int, src string, srcPort int, user, pass, host string, port int, sniffHost string, timeout time.Duration) outcome {
 	d := net.Dialer{
 		Timeout:   timeout,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(src), Port: srcPort},
@@ -184,7 +184,7 @@ func ask(network string, proxyPort int, src string, srcPort int, user, pass, hos
 	if network == "udp" {
 		o.decision, o.seenHost = converseUDP(c, src, user, pass, host, port, timeout)
 	} else {
-		o.decision, o.seenHost = converse(c, user, pass, host, port)
+		o.decision, o.seenHost = converse(c, user, pass, host, port, sniffHost)
 	}
 	return o
 }
@@ -290,7 +290,7 @@ func converseUDP(c net.Conn, src, user, pass, host string, port int, timeout tim
 	}
 }
 
-func converse(c net.Conn, user, pass, host string, port int) (string, string) {
+func converse(c net.Conn, user, pass, host string, port int, sniffHost string) (string, string) {
 	r := bufio.NewReader(c)
 	if e := greet(c, r, user, pass); e != "" {
 		return e, ""
@@ -311,8 +311,18 @@ func converse(c net.Conn, user, pass, host string, port int) (string, string) {
 	if _, _, err := readAddr(r); err != nil {
 		return "error:reply address " + err.Error(), ""
 	}
+	// sing-box answers the request when the route first reads or writes: a sniff reads, so the
+	// payload goes after the reply (sent together with the request, the sniff did not see it).
+	if sniffHost != "" {
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: " + sniffHost + "\r\n\r\n")); err != nil {
+			return "error:payload " + err.Error(), ""
+		}
+	}
 	line, err := r.ReadString('\n')
 	if err != nil {
+		if line == "" && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+			return "reject", "" // a sniff answers the request first; a reject then closes
+		}
 		return "error:no marker line (" + err.Error() + ")", ""
 	}
 	f := strings.Fields(line)
