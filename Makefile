@@ -6,7 +6,7 @@
 #   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 #   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
-#   make singbox build the reference sing-box (test-only, not in make test) into build/singbox
+#   make singbox build the reference sing-box (test-only; make test and make asan build it) into build/singbox
 #   make difftest sb-route decide against the reference sing-box: DIFF_DECISIONS (100000) random decisions, a new seed
 #   make windows cross-build the tailscale library, ts-status.exe and the pipe tests with mingw-w64 into build-win
 BUILD    ?= build
@@ -40,6 +40,7 @@ test: deps
 	cmake -S . -B $(BUILD) -DTB_WERROR=ON -DTB_WINDOWS_BUILD=$(CURDIR)/$(WIN_BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 	@$(MAKE) --no-print-directory lab
+	@$(MAKE) --no-print-directory singbox
 	@$(MAKE) --no-print-directory windows-build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 	bash scripts/fuzz.sh --smoke
@@ -51,9 +52,10 @@ lab:
 	@bash tests/tailnet/lab build $(BUILD)/tailnet >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
 
 # The reference sing-box (tests/singbox/go.mod pins the release), built from source into
-# $(BUILD)/singbox to compare sb-route's answers with sing-box's own; not part of make test.
-# Go's build cache makes a rebuild take seconds. Without Go or the module proxy (exit 77) it is
-# skipped (the reason in $(BUILD)/singbox/unavailable); a failed build fails.
+# $(BUILD)/singbox to compare sb-route's answers with sing-box's own (cli/sb-route-wild,
+# cli/sb-route-difftest); make test and make asan build it first. Go's build cache makes a rebuild
+# take seconds. Without Go or the module proxy (exit 77) it is skipped and so are the tests that
+# need it (the reason in $(BUILD)/singbox/unavailable); a failed build fails.
 singbox:
 	@bash tests/singbox/build $(BUILD)/singbox >/dev/null || { rc=$$?; [ $$rc = 77 ] || exit $$rc; }
 
@@ -101,6 +103,7 @@ asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DTB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DTB_WINDOWS_BUILD=$(CURDIR)/$(WIN_BUILD) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@$(MAKE) --no-print-directory lab BUILD=$(ASAN_BUILD)
+	@$(MAKE) --no-print-directory singbox BUILD=$(ASAN_BUILD)
 	@$(MAKE) --no-print-directory windows-build
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
