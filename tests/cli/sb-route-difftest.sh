@@ -4,7 +4,7 @@
 # random decisions. Skipped without the reference (make singbox) or Go.
 . "$(dirname "$0")/lib.sh"
 sb=$(tool sb-route)
-ref=$TB_BIN/../singbox/sing-box
+ref=${TB_SINGBOX:-$TB_BIN/../singbox/sing-box}
 [ -x "$ref" ] || skip "no reference sing-box at $ref (make singbox)"
 command -v go >/dev/null || skip "Go is not installed (the differential test is written in Go)"
 (cd "$TB_SRC/tests/singbox" && GOTOOLCHAIN=local CGO_ENABLED=0 go build -o "$t/difftest" ./difftest) ||
