@@ -443,9 +443,19 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
     if (ob.type == "socks" && ob.socks_version != "5")
       co_return failure("socks upstream version " + ob.socks_version + " is not supported (only 5)",
                         socks5::Reply::kGeneralFailure, 502);
-    auto res = co_await resolve_host(ob.server.host, plan);
-    if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kGeneralFailure, 502);
-    auto up = co_await dial_addresses(std::move(res.addresses), ob.server.port, ob.dial);
+    DialResult up;
+    if (!ob.dial.detour.empty()) {
+      // Through another outbound, as sing-box's detour dialer (common/dialer/detour.go): it gets
+      // the server's name unresolved; the config compiler refused missing tags and cycles.
+      const OutboundSpec* via = plan.outbound(ob.dial.detour);
+      if (!via) co_return failure("outbound detour not found: " + ob.dial.detour, socks5::Reply::kGeneralFailure, 502);
+      up = co_await connect_outbound(plan, *via, ob.server);
+      if (!up.ok()) co_return up;
+    } else {
+      auto res = co_await resolve_host(ob.server.host, plan);
+      if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kGeneralFailure, 502);
+      up = co_await dial_addresses(std::move(res.addresses), ob.server.port, ob.dial);
+    }
     if (!up.ok()) {
       up.error = ob.type + " upstream " + ob.server.str() + ": " + up.error;
       co_return up;

@@ -58,6 +58,37 @@ conn_records r | jq -se --argjson hp "$HTTP_PORT" '
   fail "conn records: $(conn_records r)"
 ! grep -q "chain-pw" "$t/r.out" "$t/r.err" || fail "the upstream password leaked into the output"
 
+# A detour chains outbounds as in sing-box: "outer" reaches its server (microsocks again) through
+# "upstream", so microsocks carries a connection to itself and, inside it, the one to the origin.
+# A detour to a block outbound blocks (the upstream is never dialled directly).
+cat >"$t/detour.json" <<JSON
+{
+  "inbounds": [{"type": "mixed", "tag": "mixed-in", "listen": "127.0.0.1", "listen_port": 0}],
+  "outbounds": [
+    {"type": "socks", "tag": "outer", "server": "127.0.0.1", "server_port": $mport, "detour": "upstream",
+     "username": "chainuser", "password": "chain-pw"},
+    {"type": "socks", "tag": "upstream", "server": "127.0.0.1", "server_port": $mport,
+     "username": "chainuser", "password": "chain-pw"},
+    {"type": "http", "tag": "walled", "server": "127.0.0.1", "server_port": $mport, "detour": "wall"},
+    {"type": "block", "tag": "wall"}
+  ],
+  "route": {"rules": [{"domain": "walled.test", "outbound": "walled"}], "final": "outer"}
+}
+JSON
+start_relay d --threads 1 --events close -c "$t/detour.json"
+before=$(grep -c "connected to 127.0.0.1:$mport" "$t/ms.log" || true)
+curl -sS --max-time 10 -o "$t/body" --proxy "socks5h://127.0.0.1:$RELAY_PORT" "http://localhost:$HTTP_PORT/hello.txt" ||
+  fail "through the detour chain: curl failed; relay: $(cat "$t/d.err"); microsocks: $(cat "$t/ms.log")"
+[ "$(cat "$t/body")" = "hello from tailbox" ] || fail "through the detour chain: $(cat "$t/body")"
+[ "$(grep -c "connected to 127.0.0.1:$mport" "$t/ms.log")" = $((before + 1)) ] ||
+  fail "microsocks did not carry the hop to itself: $(cat "$t/ms.log")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --proxy "http://127.0.0.1:$RELAY_PORT" "http://walled.test/") || true
+[ "$code" = 403 ] || fail "detour to a block outbound: want 403, got $code"
+wait_conns d 2
+conn_records d | jq -se 'map(select(.outbound == "walled")) | length == 1 and (.[0].error | test("blocked by outbound wall"))' \
+  >/dev/null || fail "walled conn record: $(conn_records d)"
+kill "$RELAY_PID"
+
 # Without microsocks the upstream dial is refused: SOCKS5 reply 5, HTTP 502, and an error record.
 kill "$ms_pid"
 timeout 5 tail --pid="$ms_pid" -f /dev/null || fail "microsocks did not stop"
