@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,23 +38,33 @@ type result struct {
 	err     string   // a side refused the config, or the harness failed
 }
 
-func freePorts(n int) ([]int, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
+// inboundPorts returns n ports for one sing-box, below the ephemeral range (32768 up on Linux, where
+// the clients' own ports come from): a slot of its own per config run, so that two configs running
+// at once never get the same port (the one that lost the bind would be tested through the other's
+// sing-box). A port something else holds is skipped.
+var nextSlot atomic.Int64
+
+func inboundPorts(n int) ([]int, error) {
+	for tries := 0; tries < 100; tries++ {
+		base := 30000 + int(nextSlot.Add(1)%900)*n
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
+			if err != nil {
+				ok = false
+				continue
+			}
 			l.Close()
 		}
-	}()
-	var out []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+		if ok {
+			out := make([]int, n)
+			for i := range out {
+				out[i] = base + i
+			}
+			return out, nil
 		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
 	}
-	return out, nil
+	return nil, fmt.Errorf("no free slot of %d ports in 30000-32699", n)
 }
 
 // writeConfig writes the full config and its rule-set files into dir.
@@ -114,7 +125,7 @@ func (e *env) run(c Case) result {
 	}
 	defer os.RemoveAll(dir)
 	for attempt := 0; ; attempt++ {
-		ports, err := freePorts(len(inbounds))
+		ports, err := inboundPorts(len(inbounds))
 		if err != nil {
 			res.err = err.Error()
 			return res
@@ -126,7 +137,7 @@ func (e *env) run(c Case) result {
 		}
 		res, retry := e.runSingbox(c, cfg, ports)
 		if retry && attempt < 3 {
-			continue // a port was taken between freePorts and sing-box's listen
+			continue // a port was taken before sing-box's listen, or sing-box exited during the run
 		}
 		if res.err != "" {
 			if tbErr := e.runSbRoute(c, cfg, &res); tbErr == "" {
@@ -196,6 +207,12 @@ func (e *env) runSingbox(c Case, cfg string, ports []int) (result, bool) {
 		}(i, cn)
 	}
 	wg.Wait()
+	select {
+	case <-exited: // it did not run all along: the answers may be another process's
+		res.err = "sing-box exited during the run: " + strings.TrimSpace(stderr.String())
+		return res, true
+	default:
+	}
 	return res, false
 }
 
