@@ -444,12 +444,8 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
       co_return failure("socks upstream version " + ob.socks_version + " is not supported (only 5)",
                         socks5::Reply::kGeneralFailure, 502);
     DialResult up;
-    if (!ob.dial.detour.empty()) {
-      // Through another outbound, as sing-box's detour dialer (common/dialer/detour.go): it gets
-      // the server's name unresolved; the config compiler refused missing tags and cycles.
-      const OutboundSpec* via = plan.outbound(ob.dial.detour);
-      if (!via) co_return failure("outbound detour not found: " + ob.dial.detour, socks5::Reply::kGeneralFailure, 502);
-      up = co_await connect_outbound(plan, *via, ob.server);
+    if (const auto* via = plan.outbound(ob.dial.detour)) {  // sing-box's detour: the name goes on unresolved
+      up = co_await connect_outbound(plan, *via, ob.server);   // (missing tags, cycles: refused at compile)
       if (!up.ok()) co_return up;
     } else {
       auto res = co_await resolve_host(ob.server.host, plan);
