@@ -74,7 +74,11 @@ void Compiler::inbound_fields(const Json& in, const std::string& path, InboundIn
       }
     }
   }
-  if (tls_enabled(in, path)) rd_.error(key_path(path, "tls"), "inbound TLS is not supported by tailbox", "unsupported");
+  if (tls_enabled(in, path))
+    rd_.error(key_path(path, "tls"), "TLS on inbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
+  if (!str(in, "detour", path).empty())
+    rd_.error(key_path(path, "detour"), "detour of inbound type \"" + info.type + "\" is not supported by tailbox",
+              "unsupported");
 }
 
 void Compiler::outbounds(const Json& arr) {
@@ -120,7 +124,7 @@ void Compiler::upstream(const Json& o, const std::string& path, OutboundInfo& in
     auto n = str(o, "network", path);
     if (!n.empty() && n != "tcp" && n != "udp") rd_.error(key_path(path, "network"), "unknown network: " + n);
   } else if (tls_enabled(o, path)) {
-    rd_.error(key_path(path, "tls"), "outbound TLS is not supported by tailbox", "unsupported");
+    rd_.error(key_path(path, "tls"), "TLS on outbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
   }
   info.username = str(o, "username", path);
   info.password = str(o, "password", path);

@@ -72,7 +72,8 @@ void Compiler::rule_set(const Json& def, const std::string& p, RuleSet& set, Rul
   } else if (type == "local" || type == "remote") {
     keys(def, p, {{Section::kRuleSet}, type});
     if (type == "remote") {
-      rd_.error(p, "remote rule-set is not supported by tailbox (no downloads); use a local source file", "unsupported");
+      rd_.error(p, "rule-set type \"remote\" is not supported by tailbox (no downloads); use a local source file",
+                "unsupported");
       return;
     }
     if (!rule_set_file(def, p, file_json, rules_path)) return;
@@ -100,7 +101,8 @@ bool Compiler::rule_set_file(const Json& def, const std::string& p, Json& file_j
     else if (file.size() > 4 && file.compare(file.size() - 4, 4, ".srs") == 0) format = "binary";
   }
   if (format == "binary") {
-    rd_.error(p, "binary rule-set is not supported by tailbox; decompile it with `sing-box rule-set decompile`", "unsupported");
+    rd_.error(p, "rule-set format \"binary\" is not supported by tailbox; decompile it with `sing-box rule-set decompile`",
+              "unsupported");
     return false;
   }
   if (format != "source") {

@@ -163,7 +163,7 @@ void DefaultRule::collect_key(const std::string& k, uint8_t cls, const Json& v) 
     fail(kp, "rule_set_ipcidr_match_source is deprecated in sing-box 1.10.0 and removed in sing-box 1.11.0, "
              "use rule_set_ip_cidr_match_source instead", "create");
   } else if ((cls & kUnsupported) && !(headless_ && v.is_null())) {
-    fail(kp, "\"" + k + "\" is not supported by tailbox (no such state on a host proxy)", "unsupported");
+    fail(kp, "rule item \"" + k + "\" is not supported by tailbox (no such state on a host proxy)", "unsupported");
   } else if (dns_ && (cls & kDnsOnly)) {
     if (kv == "outbound")
       rd_.warn(kp, "the outbound DNS rule item is deprecated in sing-box 1.12.0 and fatal in 1.13.0 unless "

@@ -53,7 +53,7 @@ constexpr Key kKeys[] = {
   {S::kListen, "tcp_multi_path", T::kBool, A::kAccepted},
   {S::kListen, "udp_fragment", T::kBool, A::kAccepted},
   {S::kListen, "udp_timeout", T::kDuration, A::kCarried},
-  {S::kListen, "detour", T::kString, A::kAccepted},
+  {S::kListen, "detour", T::kString, A::kRefused},
   {S::kListen, "proxy_protocol", T::kBool, A::kLater},
   {S::kListen, "proxy_protocol_accept_no_header", T::kBool, A::kLater},
   // option.InboundOptions, deprecated in 1.11, ignored by 1.13

@@ -13,9 +13,9 @@ declare -A want_rc=(
   [repo-chika0801-tun-1.11.json]=78
 )
 declare -A want_paths=(
-  [issue-1787-mixed-ruleset-block.json]='route.rule_set[0]: remote rule-set is not supported by tailbox'
+  [issue-1787-mixed-ruleset-block.json]='route.rule_set[0]: rule-set type "remote" is not supported by tailbox'
   [issue-3414-tailscale-mixed-tun.json]='inbounds[1]: inbound type "tun" is not supported by tailbox'
-  [repo-chika0801-tun-1.11.json]='inbounds[0]: inbound type "tun" is not supported by tailbox|route.rule_set[0]: binary rule-set is not supported by tailbox|route.rule_set[1]: binary rule-set is not supported by tailbox'
+  [repo-chika0801-tun-1.11.json]='inbounds[0]: inbound type "tun" is not supported by tailbox|route.rule_set[0]: rule-set format "binary" is not supported by tailbox|route.rule_set[1]: rule-set format "binary" is not supported by tailbox'
 )
 n=0
 for f in "$dir"/*.json; do

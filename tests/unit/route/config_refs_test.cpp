@@ -128,5 +128,13 @@ TEST(ConfigRefs, DefaultDomainResolverOnlyWhereADialerUsesIt) {
   EXPECT_EQ(errors(*implicit), "route.default_domain_resolver: default domain resolver not found: missing [start]\n");
 }
 
+// An inbound's detour hands its connections to another inbound, which runs its own handshake on
+// them (route/route.go, routeConnection); tailbox's relay cannot, so it refuses rather than ignore it.
+TEST(ConfigRefs, InboundDetourIsNotSupported) {
+  auto c = compile_config(Json::parse(R"({"inbounds":[{"type":"mixed","tag":"a","detour":"b"},
+    {"type":"socks","tag":"b"},{"type":"http","tag":"c","detour":""}]})"));
+  EXPECT_EQ(errors(*c), "inbounds[0].detour: detour of inbound type \"mixed\" is not supported by tailbox [unsupported]\n");
+}
+
 }  // namespace
 }  // namespace tb::route
