@@ -13,6 +13,13 @@
 
 namespace tb::cmd {
 
+// A running node's status gets the netmap's DNS config (search domains, split-DNS routes) that
+// sb-route's preferred_by reads; a daemon that cannot give it leaves the record's lists empty.
+inline void add_dns_config(ts::LocalApiClient& client, ts::Status& s) {
+  if (s.backend_state != ts::BackendState::kRunning && s.backend_state != ts::BackendState::kStarting) return;
+  if (auto c = client.dns_config(); c && *c) s.dns_config = std::move(**c);
+}
+
 struct CommonArgs {
   std::string socket;                             // --socket PATH (else TS_SOCKET, else discovery)
   std::chrono::milliseconds timeout{5000};        // --request-timeout: per Local API request

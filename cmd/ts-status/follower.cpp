@@ -114,6 +114,7 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
     reconnected_ = false;
   }
   auto status = req_client_->status(true);
+  if (status) add_dns_config(*req_client_, *status);
   std::lock_guard lock(mu_);
   if (!status) {
     if (status.error().code == core::ExitCode::kInterrupted) {

@@ -65,6 +65,7 @@ int run_status(const CommonArgs& common, const StatusArgs& args) {
   }
 
   auto status = client->status(args.peers);
+  if (status && args.format == Format::kJson) add_dns_config(client.api(), *status);
   if (!status) {
     const core::Error& e = status.error();
     if (e.code == ExitCode::kInterrupted) return report(e);

@@ -89,6 +89,16 @@ core::Result<Status> LocalApiClient::status(bool peers) {
   return parse_status(*body);
 }
 
+core::Result<std::optional<DnsConfig>> LocalApiClient::dns_config() {
+  auto resp = transport_->request("GET", kPrefix + std::string("dns-config"), {}, opts_.timeout);
+  if (!resp) return tl::unexpected(resp.error());
+  if (resp->status == 404 || resp->status == 503) return std::nullopt;
+  if (resp->status / 100 != 2) return tl::unexpected(daemon_error(*resp, "dns-config"));
+  auto c = parse_dns_config(resp->body);
+  if (!c) return tl::unexpected(c.error());
+  return std::optional<DnsConfig>(std::move(*c));
+}
+
 core::Result<Prefs> LocalApiClient::prefs() {
   auto resp = call("GET", "prefs", {}, "prefs");
   if (!resp) return tl::unexpected(resp.error());

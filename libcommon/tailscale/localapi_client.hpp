@@ -37,6 +37,9 @@ class LocalApiClient {
   // The daemon's document, unchanged (for --raw).
   core::Result<std::string> status_raw(bool peers = true);
   core::Result<Prefs> prefs();
+  // The netmap's DNS config; nullopt when the daemon has none to give (404 before 1.102, 503
+  // without a netmap). Not retried.
+  core::Result<std::optional<DnsConfig>> dns_config();
   core::Result<Prefs> patch_prefs(const core::Json& masked_prefs);
   // check-prefs answers 200 even when the prefs are invalid; {"Error": …} becomes kDataErr here.
   core::Result<void> check_prefs(const core::Json& prefs);

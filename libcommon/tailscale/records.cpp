@@ -154,7 +154,9 @@ Json status_record(const Status& s, const RecordOptions& opts) {
   Json records = Json::array();
   for (const auto& r : s.extra_records) records.push_back({{"name", r.name}, {"type", r.type}, {"value", r.value}});
   j["magic_dns"] = Json{{"enabled", s.current_tailnet ? s.current_tailnet->magic_dns_enabled : false},
-                        {"suffix", s.magic_dns_suffix}, {"extra_records", std::move(records)}};
+                        {"suffix", s.magic_dns_suffix}, {"extra_records", std::move(records)},
+                        {"search_domains", strings(s.dns_config ? s.dns_config->domains : std::vector<std::string>{})},
+                        {"dns_routes", strings(s.dns_config ? s.dns_config->routes : std::vector<std::string>{})}};
   j["tailnet"] = s.current_tailnet ? Json{{"name", s.current_tailnet->name}} : Json(nullptr);
   return j;
 }
@@ -170,7 +172,8 @@ Json unreachable_status_record(const core::Error& e) {
   j["peers"] = Json::array();
   j["exit_node"] = nullptr;
   j["health"] = Json::array();
-  j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}, {"extra_records", Json::array()}};
+  j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}, {"extra_records", Json::array()},
+                        {"search_domains", Json::array()}, {"dns_routes", Json::array()}};
   j["tailnet"] = nullptr;
   j["error"] = e.line();
   return j;

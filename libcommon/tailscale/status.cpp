@@ -1,5 +1,7 @@
 #include "libcommon/tailscale/status.hpp"
 
+#include <algorithm>
+
 #include "libcommon/core/time.hpp"
 
 namespace tb::ts {
@@ -131,6 +133,18 @@ core::Result<Status> status_from_json(const Json& d) {
     }
   }
   return s;
+}
+
+core::Result<DnsConfig> parse_dns_config(std::string_view body) {
+  auto doc = core::parse_json(body, core::ExitCode::kProtocol, "dns-config: tailscaled sent invalid JSON");
+  if (!doc) return tl::unexpected(doc.error());
+  if (!doc->is_object()) return core::fail(core::ExitCode::kProtocol, "dns-config: the daemon's reply is not a JSON object");
+  DnsConfig c;
+  c.domains = get_strings(*doc, "Domains");
+  if (const Json* routes = core::get_object(*doc, "Routes"))
+    for (auto it = routes->begin(); it != routes->end(); ++it) c.routes.push_back(it.key());
+  std::sort(c.routes.begin(), c.routes.end());  // Go sends them sorted; a stand-in may not
+  return c;
 }
 
 core::Result<Status> parse_status(std::string_view body) {

@@ -64,6 +64,14 @@ struct DnsRecord {
   std::string value;  // an IP address for A/AAAA
 };
 
+// The netmap's DNS config as GET /localapi/v0/dns-config gives it (tailcfg.DNSConfig, tailscaled
+// 1.102; older daemons answer 404, a daemon without a netmap 503): control's search domains and
+// the suffixes its split-DNS routes are for (resolvers are not kept).
+struct DnsConfig {
+  std::vector<std::string> domains;  // DNS.Domains, as control sent them
+  std::vector<std::string> routes;   // the keys of DNS.Routes, sorted bytewise
+};
+
 struct Tailnet {
   std::string name;
   std::string magic_dns_suffix;
@@ -91,6 +99,7 @@ struct Status {
   std::optional<Tailnet> current_tailnet;
   std::vector<std::string> cert_domains;
   std::vector<DnsRecord> extra_records;  // Status.ExtraRecords (tailscaled 1.68+), else empty
+  std::optional<DnsConfig> dns_config;   // not in the status document: LocalApiClient::dns_config
   std::vector<PeerStatus> peers;  // in the daemon's key order
   std::map<int64_t, UserProfile> users;
 
@@ -98,6 +107,8 @@ struct Status {
 };
 
 core::Result<Status> parse_status(std::string_view body);
+// A dns-config body; a value that is not an object is an error (kProtocol).
+core::Result<DnsConfig> parse_dns_config(std::string_view body);
 core::Result<Status> status_from_json(const core::Json& doc);
 core::Result<PeerStatus> peer_status_from_json(const core::Json& obj, std::string_view path);
 

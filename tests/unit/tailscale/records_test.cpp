@@ -64,6 +64,28 @@ TEST(Records, ExtraRecordsInMagicDns) {
   EXPECT_EQ(status_record(load(kLinux))["magic_dns"]["extra_records"], Json::array());
 }
 
+// GET dns-config's search domains and split-DNS route suffixes reach magic_dns; without a DNS
+// config (not asked, an older daemon) both are [].
+TEST(Records, DnsConfigInMagicDns) {
+  auto c = parse_dns_config(R"({"Resolvers": [{"Addr": "1.1.1.1"}], "Routes": {"corp.example": [{"Addr": "10.0.0.53"}],
+    "a.example": null}, "Domains": ["tail1234.ts.net", "corp.example"], "Proxied": true, "CertDomains": ["x"]})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->domains, (std::vector<std::string>{"tail1234.ts.net", "corp.example"}));
+  EXPECT_EQ(c->routes, (std::vector<std::string>{"a.example", "corp.example"}));
+  Status s = load(k1102);
+  EXPECT_EQ(status_record(s)["magic_dns"]["search_domains"], Json::array());
+  EXPECT_EQ(status_record(s)["magic_dns"]["dns_routes"], Json::array());
+  s.dns_config = *c;
+  Json r = status_record(s);
+  EXPECT_EQ(r["magic_dns"]["search_domains"], Json::array({"tail1234.ts.net", "corp.example"}));
+  EXPECT_EQ(r["magic_dns"]["dns_routes"], Json::array({"a.example", "corp.example"}));
+  auto empty = parse_dns_config("{}\n");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->domains.empty() && empty->routes.empty());
+  EXPECT_FALSE(parse_dns_config("[]"));
+  EXPECT_FALSE(parse_dns_config("no netmap"));
+}
+
 TEST(Records, PeersFalseAndActiveFilter) {
   Status s = load(kLinux);
   RecordOptions none;
