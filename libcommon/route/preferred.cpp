@@ -36,7 +36,10 @@ PreferredRoutes::PreferredRoutes(const TailnetState& t, bool accept_routes) {
     for (const auto& p : t.peers) host(p);
     for (const auto& [name, ip] : t.extra_records) domains_.insert(name);
     if (t.magic_dns_enabled && !t.magic_dns_suffix.empty()) routes_ = magic_dns_routes(t.magic_dns_suffix);
+    routes_.insert(routes_.end(), t.dns_routes.begin(), t.dns_routes.end());
     route_set_.insert(routes_.begin(), routes_.end());
+    domains_.insert(t.search_domains.begin(), t.search_domains.end());
+    search_domains_ = !t.search_domains.empty();
   }
   for (const auto& p : t.peers) {
     if (p.key_expired) continue;
@@ -51,6 +54,7 @@ PreferredRoutes::PreferredRoutes(const TailnetState& t, bool accept_routes) {
 bool PreferredRoutes::domain(std::string_view d) const {
   if (d.empty()) return false;
   if (domains_.count(d)) return true;
+  if (search_domains_ && d.find('.') == std::string_view::npos) return true;
   if (route_set_.empty()) return false;
   // miekg/dns IsSubDomain: the route's labels end the name's (a trailing dot changes nothing).
   if (d.back() == '.') d.remove_suffix(1);

@@ -5,15 +5,17 @@
 // status record (TailnetState) instead of tailscaled's engine:
 //   domains   every MagicDNS name (self and peers with an address) and control's extra DNS record
 //             names: the Hosts of tailscaled's DNS config (ipn/ipnlocal/node_backend.go,
-//             dnsConfigForNetmap), matched exactly;
+//             dnsConfigForNetmap), and control's search domains, matched exactly; with search
+//             domains, every single-label name too;
 //   routes    the DNS routes: with MagicDNS on, the MagicDNS suffix and the reverse zones of the
-//             tailnet ranges (ipn/ipnlocal/local.go, magicDNSRootDomains), matched as a name or
-//             any name under it;
+//             tailnet ranges (ipn/ipnlocal/local.go, magicDNSRootDomains), and control's split-DNS
+//             routes, matched as a name or any name under it;
 //   prefixes  the union of the peers' AllowedIPs as tailscaled's WireGuard config has them
 //             (wgengine/wgcfg/nmcfg/nmcfg.go, WGCfg): expired peers left out, default routes
 //             (/0) left out, subnet routes only with accept_routes.
-// Control's split-DNS routes and search domains are not in the status record, so they are not
-// here (a single-label name never matches). Empty when the tailnet is not running.
+// Control's search domains and split-DNS routes come from the record's magic_dns (ts-status reads
+// them from /localapi/v0/dns-config, tailscaled 1.102); a record without them has none.
+// Empty when the tailnet is not running.
 
 #include <set>
 #include <string>
@@ -45,6 +47,7 @@ class PreferredRoutes {
   std::set<std::string, std::less<>> domains_;  // lower case, no trailing dot
   std::vector<std::string> routes_;             // lower case, no trailing dot
   std::set<std::string, std::less<>> route_set_;
+  bool search_domains_ = false;  // a single-label name is preferred when there are search domains
   std::vector<Prefix> prefixes_;
   PrefixIndex index_;
 };

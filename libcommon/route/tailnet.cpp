@@ -66,6 +66,10 @@ Result<TailnetState> tailnet_from_status(const Json& r) {
         auto ip = IpAddr::parse(tb::core::get_string(rec, "value"));
         if ((type.empty() || type == "A" || type == "AAAA") && ip && !name.empty()) t.extra_records.emplace_back(name, *ip);
       }
+    for (const auto& d : tb::core::get_strings(*m, "search_domains"))
+      if (auto k = dns_key(d); !k.empty()) t.search_domains.push_back(k);
+    for (const auto& d : tb::core::get_strings(*m, "dns_routes"))
+      if (auto k = dns_key(d); !k.empty()) t.dns_routes.push_back(k);
   }
   if (const Json* n = tb::core::get_object(r, "tailnet")) t.tailnet_name = tb::core::get_string(*n, "name");
   return t;

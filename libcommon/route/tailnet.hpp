@@ -45,6 +45,9 @@ struct TailnetState {
   bool magic_dns_enabled = false;
   std::string magic_dns_suffix;
   std::vector<std::pair<std::string, IpAddr>> extra_records;  // control's DNS records (A/AAAA)
+  // Control's search domains and split-DNS route suffixes (magic_dns.search_domains, dns_routes:
+  // the netmap's DNS config), lower case without trailing dots; empty when the record has none.
+  std::vector<std::string> search_domains, dns_routes;
   std::string tailnet_name;
   // tailscaled has a kernel TUN (sb-relay dials the tailnet from the host stack) rather than
   // userspace networking. A record without "tun" means a TUN, as a daemon without the TUN field

@@ -84,9 +84,30 @@ TEST(PreferredRoutes, DomainsAreHostsExactlyAndDnsRoutesWithTheirSubdomains) {
   EXPECT_TRUE(p.domain("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa"));
   EXPECT_FALSE(p.domain("1.1.168.192.in-addr.arpa"));
   EXPECT_EQ(p.routes().size(), 66u);
-  // Search domains are not in the status record: a single label never matches.
+  // Without search domains in the record a single label never matches.
   EXPECT_FALSE(p.domain("nas"));
   EXPECT_FALSE(p.domain(""));
+}
+
+// Control's search domains (exact, and every single-label name) and split-DNS routes (with their
+// subdomains), as ts-status puts them into magic_dns from /localapi/v0/dns-config.
+TEST(PreferredRoutes, SearchDomainsAndSplitDnsRoutes) {
+  Json rec = running_record();
+  rec["magic_dns"]["search_domains"] = Json::array({"tail1234.ts.net", "Corp.Example."});
+  rec["magic_dns"]["dns_routes"] = Json::array({"internal.example"});
+  PreferredRoutes p(state(rec), false);
+  EXPECT_TRUE(p.domain("corp.example"));
+  EXPECT_FALSE(p.domain("www.corp.example"));  // a search domain is exact
+  EXPECT_TRUE(p.domain("nas"));                // any single label, once there are search domains
+  EXPECT_TRUE(p.domain("printer"));
+  EXPECT_TRUE(p.domain("internal.example"));
+  EXPECT_TRUE(p.domain("git.internal.example"));
+  EXPECT_FALSE(p.domain("xinternal.example"));
+  EXPECT_EQ(p.routes().size(), 67u);
+  rec["self"]["key_expired"] = true;  // no DNS config at all
+  PreferredRoutes expired(state(rec), false);
+  EXPECT_FALSE(expired.domain("printer"));
+  EXPECT_FALSE(expired.domain("git.internal.example"));
 }
 
 TEST(PreferredRoutes, MagicDnsOffKeepsTheHostsButNoRoutes) {
