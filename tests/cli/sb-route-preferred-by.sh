@@ -29,7 +29,12 @@ ip4=$(jq -r '.ips[0]' <<<"$peer1")
 [ "$(decide "$fqdn:80")" = ts-ep ] || fail "$fqdn: $(decide "$fqdn:80")"
 [ "$(decide "$ip4:80")" = ts-ep ] || fail "$ip4: $(decide "$ip4:80")"
 [ "$(decide "other.${fqdn#*.}:80")" = ts-ep ] || fail "a name under the MagicDNS suffix (a DNS route)"
-[ "$(decide "peer1:80")" = direct ] || fail "a single label (no search domains in the record)"
+# The fake's control sends the MagicDNS suffix as search domain (as the lab's and Tailscale's do):
+# every single-label name is preferred.
+"$ts" --socket "$FAKE_SOCK" --json | jq -e --arg s "${fqdn#*.}" '.magic_dns.search_domains == [$s] and .magic_dns.dns_routes == []' >/dev/null ||
+  fail "magic_dns of the record: $("$ts" --socket "$FAKE_SOCK" --json | jq -c .magic_dns)"
+[ "$(decide "peer1:80")" = ts-ep ] || fail "a single label with search domains"
+[ "$(decide "printer:80")" = ts-ep ] || fail "any single label with search domains"
 [ "$(decide "www.example.com:443")" = direct ] || fail "www.example.com"
 [ "$(decide "10.77.0.10:80")" = direct ] || fail "10.77.0.10 before the route"
 
@@ -53,6 +58,16 @@ fake_ctl /action -d '{"peer": {"name": "peer1", "PrimaryRoutes": []}}' >/dev/nul
 stream_until '.tailnet.preferred.ip_cidr | index("10.77.0.0/24") == null'
 [ "$(decide "10.77.0.10:80")" = direct ] || fail "10.77.0.10 after withdrawal: $(decide "10.77.0.10:80")"
 kill "$STREAM_PID" 2>/dev/null || true
+
+# Control's split-DNS routes and search domains (GET dns-config): a route with its subdomains, a
+# search domain exactly; without search domains a single label is not preferred.
+fake_ctl /action -d '{"dns_config": {"Routes": {"corp.example": [{"Addr": "10.0.0.53"}]}, "Domains": ["search.example"], "Proxied": true}}' >/dev/null
+[ "$(decide "git.corp.example:443")" = ts-ep ] || fail "a name under a split-DNS route"
+[ "$(decide "search.example:443")" = ts-ep ] || fail "a search domain"
+[ "$(decide "www.search.example:443")" = direct ] || fail "a search domain is exact"
+fake_ctl /action -d '{"dns_config": {"Proxied": true}}' >/dev/null
+[ "$(decide "printer:80")" = direct ] || fail "a single label without search domains"
+[ "$(decide "git.corp.example:443")" = direct ] || fail "a withdrawn split-DNS route"
 
 # Tags: unknown, not an endpoint (both start errors in sing-box), in a DNS rule (unknown field).
 bad() {  # JSON-RULE EXPECTED-TEXT

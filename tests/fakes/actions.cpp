@@ -72,6 +72,7 @@ std::optional<Reply> Daemon::apply_state_locked(const Json& a) {
     if (s == "Running" || s == "Starting") prefs_["WantRunning"] = true;
     set_state_locked(s);
   }
+  if (a.contains("dns_config")) dns_config_ = a["dns_config"];
   if (a.contains("health")) {
     health_.clear();
     for (const auto& h : a["health"]) {

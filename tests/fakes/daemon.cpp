@@ -122,6 +122,7 @@ void Daemon::load(const Json& sc, const std::string& scenario_dir, const std::st
   machine_auth_required_ = sc.value("needs_machine_auth", false);
   starting_ms_ = sc.value("starting_ms", 0);
   so_mark_ = sc.value("so_mark", true);
+  if (sc.contains("dns_config")) dns_config_ = sc["dns_config"];
   if (base_.contains("Health") && base_["Health"].is_array())
     for (const auto& h : base_["Health"])
       if (h.is_string()) health_.emplace_back("custom-" + std::to_string(health_.size()), h.get<std::string>());

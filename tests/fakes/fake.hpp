@@ -96,6 +96,7 @@ class Daemon {
   Reply whois(const std::string& addr);
   Reply ping(const std::string& ip, const std::string& type);
   Reply so_mark();
+  Reply dns_config();
 
   std::shared_ptr<Watcher> add_watcher(uint64_t mask);
   void remove_watcher(const std::shared_ptr<Watcher>& w);
@@ -174,6 +175,9 @@ class Daemon {
   std::vector<std::pair<std::string, std::string>> health_;  // code, text
   Perm perm_ = Perm::kReadWrite;
   bool so_mark_ = true;
+  // The netmap's DNS config (tailcfg.DNSConfig) for dns-config; null: Domains = [suffix] and
+  // Proxied, what the lab's control sends.
+  Json dns_config_;
   int starting_ms_ = 0;
   std::string suffix_ = "tail1234.ts.net";
   int next_index_ = 1;

@@ -242,6 +242,10 @@ class Api {
       if (m != "POST") return text_reply(400, "want POST");
       return d_.ping(req.get_param_value("ip"), req.get_param_value("type"));
     }
+    if (ep == "dns-config") {
+      if (none) return deny("dns-config access denied");
+      return d_.dns_config();
+    }
     if (ep == "check-so-mark-in-use") {
       if (none) return deny("access denied");
       return d_.so_mark();

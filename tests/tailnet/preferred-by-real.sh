@@ -43,10 +43,11 @@ preferred() {  # the newest plan's preferred prefixes mention 10.77.0.0/24: yes 
   tail -1 "$t/plans" 2>/dev/null | jq -r 'if (.tailnet.preferred.ip_cidr // []) | index("10.77.0.0/24") then "yes" else "no" end'
 }
 plan_says() { [ "$(tail -1 "$t/plans" 2>/dev/null | jq -r .tailnet.state)" = running ] && [ "$(preferred)" = "$1" ]; }
-decide() {  # the outbound sb-route decide picks for 10.77.0.10:8080 on a fresh status record
-  { "$st" --socket "$NODE_SOCK" --json; echo '{"destination": "10.77.0.10:8080"}'; } |
+decide_for() {  # DESTINATION: the outbound sb-route decide picks on a fresh status record
+  { "$st" --socket "$NODE_SOCK" --json; printf '{"destination": "%s"}\n' "$1"; } |
     "$sb" decide -c "$t/config.json" | jq -r 'select(.type == "decision") | .outbound'
 }
+decide() { decide_for 10.77.0.10:8080; }
 decides() { [ "$(decide)" = "$1" ]; }
 relay_direct() {  # a connection to 10.77.0.10 through the proxy goes by the direct outbound
   get "http://10.77.0.10:8080/" || true
@@ -60,6 +61,11 @@ tail -1 "$t/plans" | jq -e --arg p "$PEER4/32" '.tailnet.preferred.ip_cidr | ind
 tail -1 "$t/plans" | jq -e '.tailnet.preferred.ip_cidr | all(. != "0.0.0.0/0" and . != "::/0")' >/dev/null ||
   fail "an exit node's default route is preferred: $(tail -1 "$t/plans" | jq -c .tailnet.preferred.ip_cidr)"
 decides direct || fail "before approval sb-route decide says $(decide)"
+# The lab's control sends the MagicDNS suffix as the search domain (GET dns-config): the record
+# carries it, and a single-label name is preferred, as sing-box's endpoint would have it.
+"$st" --socket "$NODE_SOCK" --json | jq -e --arg s "$SUFFIX" '.magic_dns.search_domains == [$s] and .magic_dns.dns_routes == []' >/dev/null ||
+  fail "magic_dns from the real daemon: $("$st" --socket "$NODE_SOCK" --json | jq -c .magic_dns)"
+[ "$(decide_for printer:80)" = ts-ep ] || fail "a single label with the suffix as search domain: $(decide_for printer:80)"
 relay_direct || fail "before approval the relay chose: $CONN"
 echo "ok: before the route is approved, 10.77.0.10 goes direct"
 
