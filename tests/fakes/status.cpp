@@ -96,7 +96,7 @@ Reply Daemon::so_mark() {
 // GET dns-config (tailscaled 1.102): the netmap's DNS config, 503 without a netmap.
 Reply Daemon::dns_config() {
   std::lock_guard lk(mu_);
-  if (!logged_in_ || state_ == "NeedsMachineAuth") return text_reply(503, "no netmap");
+  if (!logged_in_) return text_reply(503, "no netmap");
   Json c = dns_config_;
   if (c.is_null()) c = Json{{"Domains", Json::array({suffix_})}, {"Proxied", true}};
   return json_reply(200, go_indent(c) + "\n");
