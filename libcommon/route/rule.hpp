@@ -4,11 +4,12 @@
 // route/rule/rule_default.go, rule_abstract.go):
 //   * a default rule sorts its items into four OR-groups (source address, source port, destination
 //     address, destination port) and "other" items that are each AND'ed;
-//   * the group flags live in the MatchContext, not the rule, so a rule_set's headless rules fill
-//     the same flags as the rule that references them (rule-sets are merged into their rule), and
-//     flags leak between the headless rules of one set, as in sing-box's earlier 1.13 releases
-//     (v1.13.19 no longer leaks; reproduced on purpose, route_cases rule-set-quirk-01);
-//   * the router clears the flags before each top-level rule, a logical rule before each sub-rule.
+//   * a rule yields the set of match states (which groups are satisfied) it can end in, as
+//     v1.13.19's route/rule/match_state.go: a rule_set's headless rules and a logical rule's
+//     sub-rules start from the referencing rule's state and each keeps its own (rule-sets are
+//     merged into their rule; route_cases rule-set-quirk-01, tests/fixtures/singbox/diff);
+//   * MatchContext's group flags no longer take part; cidr_match_source is the rule-set item's
+//     rule_set_ip_cidr_match_source while its sets are evaluated (rule_match.cpp).
 
 #include <cstdint>
 #include <memory>

@@ -198,6 +198,9 @@ class RuleSetItem : public RuleItem {
       : tags_(std::move(tags)), ids_(std::move(ids)), match_source_(match_source) {}
   bool match(MatchContext& c) const override;
   std::string describe() const override;
+  const std::vector<std::string>& tags() const { return tags_; }
+  const std::vector<uint32_t>& ids() const { return ids_; }
+  bool match_source() const { return match_source_; }
 
  private:
   std::vector<std::string> tags_;

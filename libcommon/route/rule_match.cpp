@@ -1,10 +1,13 @@
 // Evaluating and describing rules and actions; the items themselves are in rule_items.cpp.
 #include <algorithm>
 
+#include "libcommon/core/strings.hpp"
 #include "libcommon/route/rule.hpp"
 #include "libcommon/route/rule_items.hpp"
 
 namespace tb::route {
+
+using core::json_quote;
 
 std::string_view action_name(ActionType a) {
   switch (a) {
@@ -36,65 +39,145 @@ bool any_match(const std::vector<ItemPtr>& items, MatchContext& c) {
   return false;
 }
 
+// sing-box v1.13.19's match states (route/rule/match_state.go): a state is the set of OR-groups
+// satisfied so far (bits below); a rule yields the set of states it can end in (bit s of a
+// States = state s reachable), empty when it does not match. A rule-set's and a logical rule's
+// branches start from the referencing rule's state (the base) and each keeps its own.
+using States = uint16_t;
+constexpr uint8_t kSrcAddr = 1, kSrcPort = 2, kDstAddr = 4, kDstPort = 8;
+
+States single(uint8_t s) { return static_cast<States>(1u << s); }
+
+States combine(States a, States b) {  // every pair of states OR'ed
+  States out = 0;
+  for (uint8_t l = 0; l < 16; ++l) {
+    if (!(a >> l & 1)) continue;
+    for (uint8_t r = 0; r < 16; ++r)
+      if (b >> r & 1) out |= single(static_cast<uint8_t>(l | r));
+  }
+  return out;
+}
+
+States keep_with(States set, uint8_t need) {  // the states that have every group of `need`
+  States out = 0;
+  for (uint8_t s = 0; s < 16; ++s)
+    if ((set >> s & 1) && (s & need) == need) out |= single(s);
+  return out;
+}
+
+States rule_states(const Rule& r, MatchContext& c, uint8_t base);
+
+// The first branch that matches is the one recorded (as sing-box's OR would stop there); the
+// others are still evaluated, since their states count, but without recording.
+struct FirstRecorded {
+  MatchContext& c;
+  std::vector<MatchedItem>* saved;
+  explicit FirstRecorded(MatchContext& ctx) : c(ctx), saved(ctx.record) {}
+  ~FirstRecorded() { c.record = saved; }
+  void matched() { c.record = nullptr; }
+};
+
+// route/rule/rule_item_rule_set.go and rule_set_local.go matchStatesWithBase: each set with the
+// item's match-source mode, each headless rule of it from `base` with its own state.
+States rule_set_states(const RuleSetItem& item, MatchContext& c, uint8_t base) {
+  const bool saved_source = c.cidr_match_source;
+  FirstRecorded rec(c);
+  States out = 0;
+  for (size_t i = 0; i < item.ids().size(); ++i) {
+    const RuleSet* s = c.sets && item.ids()[i] < c.sets->size() ? (*c.sets)[item.ids()[i]] : nullptr;
+    if (!s) continue;
+    std::vector<MatchedItem>* record = c.record;  // null once a set matched
+    size_t mark = record ? record->size() : 0;
+    States set = 0;
+    for (const auto& r : s->rules) {
+      c.cidr_match_source = item.match_source();
+      States n = rule_states(r, c, base);
+      set |= n;
+      if (n) rec.matched();
+    }
+    if (set && record) record->insert(record->begin() + static_cast<long>(mark), {"rule_set", json_quote(item.tags()[i])});
+    out |= set;
+  }
+  c.cidr_match_source = saved_source;
+  return out;
+}
+
+// abstractLogicalRule.matchStatesWithBase: sub-rules start from the base (0 when inverted) with
+// match-source mode off (ResetRuleCache); and = every pair of their states, or = any.
+States logical_states(const Rule& r, MatchContext& c, uint8_t base) {
+  const uint8_t from = r.invert ? 0 : base;
+  const bool saved_source = c.cidr_match_source;
+  size_t mark = c.record ? c.record->size() : 0;
+  States set = r.mode_and ? single(from) : 0;
+  {
+    FirstRecorded rec(c);
+    for (const auto& sub : r.rules) {
+      c.cidr_match_source = false;
+      States n = rule_states(sub, c, from);
+      if (r.mode_and && !n) {
+        set = 0;
+        break;
+      }
+      set = r.mode_and ? combine(set, n) : set | n;
+      if (n && !r.mode_and) rec.matched();
+    }
+  }
+  c.cidr_match_source = saved_source;
+  if (c.record && (!set || r.invert)) c.record->resize(mark);
+  if (!set) {
+    if (r.invert) c.hit("invert", "true");
+    return r.invert ? single(base) : 0;
+  }
+  return r.invert ? 0 : set;
+}
+
+// abstractDefaultRule.matchStatesWithBase (docs/singbox.md, "How fields combine").
+States default_states(const Rule& r, MatchContext& c, uint8_t base) {
+  if (r.empty) return single(base);
+  size_t mark = c.record ? c.record->size() : 0;
+  auto fail = [&]() -> States {
+    if (c.record) c.record->resize(mark);
+    if (!r.invert) return 0;
+    c.hit("invert", "true");
+    return single(base);
+  };
+  uint8_t st = r.invert ? 0 : base;
+  const bool cidr_src = c.cidr_match_source && !r.dst_cidr.empty();
+  const bool cidr_dst = !c.cidr_match_source && !r.dst_cidr.empty();
+  if (!r.src_addr.empty() && any_match(r.src_addr, c)) st |= kSrcAddr;
+  if (cidr_src && !(st & kSrcAddr) && any_match(r.dst_cidr, c)) st |= kSrcAddr;
+  if (!r.src_port.empty() && any_match(r.src_port, c)) st |= kSrcPort;
+  if (!r.dst_addr.empty() && any_match(r.dst_addr, c)) st |= kDstAddr;
+  if (cidr_dst && !(st & kDstAddr) && any_match(r.dst_cidr, c)) st |= kDstAddr;
+  if (!r.dst_port.empty() && any_match(r.dst_port, c)) st |= kDstPort;
+  const RuleSetItem* set_item = nullptr;
+  for (const auto& item : r.other) {
+    if (auto* s = dynamic_cast<const RuleSetItem*>(item.get())) {
+      set_item = s;
+    } else if (!item->match(c)) {
+      return fail();
+    }
+  }
+  States set = set_item ? rule_set_states(*set_item, c, st) : single(st);
+  uint8_t need = 0;
+  if (!r.src_addr.empty() || cidr_src) need |= kSrcAddr;
+  if (!r.src_port.empty()) need |= kSrcPort;
+  if (!r.dst_addr.empty() || cidr_dst) need |= kDstAddr;
+  if (!r.dst_port.empty()) need |= kDstPort;
+  set = keep_with(set, need);
+  if (!set) return fail();
+  if (!r.invert) return set;
+  if (c.record) c.record->resize(mark);
+  return 0;
+}
+
+States rule_states(const Rule& r, MatchContext& c, uint8_t base) {
+  return r.logical ? logical_states(r, c, base) : default_states(r, c, base);
+}
+
 }  // namespace
 
-// docs/singbox.md, "How fields combine", step by step (route/rule/rule_abstract.go in sing-box).
-bool Rule::match(MatchContext& c) const {
-  if (logical) {
-    size_t mark = c.record ? c.record->size() : 0;
-    bool result = mode_and;
-    for (const auto& r : rules) {
-      c.reset_flags();
-      bool m = r.match(c);
-      if (mode_and && !m) {
-        result = false;
-        break;
-      }
-      if (!mode_and && m) {
-        result = true;
-        break;
-      }
-    }
-    bool out = result != invert;
-    if (c.record && (!out || invert)) c.record->resize(mark);
-    if (out && invert) c.hit("invert", "true");
-    return out;
-  }
-  if (empty) return true;
-  size_t mark = c.record ? c.record->size() : 0;
-  if (!src_addr.empty() && !c.src_addr_match) {
-    c.did_match = true;
-    if (any_match(src_addr, c)) c.src_addr_match = true;
-  }
-  if (!src_port.empty() && !c.src_port_match) {
-    c.did_match = true;
-    if (any_match(src_port, c)) c.src_port_match = true;
-  }
-  if ((!dst_addr.empty() || !dst_cidr.empty()) && !c.dst_addr_match) {
-    c.did_match = true;
-    if (any_match(dst_addr, c) || any_match(dst_cidr, c)) c.dst_addr_match = true;
-  }
-  if (!dst_port.empty() && !c.dst_port_match) {
-    c.did_match = true;
-    if (any_match(dst_port, c)) c.dst_port_match = true;
-  }
-  auto fail = [&] {
-    if (c.record) c.record->resize(mark);
-    if (invert) c.hit("invert", "true");
-    return invert;
-  };
-  for (const auto& item : other) {
-    if (!dynamic_cast<const RuleSetItem*>(item.get())) c.did_match = true;
-    if (!item->match(c)) return fail();
-  }
-  if (!src_addr.empty() && !c.src_addr_match) return fail();
-  if (!src_port.empty() && !c.src_port_match) return fail();
-  if ((!dst_addr.empty() || !dst_cidr.empty()) && !c.dst_addr_match) return fail();
-  if (!dst_port.empty() && !c.dst_port_match) return fail();
-  if (!c.did_match) return true;
-  if (invert && c.record) c.record->resize(mark);
-  return !invert;
-}
+bool Rule::match(MatchContext& c) const { return rule_states(*this, c, 0) != 0; }
 
 std::string Rule::describe() const {
   std::string out;
@@ -155,7 +238,7 @@ bool Rule::uses_process() const {
 
 bool RuleSet::match(MatchContext& c) const {
   for (const auto& r : rules)
-    if (r.match(c)) return true;
+    if (rule_states(r, c, 0)) return true;
   return false;
 }
 
