@@ -68,6 +68,8 @@ def view_status: {
   tailnet: (.CurrentTailnet | shape(["Name","MagicDNSSuffix","MagicDNSEnabled"])),
   exit_node_status: (.ExitNodeStatus | if . == null then null else shape(["ID","Online","TailscaleIPs"]) end)};
 def view_prefs: {keys: keys_unsorted, read: shape(prefkeys), WantRunning, LoggedOut};
+# dns-config: the types of what ts-status reads (search domains, split-DNS routes) and Proxied.
+def view_dnscfg: shape(["Domains","Routes","Proxied"]) + {domains: (.Domains // [] | length)};
 def view_whois: {keys: keys_unsorted, user: (.UserProfile | shape(["ID","LoginName","DisplayName"])),
   node: (.Node | shape(["ID","StableID","Name","User","Key","Addresses","AllowedIPs","Hostinfo","Online","MachineAuthorized","ComputedName"]))};
 # Keys Go leaves out when empty (omitempty): whether they are there depends on the tailnet, not on
@@ -97,7 +99,7 @@ def merged: reduce .[] as $e ([]; if length > 0 and .[-1] == $e then . else . + 
 
 view() {  # KIND: stdin = body
   case $1 in
-    status | prefs | whois) jq -S "$VIEWS view_$1" 2>&1 || echo "not JSON" ;;
+    status | prefs | whois | dnscfg) jq -S "$VIEWS view_$1" 2>&1 || echo "not JSON" ;;
     json) jq -S -c . 2>&1 || echo "not JSON" ;;
     text) cat ;;
     empty) wc -c | sed 's/^/bytes: /' ;;
@@ -287,6 +289,7 @@ status            | root | GET   | status                  | -      | status
 status-nopeers    | root | GET   | status?peers=false      | -      | status
 prefs             | root | GET   | prefs                   | -      | prefs
 check-prefs       | root | POST  | check-prefs             | {}     | json
+dns-config        | root | GET   | dns-config              | -      | text
 # bad requests: wrong method, bad JSON
 start-get         | root | GET   | start                   | -      | text
 login-get         | root | GET   | login-interactive       | -      | text
@@ -357,6 +360,7 @@ patch-exit-clear  | root | PATCH | prefs                   | {"ExitNodeIDSet":tr
 whois-peer        | root | GET   | whois?addr=${peer_ip}   | -      | whois
 whois-miss        | root | GET   | whois?addr=100.99.99.99 | -      | text
 whois-bad         | root | GET   | whois?addr=bogus        | -      | text
+dns-config        | root | GET   | dns-config              | -      | dnscfg
 EOF
 first_lines run.w18 18
 first_lines run.w37014 37014
@@ -367,6 +371,7 @@ fake_ctl '/permissions?mode=readonly' >/dev/null
 run_cases nobody <<'EOF'
 status            | nobody | GET   | status                | -      | status
 prefs             | nobody | GET   | prefs                 | -      | prefs
+dns-config        | nobody | GET   | dns-config            | -      | dnscfg
 patch             | nobody | PATCH | prefs                 | {"ShieldsUpSet":true,"ShieldsUp":false} | text
 check-prefs       | nobody | POST  | check-prefs           | {}     | text
 start             | nobody | POST  | start                 | {}     | text
