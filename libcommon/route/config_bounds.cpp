@@ -10,10 +10,10 @@ namespace tb::route::detail {
 DialOptions Compiler::dial(const Json& obj, const std::string& path) {
   DialOptions d;
   if (obj.contains("domain_strategy") && !obj["domain_strategy"].is_null())
-    rd_.warn(key_path(path, "domain_strategy"),
-             "legacy domain_strategy dial field is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
-             "ENABLE_DEPRECATED_LEGACY_DOMAIN_STRATEGY_OPTIONS=true); use domain_resolver",
-             "deprecated");
+    rd_.impending(key_path(path, "domain_strategy"),
+                  "legacy domain_strategy dial field is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
+                  "ENABLE_DEPRECATED_LEGACY_DOMAIN_STRATEGY_OPTIONS=true); use domain_resolver",
+                  "LEGACY_DOMAIN_STRATEGY_OPTIONS");
   if (auto it = obj.find("routing_mark"); it != obj.end())
     if (auto m = rd_.mark(*it, key_path(path, "routing_mark")); m && *m != 0) d.routing_mark = *m;
   for (const auto& k : schema::table()) {
@@ -47,11 +47,24 @@ void Compiler::inbounds(const Json& arr) {
 
 void Compiler::inbound_fields(const Json& in, const std::string& path, InboundInfo& info) {
   keys(in, path, {{Section::kListen, Section::kLegacyInbound, Section::kInbound}, info.type, {"type", "tag"}});
-  for (auto k : schema::order(Section::kLegacyInbound))
-    if (in.contains(k))
+  // option/inbound.go (v1.13.19): any legacy field with a value other than its zero is refused;
+  // zero ones are accepted silently.
+  bool legacy_set = false;
+  for (auto k : schema::order(Section::kLegacyInbound)) {
+    auto it = in.find(k);
+    if (it == in.end()) continue;
+    const Json& v = *it;
+    bool zero = v.is_null() || v == false || v == 0 || v == "" || v == "0s" || v == "0" || v == "as_is";
+    legacy_set = legacy_set || !zero;
+    if (zero)
       rd_.warn(key_path(path, std::string(k)),
                "legacy inbound field, deprecated in sing-box 1.11.0 and ignored by 1.13.0; use a sniff/resolve "
                "rule action", "deprecated");
+  }
+  if (legacy_set)
+    rd_.error(path, "legacy inbound fields are deprecated in sing-box 1.11.0 and removed in sing-box 1.13.0, checkout "
+                    "migration: https://sing-box.sagernet.org/migration/#migrate-legacy-inbound-fields-to-rule-actions",
+              "parse");
   if (auto it = in.find("listen"); it != in.end()) {
     auto s = rd_.string(*it, key_path(path, "listen"));
     if (s && !s->empty()) {

@@ -54,7 +54,7 @@ class Compiler {
   bool keys(const Json& obj, const std::string& path, const Allowed& allowed) {
     if (!rd_.expect_object(obj, path)) return false;
     for (auto it = obj.begin(); it != obj.end(); ++it)
-      if (!allowed.has(it.key())) rd_.error(path, "json: unknown field \"" + it.key() + "\"");
+      if (!allowed.has(it.key())) rd_.error(path.empty() ? it.key() : path, "json: unknown field \"" + it.key() + "\"");
     return true;
   }
   std::string str(const Json& obj, const std::string& key, const std::string& path) {
@@ -143,6 +143,7 @@ class Compiler {
   void dns_references(const Json& obj, const std::vector<std::string>& detours,
                       const std::vector<std::string>& resolvers);
   void dns_rule_servers(const Json& rules);
+  void fakeip_servers(const Json& obj, const std::vector<std::string>& types);
   void dns_server(const Json& s, const std::string& p, const std::string& type, std::set<std::string>& ts_endpoints);
   void dns_resolvers(size_t server_count);
 

@@ -11,10 +11,10 @@ namespace tb::route::detail {
 void Compiler::dns(const Json& obj) {
   if (obj.is_null() || !keys(obj, "dns", {{Section::kDns}})) return;
   if (obj.contains("fakeip") && !obj["fakeip"].is_null())
-    rd_.warn("dns.fakeip", "legacy fakeip options are deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
-                           "ENABLE_DEPRECATED_LEGACY_DNS_FAKEIP_OPTIONS=true)", "deprecated");
+    rd_.impending("dns.fakeip", "legacy fakeip options are deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
+                                "ENABLE_DEPRECATED_LEGACY_DNS_FAKEIP_OPTIONS=true)", "LEGACY_DNS_FAKEIP_OPTIONS");
   std::set<std::string> server_tags, ts_endpoints;
-  std::vector<std::string> detours, resolvers;  // per server: the outbound and DNS server it depends on
+  std::vector<std::string> detours, resolvers, types;  // per server: its type, what it depends on
   size_t server_count = 0;
   if (auto it = obj.find("servers"); it != obj.end()) {
     if (const Json* servers = list(*it, "dns.servers", "[]option.DNSServerOptions")) {
@@ -28,6 +28,7 @@ void Compiler::dns(const Json& obj) {
         if (!server_tags.insert(tag).second) rd_.error(p, "duplicate dns server tag: " + tag);
         c_.dns_servers.push_back(tag);
         auto type = str(s, "type", p);
+        types.push_back(type);
         detours.push_back(type.empty() ? std::string() : str(s, "detour", p));
         resolvers.push_back(type.empty() ? std::string() : resolver_tag(s));
         if (!type.empty()) {
@@ -35,8 +36,8 @@ void Compiler::dns(const Json& obj) {
           continue;
         }
         keys(s, p, {{Section::kLegacyDnsServer}, {}, {"tag"}});
-        rd_.warn(p, "legacy DNS server format is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
-                    "ENABLE_DEPRECATED_LEGACY_DNS_SERVERS=true); use a typed server", "deprecated");
+        rd_.impending(p, "legacy DNS server format is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
+                         "ENABLE_DEPRECATED_LEGACY_DNS_SERVERS=true); use a typed server", "LEGACY_DNS_SERVERS");
       }
     }
   }
@@ -48,6 +49,7 @@ void Compiler::dns(const Json& obj) {
     }
   }
   dns_references(obj, detours, resolvers);
+  fakeip_servers(obj, types);
   dns_resolvers(server_count);
 }
 
@@ -67,6 +69,21 @@ void Compiler::dns_references(const Json& obj, const std::vector<std::string>& d
   auto final_tag = str(obj, "final", "dns");
   if (!final_tag.empty() && std::find(c_.dns_servers.begin(), c_.dns_servers.end(), final_tag) == c_.dns_servers.end())
     rd_.error("dns.final", "default DNS server not found: " + final_tag, "start");
+}
+
+// The default server (dns.final, else the first one) cannot be fakeip, and there is one fakeip
+// server at most (dns/transport_manager.go, Create).
+void Compiler::fakeip_servers(const Json& obj, const std::vector<std::string>& types) {
+  auto final_tag = str(obj, "final", "dns");
+  bool seen = false;
+  for (size_t i = 0; i < types.size() && i < c_.dns_servers.size(); ++i) {
+    if (types[i] != "fakeip") continue;
+    if (final_tag.empty() ? i == 0 : c_.dns_servers[i] == final_tag)
+      rd_.error(final_tag.empty() ? index_path("dns.servers", i) : "dns.final", "default server cannot be fakeip", "create");
+    else if (seen)
+      rd_.error(index_path("dns.servers", i), "multiple fakeip server are not supported", "create");
+    seen = true;
+  }
 }
 
 // A DNS rule's route action names a server; a missing one is looked up per query, and sing-box

@@ -79,20 +79,31 @@ void Compiler::detours() {
 // that resolve there and have no detour use route.default_domain_resolver.
 void Compiler::domain_resolvers() {
   bool uses_default = c_.final_from == "implicit_direct";  // sing-box's fallback direct outbound
+  auto route = c_.source.find("route");
+  const bool has_default = route != c_.source.end() && route->is_object() &&
+                           !resolver_tag(*route, "default_domain_resolver").empty();
+  bool reported = false;
   for (const auto& o : c_.outbounds) {
     bool resolves = o.type == "direct" || o.type == "tailscale" ||
                     ((o.type == "socks" || o.type == "http") && !IpAddr::parse(o.server));
     if (!resolves || !o.supported) continue;
     if (o.dial.domain_resolver.empty()) {
-      uses_default = uses_default || o.dial.detour.empty() || o.type == "tailscale";
+      bool by_default = o.dial.detour.empty() || o.type == "tailscale";
+      uses_default = uses_default || by_default;
+      // With two DNS servers or more, which one resolves is ambiguous (reported once, as sing-box).
+      if (by_default && !has_default && o.type != "tailscale" && c_.dns_servers.size() >= 2 && !reported) {
+        reported = true;
+        rd_.impending(o.path,
+                      "missing `route.default_domain_resolver` or `domain_resolver` in dial fields is deprecated in "
+                      "sing-box 1.12.0 (fatal in 1.13.0 unless ENABLE_DEPRECATED_MISSING_DOMAIN_RESOLVER=true)",
+                      "MISSING_DOMAIN_RESOLVER");
+      }
     } else if (!names_dns_server(c_, o.dial.domain_resolver)) {
       rd_.error(key_path(o.path, "domain_resolver"), "domain resolver not found: " + o.dial.domain_resolver,
                 "create");
     }
   }
-  if (!uses_default) return;
-  auto route = c_.source.find("route");
-  if (route == c_.source.end() || !route->is_object()) return;
+  if (!uses_default || !has_default) return;
   std::string tag = resolver_tag(*route, "default_domain_resolver");
   if (!tag.empty() && !names_dns_server(c_, tag))
     rd_.error("route.default_domain_resolver", "default domain resolver not found: " + tag,

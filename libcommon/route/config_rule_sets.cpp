@@ -82,6 +82,10 @@ void Compiler::rule_set(const Json& def, const std::string& p, RuleSet& set, Rul
     rd_.error(key_path(p, "type"), "unknown rule-set type: " + type);
     return;
   }
+  if (type == "inline" && (!rules || rules->is_null() || (rules->is_array() && rules->empty()))) {
+    rd_.error(p, "empty inline rule-set", "create");  // route/rule/rule_set_local.go, NewLocalRuleSet
+    return;
+  }
   if (!rules || rules->is_null()) return;
   if (!rules->is_array()) {
     rd_.error(rules_path, "json: cannot unmarshal " + json_type_name(*rules) + " into Go value of type []option.HeadlessRule");

@@ -1,5 +1,7 @@
 #include "libcommon/route/json_read.hpp"
 
+#include <cstdlib>
+
 
 namespace tb::route {
 
@@ -25,6 +27,13 @@ std::string cannot(const Json& v, const char* go_type) {
   return "json: cannot unmarshal " + json_type_name(v) + " into Go value of type " + go_type;
 }
 }  // namespace
+
+void Reader::impending(const std::string& path, const std::string& msg, const char* env) {
+  const char* v = std::getenv((std::string("ENABLE_DEPRECATED_") + env).c_str());
+  const std::string s = v ? v : "";
+  bool enabled = s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True";
+  d_.push_back({enabled ? Severity::kWarning : Severity::kError, path, msg, "deprecated"});
+}
 
 bool Reader::expect_object(const Json& v, const std::string& path) {
   if (v.is_object()) return true;

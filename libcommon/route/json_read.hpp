@@ -30,6 +30,10 @@ class Reader {
   void warn(const std::string& path, std::string msg, std::string kind) {
     d_.push_back({Severity::kWarning, path, std::move(msg), std::move(kind)});
   }
+  // A deprecation sing-box 1.13 makes fatal, one minor release before the removal
+  // (experimental/deprecated/stderr.go): an error unless ENABLE_DEPRECATED_<env> is true in the
+  // environment (strconv.ParseBool), then a warning, as sing-box.
+  void impending(const std::string& path, const std::string& msg, const char* env);
   Diagnostics& diags() { return d_; }
 
   bool expect_object(const Json& v, const std::string& path);

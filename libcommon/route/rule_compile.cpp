@@ -166,8 +166,8 @@ void DefaultRule::collect_key(const std::string& k, uint8_t cls, const Json& v) 
     fail(kp, "rule item \"" + k + "\" is not supported by tailbox (no such state on a host proxy)", "unsupported");
   } else if (dns_ && (cls & kDnsOnly)) {
     if (kv == "outbound")
-      rd_.warn(kp, "the outbound DNS rule item is deprecated in sing-box 1.12.0 and fatal in 1.13.0 unless "
-                   "ENABLE_DEPRECATED_OUTBOUND_DNS_RULE_ITEM=true", "deprecated");
+      rd_.impending(kp, "the outbound DNS rule item is deprecated in sing-box 1.12.0 and fatal in 1.13.0 unless "
+                        "ENABLE_DEPRECATED_OUTBOUND_DNS_RULE_ITEM=true", "OUTBOUND_DNS_RULE_ITEM");
   } else {
     collect_value(k, v, kp);
   }

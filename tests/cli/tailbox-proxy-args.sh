@@ -42,11 +42,11 @@ for o in --config --bin --socket; do
   contains -e "$o needs a value" <"$t/err" || fail "empty $o=: $(cat "$t/err")"
 done
 
-# A config sing-box would refuse: an unknown outbound named by a rule.
+# A config sing-box would refuse: route.final names no outbound.
 cat >"$t/bad.json" <<'EOF'
 {"inbounds":[{"type":"mixed","tag":"in","listen":"127.0.0.1","listen_port":1080}],
  "outbounds":[{"type":"direct","tag":"direct"}],
- "route":{"rules":[{"domain_suffix":["example.com"],"outbound":"nowhere"}],"final":"direct"}}
+ "route":{"rules":[{"domain_suffix":["example.com"],"outbound":"direct"}],"final":"nowhere"}}
 EOF
 want=0; "$sb_route" check -c "$t/bad.json" >/dev/null 2>&1 || want=$?
 [ "$want" = 78 ] || fail "sb-route check on the bad config: exit $want, expected 78"

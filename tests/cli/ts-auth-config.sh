@@ -9,6 +9,7 @@ start_fake --scenario "$TB_FIXTURES/scenarios/needs-login.json"
 cat >"$t/config.json" <<'JSON'
 {
   "log": {"level": "info"},
+  "dns": {"servers": [{"type": "local", "tag": "local"}]},  // the endpoint's domain_resolver names it
   /* two endpoints: --endpoint picks one */
   "endpoints": [
     {"type": "wireguard", "tag": "wg"},

@@ -84,7 +84,8 @@ TEST(ConfigRefs, StartTimeReferencesAreErrorsWithTheirPaths) {
     "outbounds":[{"type":"direct","tag":"d"},{"type":"socks","tag":"s","server":"127.0.0.1","server_port":1,"detour":"nope"}],
     "dns":{"servers":[{"type":"local","tag":"l"},{"type":"udp","tag":"u","server":"1.1.1.1","detour":"gone"},
                       {"type":"udp","tag":"v","server":"dns.test","domain_resolver":"none"}],
-           "final":"missing"}})"));
+           "final":"missing"},
+    "route":{"default_domain_resolver":"l"}})"));
   EXPECT_EQ(errors(*c),
             "dns.servers[1].detour: outbound detour not found: gone [start]\n"
             "dns.servers[2].domain_resolver: dependency[none] not found for server[v] [start]\n"
