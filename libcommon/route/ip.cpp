@@ -7,7 +7,7 @@
 
 namespace tb::route {
 
-std::optional<IpAddr> IpAddr::parse(std::string_view text) {
+std::optional<IpAddr> IpAddr::parse(std::string_view text, Mapped mapped) {
   if (text.empty() || text.size() > 45) return std::nullopt;
   // Cheap reject for names: an address starts with a hex digit or ':'.
   char first = text[0];
@@ -24,7 +24,7 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) {
   }
   if (inet_pton(AF_INET6, s, a.bytes.data()) != 1) return std::nullopt;
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::equal(kMapped, kMapped + 12, a.bytes.begin())) {
+  if (mapped == Mapped::kUnmap && std::equal(kMapped, kMapped + 12, a.bytes.begin())) {
     IpAddr m;
     m.v4 = true;
     std::copy(a.bytes.begin() + 12, a.bytes.end(), m.bytes.begin());
@@ -49,7 +49,8 @@ IpAddr mask(IpAddr a, int bits) {
 
 std::optional<Prefix> Prefix::parse(std::string_view text) {
   auto slash = text.find('/');
-  auto addr = IpAddr::parse(text.substr(0, slash));
+  // netip.ParsePrefix: "::ffff:0:0/96" is an IPv6 prefix (it never holds an unmapped address).
+  auto addr = IpAddr::parse(text.substr(0, slash), IpAddr::Mapped::kKeep);
   if (!addr) return std::nullopt;
   int total = addr->v4 ? 32 : 128;
   int bits = total;

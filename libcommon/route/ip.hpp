@@ -15,9 +15,11 @@ struct IpAddr {
   std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4 bytes
   bool v4 = false;
 
-  // Accepts dotted IPv4 and RFC 4291 IPv6 (no brackets, no zone). IPv4-mapped IPv6 is unmapped,
-  // as Go's netip.Addr.Unmap() is applied to connection metadata.
-  static std::optional<IpAddr> parse(std::string_view text);
+  // Accepts dotted IPv4 and RFC 4291 IPv6 (no brackets, no zone). IPv4-mapped IPv6 is unmapped
+  // by default, as Go's netip.Addr.Unmap() is applied to connection metadata; kKeep keeps it an
+  // IPv6 address, as netip.ParseAddr does for a config's values (override_address, ip_cidr).
+  enum class Mapped { kUnmap, kKeep };
+  static std::optional<IpAddr> parse(std::string_view text, Mapped mapped = Mapped::kUnmap);
   std::string str() const;
   uint32_t v4_value() const {
     return (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) | (uint32_t{bytes[2]} << 8) | bytes[3];

@@ -191,7 +191,7 @@ class Router::Decider {
   // What a rule's action did to the connection.
   enum class Effect { kNone, kChanged, kDecided };
 
-  void set_destination(std::string_view h);
+  void set_destination(std::string_view h, IpAddr::Mapped mapped = IpAddr::Mapped::kUnmap);
   void refresh_domain() { c_.domain = !sniffed_domain_.empty() ? sniffed_domain_ : fqdn_; }
   void rewrite_endpoint_self();
   // Candidates.
@@ -246,9 +246,9 @@ Router::Decider::Decider(const Router& router, const Request& req, const Options
   c_.ip_version = c_.dst_ip ? (c_.dst_ip->v4 ? 4 : 6) : 0;
 }
 
-void Router::Decider::set_destination(std::string_view h) {
+void Router::Decider::set_destination(std::string_view h, IpAddr::Mapped mapped) {
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  c_.dst_ip = IpAddr::parse(h);
+  c_.dst_ip = IpAddr::parse(h, mapped);
   c_.dst_addrs.clear();
   if (c_.dst_ip) {
     fqdn_.clear();
@@ -397,7 +397,7 @@ Router::Decider::Effect Router::Decider::resolve(size_t i, const TopRule& r, con
 Router::Decider::Effect Router::Decider::override_destination(size_t i, const Action& a) {
   Effect effect = Effect::kNone;
   if (!a.override_address.empty()) {
-    set_destination(a.override_address);
+    set_destination(a.override_address, IpAddr::Mapped::kKeep);  // M.ParseSocksaddrHostPort: not unmapped
     refresh_domain();
     effect = Effect::kChanged;
   }

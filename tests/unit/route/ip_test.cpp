@@ -20,6 +20,17 @@ TEST(Ip, PublicFollowsGo) {
   EXPECT_TRUE(is_public(ip("255.255.255.255")));
   EXPECT_TRUE(is_public(ip("2001:db8::1")));
   EXPECT_TRUE(IpAddr::parse("::ffff:10.0.0.1")->v4);
+  EXPECT_FALSE(IpAddr::parse("::ffff:10.0.0.1", IpAddr::Mapped::kKeep)->v4);
+}
+
+// A config's prefixes parse as Go's netip.ParsePrefix: an IPv4-mapped prefix is IPv6 and holds no
+// (unmapped) IPv4 address; sing-box check accepts "::ffff:0:0/96".
+TEST(Ip, MappedPrefixesStayIpv6) {
+  auto p = Prefix::parse("::ffff:0:0/96");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->str(), "::ffff:0.0.0.0/96");
+  EXPECT_FALSE(p->contains(ip("10.0.0.1")));
+  EXPECT_EQ(Prefix::parse("::ffff:10.0.0.1")->bits, 128);
 }
 
 TEST(Ip, Prefixes) {
