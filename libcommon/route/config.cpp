@@ -66,9 +66,8 @@ void Compiler::root_objects(const Json& root) {
   experimental(member(root, "experimental"));
   if (const Json* s = list(member(root, "services"), "services", "[]option.Service")) {
     for (size_t i = 0; i < s->size(); ++i)
-      rd_.error(index_path("services", i),
-                "service type \"" + ((*s)[i].is_object() ? (*s)[i].value("type", std::string()) : std::string()) +
-                    "\" is not supported by tailbox", "unsupported");
+      unsupported_type(index_path("services", i), "service",
+                       (*s)[i].is_object() ? (*s)[i].value("type", std::string()) : std::string());
   }
 }
 

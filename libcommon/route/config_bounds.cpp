@@ -7,6 +7,29 @@
 
 namespace tb::route::detail {
 
+bool sing_box_knows(std::string_view kind, std::string_view type) {
+  static const std::set<std::string_view> kInbounds = {
+      "tun",   "redirect", "tproxy",    "direct", "socks", "http",   "mixed",   "shadowsocks", "vmess",
+      "trojan", "naive",   "shadowtls", "vless",  "anytls", "hysteria", "tuic", "hysteria2", "shadowsocksr"};
+  static const std::set<std::string_view> kOutbounds = {
+      "direct", "block", "selector", "urltest", "socks",  "http",     "shadowsocks", "vmess", "trojan", "naive",
+      "tor",    "ssh",   "shadowtls", "vless",  "anytls", "hysteria", "tuic",        "hysteria2", "shadowsocksr",
+      "wireguard", "dns"};
+  static const std::set<std::string_view> kEndpoints = {"wireguard", "tailscale"};
+  static const std::set<std::string_view> kServices = {"resolved", "ssm-api", "derp", "ccm", "ocm", "oom-killer"};
+  const auto& known = kind == "inbound" ? kInbounds : kind == "outbound" ? kOutbounds
+                      : kind == "endpoint" ? kEndpoints : kServices;
+  return known.count(type) != 0;
+}
+
+// "unknown <kind> type: X" (sing-box's decode error) or "<kind> type "X" is not supported by tailbox".
+void Compiler::unsupported_type(const std::string& path, const std::string& kind, const std::string& type) {
+  if (!sing_box_knows(kind, type))
+    rd_.error(path, "unknown " + std::string(kind == "service" ? "inbound" : kind) + " type: " + type, "parse");
+  else
+    rd_.error(path, kind + " type \"" + type + "\" is not supported by tailbox", "unsupported");
+}
+
 DialOptions Compiler::dial(const Json& obj, const std::string& path) {
   DialOptions d;
   if (obj.contains("domain_strategy") && !obj["domain_strategy"].is_null())
@@ -38,7 +61,7 @@ void Compiler::inbounds(const Json& arr) {
     auto info = entry<InboundInfo>(in, path, i);
     if (!tags.insert(info.tag).second) rd_.error(path, "duplicate inbound tag: " + info.tag);
     if (info.type != "mixed" && info.type != "socks" && info.type != "http")
-      rd_.error(path, "inbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
+      unsupported_type(path, "inbound", info.type);
     else
       inbound_fields(in, path, info);
     c_.inbounds.push_back(info);
@@ -115,7 +138,7 @@ void Compiler::outbounds(const Json& arr) {
       rd_.error(path, "dns outbound is deprecated in sing-box 1.11.0 and removed in sing-box 1.13.0, use rule actions instead", "create");
       info.supported = false;
     } else {
-      rd_.error(path, "outbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
+      unsupported_type(path, "outbound", info.type);
       info.supported = false;
     }
     add_tag(std::move(info));
@@ -148,7 +171,7 @@ void Compiler::endpoints(const Json& arr) {
     auto out = entry<OutboundInfo>(e, path, i);
     out.endpoint = true;
     if (out.type != "tailscale") {
-      rd_.error(path, "endpoint type \"" + out.type + "\" is not supported by tailbox", "unsupported");
+      unsupported_type(path, "endpoint", out.type);
       out.supported = false;
       add_tag(std::move(out));
       return;

@@ -44,6 +44,11 @@ inline std::string resolver_tag(const Json& obj, const char* key = "domain_resol
   return {};
 }
 
+// Does sing-box 1.13.19's release build know this inbound, outbound, endpoint or service type
+// (include/registry.go)? A type it does not know is its "unknown <kind> type" error, one it knows
+// and tailbox cannot carry out is "not supported by tailbox".
+bool sing_box_knows(std::string_view kind, std::string_view type);
+
 class Compiler {
  public:
   Compiler(RouteConfig& c, const CompileOptions& o) : c_(c), o_(o), rd_(c.diagnostics) {}
@@ -114,6 +119,7 @@ class Compiler {
 
   // config.cpp
   void root_objects(const Json& root);
+  void unsupported_type(const std::string& path, const std::string& kind, const std::string& type);
   void experimental(const Json& v);
   void route(const Json& obj);
   void route_rules(const Json& rules);

@@ -82,5 +82,21 @@ TEST(SingBoxRefusals, EmptyInlineRuleSetAndTopLevelUnknownKeyPath) {
   EXPECT_EQ(errors(R"({"providers":{}})"), "providers: json: unknown field \"providers\"\n");
 }
 
+// A type sing-box's release build does not know is its decode error, not a tailbox limitation.
+TEST(SingBoxRefusals, UnknownTypesAreSingBoxsErrorKnownOnesNotSupported) {
+  EXPECT_EQ(errors(R"({"outbounds":[{"type":"foo","tag":"a"},{"type":"vless","tag":"b"},{"tag":"c"}],
+    "inbounds":[{"type":"tun"},{"type":"sockz"}],"endpoints":[{"type":"wireguard","tag":"w"},{"type":"x","tag":"y"}],
+    "services":[{"type":"derp"},{"type":"bar"}]})"),
+            "services[0]: service type \"derp\" is not supported by tailbox\n"
+            "services[1]: unknown inbound type: bar\n"
+            "inbounds[0]: inbound type \"tun\" is not supported by tailbox\n"
+            "inbounds[1]: unknown inbound type: sockz\n"
+            "outbounds[0]: unknown outbound type: foo\n"
+            "outbounds[1]: outbound type \"vless\" is not supported by tailbox\n"
+            "outbounds[2]: unknown outbound type: \n"
+            "endpoints[0]: endpoint type \"wireguard\" is not supported by tailbox\n"
+            "endpoints[1]: unknown endpoint type: x\n");
+}
+
 }  // namespace
 }  // namespace tb::route
