@@ -74,12 +74,15 @@ void Compiler::root_objects(const Json& root) {
 // experimental: ignored but for the Clash API's default mode, which clash_mode rules match
 // (experimental/clashapi/server.go, NewServer: "Rule" unless default_mode says otherwise).
 void Compiler::experimental(const Json& v) {
-  if (v.is_null() || !rd_.expect_object(v, "experimental")) return;
+  // Decoded as strictly as the rest (option/experimental.go): unknown keys are errors.
+  if (v.is_null() || !keys(v, "experimental", {{Section::kExperimental}})) return;
+  if (const Json& cache = member(v, "cache_file"); !cache.is_null())
+    keys(cache, "experimental.cache_file", {{Section::kCacheFile}});
   bool other = false;
   for (auto it = v.begin(); it != v.end(); ++it) other = other || (it.key() != "clash_api" && !it->is_null());
   if (other) rd_.warn("experimental", "\"experimental\" is ignored by tailbox (sing-box-only feature)", "ignored");
   const Json& api = member(v, "clash_api");
-  if (api.is_null() || !rd_.expect_object(api, "experimental.clash_api")) return;
+  if (api.is_null() || !keys(api, "experimental.clash_api", {{Section::kClashApi}})) return;
   auto mode = str(api, "default_mode", "experimental.clash_api");
   c_.clash_mode = mode.empty() ? "Rule" : mode;
   rd_.warn("experimental.clash_api",

@@ -82,6 +82,15 @@ TEST(SingBoxRefusals, EmptyInlineRuleSetAndTopLevelUnknownKeyPath) {
   EXPECT_EQ(errors(R"({"providers":{}})"), "providers: json: unknown field \"providers\"\n");
 }
 
+// option/experimental.go decodes experimental strictly, like the rest of the config.
+TEST(SingBoxRefusals, UnknownKeysInExperimental) {
+  EXPECT_EQ(errors(R"({"experimental":{"cache_file":{"enabled":true,"store_dns":true},"clash_api":{"mode":"x"},
+    "v2ray_api":{},"debug":{},"other":{}}})"),
+            "experimental: json: unknown field \"other\"\n"
+            "experimental.cache_file: json: unknown field \"store_dns\"\n"
+            "experimental.clash_api: json: unknown field \"mode\"\n");
+}
+
 // A type sing-box's release build does not know is its decode error, not a tailbox limitation.
 TEST(SingBoxRefusals, UnknownTypesAreSingBoxsErrorKnownOnesNotSupported) {
   EXPECT_EQ(errors(R"({"outbounds":[{"type":"foo","tag":"a"},{"type":"vless","tag":"b"},{"tag":"c"}],
