@@ -4,7 +4,7 @@
 # Uses sudo when not root. Non-interactive (CI has no stdin).
 set -euo pipefail
 
-# Build: compiler, cmake, pkg-config and the libraries of notes/platform.md.
+# Build: compiler, cmake, pkg-config and the libraries CMakeLists.txt finds (all Debian packages).
 build_pkgs=(
   g++ cmake make pkg-config git
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
