@@ -114,6 +114,14 @@ Rule address_rule(const std::vector<std::string>& domains, const std::vector<std
 
 std::string host_prefix(const IpAddr& a) { return a.str() + (a.v4 ? "/32" : "/128"); }
 
+// Each name also as a fully qualified one: rules see a destination name as the client sent it
+// (sing-box keeps "peer.tail1ab.ts.net."), and the tailnet sets mean the node either way.
+std::vector<std::string> with_root_dot(std::vector<std::string> names) {
+  size_t n = names.size();
+  for (size_t i = 0; i < n; ++i) names.push_back(names[i] + ".");
+  return names;
+}
+
 }  // namespace
 
 std::vector<std::unique_ptr<RuleSet>> tailnet_rule_sets(const TailnetState& t, bool accept_routes) {
@@ -151,7 +159,7 @@ std::vector<std::unique_ptr<RuleSet>> tailnet_rule_sets(const TailnetState& t, b
   for (size_t i = 0; i < tailnet_set_tags().size(); ++i) {
     auto s = std::make_unique<RuleSet>();
     s->tag = tailnet_set_tags()[i];
-    if (!dom[i].empty() || !suf[i].empty() || !cidr[i].empty()) s->rules.push_back(address_rule(dom[i], suf[i], cidr[i]));
+    if (!dom[i].empty() || !suf[i].empty() || !cidr[i].empty()) s->rules.push_back(address_rule(with_root_dot(dom[i]), with_root_dot(suf[i]), cidr[i]));
     out.push_back(std::move(s));
   }
   return out;

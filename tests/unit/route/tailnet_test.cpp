@@ -61,6 +61,8 @@ TEST(Tailnet, StatusRecordToRuleSets) {
   EXPECT_EQ(decide("nas", 445).outbound, "ts-ep");
   EXPECT_EQ(decide("NAS.tail1234.ts.net", 445).outbound, "ts-ep");
   EXPECT_EQ(decide("unknown.tail1234.ts.net", 80).outbound, "ts-ep");  // the MagicDNS suffix
+  EXPECT_EQ(decide("NAS.tail1234.ts.net.", 445).outbound, "ts-ep");      // fully qualified
+  EXPECT_EQ(decide("unknown.tail1234.ts.net.", 80).outbound, "ts-ep");
   EXPECT_EQ(decide("fd7a:115c:a1e0::2", 22).outbound, "ts-ep");
   EXPECT_EQ(decide("192.168.1.20", 80).outbound, "ts-ep");  // accepted subnet route
   EXPECT_EQ(decide("192.168.2.20", 80).outbound, "direct");
