@@ -156,6 +156,9 @@ void Compiler::upstream(const Json& o, const std::string& path, OutboundInfo& in
   if (info.type == "socks") {
     auto v = str(o, "version", path);
     if (!v.empty() && v != "4" && v != "4a" && v != "5") rd_.error(key_path(path, "version"), "unknown socks version: " + v, "create");
+    else if (v == "4" || v == "4a")  // sb-relay's upstream dialer speaks SOCKS5 only
+      rd_.error(key_path(path, "version"), "SOCKS" + v + " on outbound type \"socks\" is not supported by tailbox (use version 5)",
+                "unsupported");
     if (!v.empty()) info.socks_version = v;
     auto n = str(o, "network", path);
     if (!n.empty() && n != "tcp" && n != "udp") rd_.error(key_path(path, "network"), "unknown network: " + n);

@@ -51,11 +51,22 @@ TEST(ConfigMark, ParsesAsGoParseUintBaseZero) {
   for (const char* bad : {"", "0x", "08", "-1", "+1", "1 ", "abc"}) EXPECT_FALSE(parse_fwmark(bad)) << bad;
 }
 
+// sing-box dials SOCKS4/4a upstreams; sb-relay cannot, so check refuses them instead of every
+// connection failing later.
+TEST(ConfigDial, Socks4UpstreamIsRefused) {
+  for (const char* v : {"4", "4a"}) {
+    auto c = compile_config(Json::parse(std::string(R"({"outbounds":[{"type":"socks","tag":"s","server":"h",)") +
+                                        R"("server_port":1080,"version":")" + v + R"("}]})"));
+    EXPECT_NE(errors(*c).find("outbounds[0].version"), std::string::npos) << errors(*c);
+    EXPECT_NE(errors(*c).find("is not supported by tailbox"), std::string::npos) << errors(*c);
+  }
+}
+
 TEST(ConfigDial, TypedForEveryDialer) {
   auto c = compile_config(Json::parse(R"({
     "outbounds":[{"type":"direct","tag":"d","routing_mark":"0x10","bind_interface":"eth0","connect_timeout":"1.5s",
                   "inet4_bind_address":"10.0.0.1"},
-                 {"type":"socks","tag":"s","server":"h","server_port":1080,"version":"4a","username":"u","password":"p",
+                 {"type":"socks","tag":"s","server":"h","server_port":1080,"version":"5","username":"u","password":"p",
                   "connect_timeout":"0s"}],
     "endpoints":[{"type":"tailscale","tag":"ts","detour":"s","relay_server_port":41641,
                   "relay_server_static_endpoints":["1.2.3.4:41641"]}],
@@ -71,7 +82,7 @@ TEST(ConfigDial, TypedForEveryDialer) {
   EXPECT_EQ(s->dial.connect_timeout.count(), 5000);  // 0 is sing-box's default
   EXPECT_EQ(s->server, "h");
   EXPECT_EQ(s->server_port, 1080);
-  EXPECT_EQ(s->socks_version, "4a");
+  EXPECT_EQ(s->socks_version, "5");
   EXPECT_EQ(s->username, "u");
   EXPECT_EQ(c->find_outbound("ts")->dial.detour, "s");
   const auto* e = c->find_endpoint("ts");
