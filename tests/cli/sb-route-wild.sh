@@ -14,7 +14,8 @@
 #   TAILBOX       accept           sb-route check exits 0
 #                 same             exits 78 with an error at TAILBOX_PATH (the cause sing-box names)
 #                 unsupported      exits 78 with "error: TAILBOX_PATH…: … not supported by tailbox"
-#                 excluded         not run: an open disagreement (NOTE says which); the test lists it
+#                 excluded         not run: an open disagreement, or a verdict sing-box cannot show offline
+#                                  (NOTE says which); the test lists it
 #   TAILBOX_PATH  the JSON path an sb-route error starts with; - on accept
 # Whatever the expectation: sb-route never exits 70 nor dies of a signal, and each "[unsupported]"
 # error names its JSON path, what is unsupported, and the words "not supported by tailbox".
@@ -156,7 +157,8 @@ done
   echo "- **refused by sb-route check, by sing-box at start, same cause**: sing-box check accepts (it does not"
   echo "  start), \`sing-box run\` fails at start looking up a tag; sb-route, which has no start apart from"
   echo "  loading, refuses at check with the same cause;"
-  echo "- **excluded**: an open disagreement between the two, not yet fixed; the file stays out of the test."
+  echo "- **excluded**: not checked, for the reason given (an open disagreement, or a verdict that cannot be"
+  echo "  shown offline)."
   echo
   for k in "accepted by both" "refused by both, same cause" "refused by tailbox only, as unsupported" \
     "refused by both; tailbox: unsupported" "refused by sb-route check, by sing-box at start, same cause" excluded; do
