@@ -97,7 +97,8 @@ void Compiler::rule_set(const Json& def, const std::string& p, RuleSet& set, Rul
   }
 }
 
-// A local rule-set: its source file read and checked; false when there are no rules to compile.
+// A local rule-set: its source file read and checked (sing-box reads it when the router is created,
+// so `sing-box check` refuses an unreadable or malformed one); false when there are no rules to compile.
 bool Compiler::rule_set_file(const Json& def, const std::string& p, Json& file_json, std::string& rules_path) {
   std::string file = str(def, "path", p), format = str(def, "format", p);
   if (format.empty()) {
@@ -117,14 +118,14 @@ bool Compiler::rule_set_file(const Json& def, const std::string& p, Json& file_j
   if (fp.is_relative() && !o_.base_dir.empty()) fp = std::filesystem::path(o_.base_dir) / fp;
   std::ifstream in(fp, std::ios::binary);
   if (!in) {
-    rd_.error(key_path(p, "path"), "read rule-set at " + fp.string() + ": " + std::strerror(errno), "start");
+    rd_.error(key_path(p, "path"), "read rule-set at " + fp.string() + ": " + std::strerror(errno), "create");
     return false;
   }
   std::ostringstream ss;
   ss << in.rdbuf();
   auto parsed = parse_config_text(ss.str(), fp.string());
   if (!parsed) {
-    rd_.error(key_path(p, "path"), parsed.error().message, "start");
+    rd_.error(key_path(p, "path"), parsed.error().message, "create");
     return false;
   }
   file_json = std::move(*parsed);
