@@ -3,7 +3,8 @@
 # nothing on stdout, no run directory left behind and no stage process started:
 #   a bad command line (an unknown argument, an option without its value or with an empty one)
 #   is exit 2;
-#   a config sb-route check refuses is sb-route check's status (78), with sb-route's message;
+#   a config sb-route refuses at load (as sb-route plan does; sb-route check accepts what sing-box
+#   refuses only at start, with a warning) is sb-route's status (78), with sb-route's message;
 #   tools missing from --bin (and PATH) is exit 69.
 # --help lists the options and exits 0.
 . "$(dirname "$0")/lib.sh"
@@ -48,13 +49,30 @@ cat >"$t/bad.json" <<'EOF'
  "outbounds":[{"type":"direct","tag":"direct"}],
  "route":{"rules":[{"domain_suffix":["example.com"],"outbound":"direct"}],"final":"nowhere"}}
 EOF
-want=0; "$sb_route" check -c "$t/bad.json" >/dev/null 2>&1 || want=$?
-[ "$want" = 78 ] || fail "sb-route check on the bad config: exit $want, expected 78"
+# sing-box check accepts it (the reference resolves route.final at start), so sb-route check warns
+# and exits 0; sb-route plan refuses it at load (78), and so does tailbox-proxy, before any stage.
+want=0; "$sb_route" check -c "$t/bad.json" >/dev/null 2>"$t/check-err" || want=$?
+[ "$want" = 0 ] || fail "sb-route check on the bad config: exit $want, expected 0 (a warning)"
+contains 'warning: route.final: default outbound not found: nowhere (sing-box check accepts this;' <"$t/check-err" ||
+  fail "sb-route check's warning: $(cat "$t/check-err")"
+want=0; "$sb_route" plan -c "$t/bad.json" </dev/null >/dev/null 2>"$t/plan-err" || want=$?
+[ "$want" = 78 ] || fail "sb-route plan on the bad config: exit $want, expected 78"
+contains 'error: route.final: default outbound not found: nowhere' <"$t/plan-err" || fail "sb-route plan: $(cat "$t/plan-err")"
 run_refused 78 --bin "$TB_BIN" -c "$t/bad.json"
-contains 'nowhere' <"$t/err" || fail "sb-route's message is not passed on: $(cat "$t/err")"
+contains 'error: route.final: default outbound not found: nowhere' <"$t/err" ||
+  fail "sb-route's message is not passed on: $(cat "$t/err")"
 contains "tailbox-proxy: $t/bad.json is not usable" <"$t/err" || fail "no tailbox-proxy line: $(cat "$t/err")"
 # --config=FILE is the same option.
 run_refused 78 --bin "$TB_BIN" --config="$t/bad.json"
+
+# A config sb-route check refuses too (an unknown outbound type, refused by sing-box check).
+cat >"$t/bad-type.json" <<'EOF'
+{"outbounds":[{"type":"frobnicate","tag":"x"}]}
+EOF
+want=0; "$sb_route" check -c "$t/bad-type.json" >/dev/null 2>&1 || want=$?
+[ "$want" = 78 ] || fail "sb-route check on an unknown outbound type: exit $want, expected 78"
+run_refused 78 --bin "$TB_BIN" -c "$t/bad-type.json"
+contains 'frobnicate' <"$t/err" || fail "sb-route's message is not passed on: $(cat "$t/err")"
 
 # A config file that is not there: sb-route check's own status and message.
 want=0; "$sb_route" check -c "$t/missing.json" >/dev/null 2>&1 || want=$?
