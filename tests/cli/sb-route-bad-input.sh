@@ -12,6 +12,21 @@ bad() {  # name, config text → exit 78 with an error line mentioning $3
   grep -qF -- "$3" "$t/err" || fail "$1: error lacks '$3': $(cat "$t/err")"
   [ "$(wc -l <"$t/err")" -le 5 ] || fail "$1: too much output: $(cat "$t/err")"
 }
+# What sing-box resolves only at start: sing-box check accepts it, so sb-route check warns; the
+# commands that use the config (tailbox's start) refuse it.
+at_start() {  # name, config text → check warns (exit 0), plan and decide refuse it at load (78), all naming $3
+  printf '%s' "$2" >"$t/$1.json"
+  rc=0; "$sb" check -c "$t/$1.json" 2>"$t/err" || rc=$?
+  [ "$rc" -eq 0 ] || fail "$1: check exit $rc, want 0 (sing-box check accepts it): $(cat "$t/err")"
+  grep -qF -- "sb-route: warning: $3 (sing-box check accepts this; sing-box, sb-route plan/decide/explain and sb-relay refuse it at start)" \
+    "$t/err" || fail "$1: no start warning '$3': $(cat "$t/err")"
+  ! grep -q '^sb-route: error: ' "$t/err" || fail "$1: check reports an error: $(cat "$t/err")"
+  for cmd in plan decide; do
+    rc=0; "$sb" "$cmd" -c "$t/$1.json" </dev/null >/dev/null 2>"$t/err" || rc=$?
+    [ "$rc" -eq 78 ] || fail "$1: $cmd exit $rc, want 78: $(cat "$t/err")"
+    grep -qF -- "sb-route: error: $3" "$t/err" || fail "$1: $cmd error lacks '$3': $(cat "$t/err")"
+  done
+}
 bad empty '' 'empty file'
 bad blank $'  \n\n' 'empty file'
 head -c 2048 /dev/urandom >"$t/garbage.json"
@@ -32,14 +47,14 @@ bad unknown-top '{"routes":{}}' 'json: unknown field "routes"'
 bad rules-type '{"route":{"rules":{}}}' 'route.rules: json: cannot unmarshal object'
 bad bool-type '{"route":{"rules":[{"ip_is_private":"yes","outbound":"direct"}]}}' 'route.rules[0].ip_is_private'
 bad listen '{"inbounds":[{"type":"mixed","listen":"not-an-ip"}]}' 'inbounds[0].listen'
-bad final '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"final":"nope"}}' 'default outbound not found: nope'
+at_start final '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"final":"nope"}}' 'route.final: default outbound not found: nope'
 # A rule's missing outbound is sing-box's per-connection error: check passes with a warning, and
 # only the connections that rule decides fail (cli/sb-route-lazy-refs).
-bad detour '{"outbounds":[{"type":"socks","tag":"s","server":"127.0.0.1","server_port":1,"detour":"nope"}]}' 'outbounds[0].detour: dependency[nope] not found for outbound[s]'
-bad dns-final '{"dns":{"servers":[{"type":"local","tag":"l"}],"final":"nope"}}' 'dns.final: default DNS server not found: nope'
+at_start detour '{"outbounds":[{"type":"socks","tag":"s","server":"127.0.0.1","server_port":1,"detour":"nope"}]}' 'outbounds[0].detour: dependency[nope] not found for outbound[s]'
+at_start dns-final '{"dns":{"servers":[{"type":"local","tag":"l"}],"final":"nope"}}' 'dns.final: default DNS server not found: nope'
 bad vless '{"outbounds":[{"type":"vless","tag":"v","server":"x"}]}' 'outbounds[0]: outbound type "vless" is not supported by tailbox'
 bad dup-tag '{"outbounds":[{"type":"direct","tag":"a"},{"type":"block","tag":"a"}]}' 'duplicate outbound/endpoint tag: a'
-bad rs-missing '{"route":{"rules":[{"rule_set":"nope","outbound":"direct"}]}}' 'rule-set not found: nope'
+at_start rs-missing '{"route":{"rules":[{"rule_set":"nope","outbound":"direct"}]}}' 'route.rules[0].rule_set: rule-set not found: nope'
 bad rs-reserved '{"route":{"rule_set":[{"tag":"tailscale","rules":[]}]}}' 'reserved'
 bad yaml-bad '' 'empty'
 # Nesting past the stack and YAML alias bombs: refused in a moment, not a SIGSEGV or minutes of

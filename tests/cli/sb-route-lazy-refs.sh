@@ -2,7 +2,8 @@
 # Tags sing-box looks up per connection (a rule's outbound, a resolve action's server, a DNS rule's
 # server): sing-box 1.13 starts with them, so check passes with a warning naming the path, and only
 # the connections that rule decides fail, with sing-box's message (decide, explain, the plan).
-# Tags sing-box resolves at start (detours, dns.final, route.final) are errors naming the path.
+# Tags sing-box resolves at start (detours, dns.final, route.final): sing-box check accepts them,
+# so sb-route check warns naming the path and exits 0; plan and decide refuse them at load (78).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq missing"
 sb=$(tool sb-route)
@@ -48,15 +49,28 @@ grep -qF 'matched rule 0 (route.rules[0])' "$t/ex" || fail "explain: $(cat "$t/e
 jq -se '.[0].rules[0].error == "outbound not found: nope" and .[0].rules[1].error == "DNS server not found: srv-gone"' \
   "$t/plan" >/dev/null || fail "plan rules: $(jq -c '.rules' "$t/plan" | head -1)"
 
-# Resolved at start: errors with their paths.
+at_start() {  # name, config text → check warns (exit 0), plan and decide refuse it at load (78), all naming $3
+  printf '%s' "$2" >"$t/$1.json"
+  rc=0; "$sb" check -c "$t/$1.json" 2>"$t/err" || rc=$?
+  [ "$rc" -eq 0 ] || fail "$1: check exit $rc, want 0 (sing-box check accepts it): $(cat "$t/err")"
+  grep -qF -- "sb-route: warning: $3 (sing-box check accepts this; sing-box, sb-route plan/decide/explain and sb-relay refuse it at start)" \
+    "$t/err" || fail "$1: no start warning '$3': $(cat "$t/err")"
+  ! grep -q '^sb-route: error: ' "$t/err" || fail "$1: check reports an error: $(cat "$t/err")"
+  for cmd in plan decide; do
+    rc=0; "$sb" "$cmd" -c "$t/$1.json" </dev/null >/dev/null 2>"$t/err" || rc=$?
+    [ "$rc" -eq 78 ] || fail "$1: $cmd exit $rc, want 78: $(cat "$t/err")"
+    grep -qF -- "sb-route: error: $3" "$t/err" || fail "$1: $cmd error lacks '$3': $(cat "$t/err")"
+  done
+}
+# Resolved when sing-box builds the box (sing-box check refuses it): an error with its path.
 bad() {
   printf '%s' "$2" >"$t/$1.json"
   rc=0; "$sb" check -c "$t/$1.json" 2>"$t/err" || rc=$?
   [ "$rc" = 78 ] || fail "$1: exit $rc, want 78: $(cat "$t/err")"
   grep -qF "sb-route: error: $3" "$t/err" || fail "$1: no '$3' in: $(cat "$t/err")"
 }
-bad final '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"final":"nope"}}' 'route.final: default outbound not found: nope'
-bad detour '{"endpoints":[{"type":"tailscale","tag":"ts","detour":"nope"}]}' 'endpoints[0].detour: dependency[nope] not found for outbound[ts]'
-bad dns-detour '{"dns":{"servers":[{"type":"udp","tag":"u","server":"1.1.1.1","detour":"nope"}]}}' 'dns.servers[0].detour: outbound detour not found: nope'
+at_start final '{"outbounds":[{"type":"direct","tag":"d"}],"route":{"final":"nope"}}' 'route.final: default outbound not found: nope'
+at_start detour '{"endpoints":[{"type":"tailscale","tag":"ts","detour":"nope"}]}' 'endpoints[0].detour: dependency[nope] not found for outbound[ts]'
+at_start dns-detour '{"dns":{"servers":[{"type":"udp","tag":"u","server":"1.1.1.1","detour":"nope"}]}}' 'dns.servers[0].detour: outbound detour not found: nope'
 bad resolver '{"dns":{"servers":[{"type":"local","tag":"l"}]},"outbounds":[{"type":"direct","tag":"d","domain_resolver":"x"}]}' 'outbounds[0].domain_resolver: domain resolver not found: x'
 echo ok
