@@ -108,6 +108,23 @@ sanitized() { ldd "$1" 2>/dev/null | contains -e libasan -e libtsan; }
 # cmd | contains GREP-ARGS: grep -q on all of cmd's output. Under pipefail, `cmd | grep -q` fails (or,
 # negated, passes) at random when grep exits at the first match and cmd dies of SIGPIPE.
 contains() { local s; s=$(cat); grep -q "$@" <<<"$s"; }
+# refused_at_start CONFIG MESSAGE: what sing-box resolves only at start. sb-route check warns with
+# MESSAGE ("path: text") and exits 0, as sing-box check accepts it; sb-route plan and decide refuse
+# it at load, exit 78 with the same MESSAGE.
+refused_at_start() {
+  local sb rc cmd e=$t/at-start.err
+  sb=$(tool sb-route)
+  rc=0; "$sb" check -c "$1" 2>"$e" || rc=$?
+  [ "$rc" -eq 0 ] || fail "$1: check exit $rc, want 0 (sing-box check accepts it): $(cat "$e")"
+  grep -qF -- "sb-route: warning: $2 (sing-box check accepts this; sing-box, sb-route plan/decide/explain and sb-relay refuse it at start)" \
+    "$e" || fail "$1: no start warning '$2': $(cat "$e")"
+  ! grep -q '^sb-route: error: ' "$e" || fail "$1: check reports an error: $(cat "$e")"
+  for cmd in plan decide; do
+    rc=0; "$sb" "$cmd" -c "$1" </dev/null >/dev/null 2>"$e" || rc=$?
+    [ "$rc" -eq 78 ] || fail "$1: $cmd exit $rc, want 78: $(cat "$e")"
+    grep -qF -- "sb-route: error: $2" "$e" || fail "$1: $cmd error lacks '$2': $(cat "$e")"
+  done
+}
 
 start_fake() {
   local n=$_tb_fake_n

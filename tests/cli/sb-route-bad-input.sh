@@ -14,19 +14,7 @@ bad() {  # name, config text → exit 78 with an error line mentioning $3
 }
 # What sing-box resolves only at start: sing-box check accepts it, so sb-route check warns; the
 # commands that use the config (tailbox's start) refuse it.
-at_start() {  # name, config text → check warns (exit 0), plan and decide refuse it at load (78), all naming $3
-  printf '%s' "$2" >"$t/$1.json"
-  rc=0; "$sb" check -c "$t/$1.json" 2>"$t/err" || rc=$?
-  [ "$rc" -eq 0 ] || fail "$1: check exit $rc, want 0 (sing-box check accepts it): $(cat "$t/err")"
-  grep -qF -- "sb-route: warning: $3 (sing-box check accepts this; sing-box, sb-route plan/decide/explain and sb-relay refuse it at start)" \
-    "$t/err" || fail "$1: no start warning '$3': $(cat "$t/err")"
-  ! grep -q '^sb-route: error: ' "$t/err" || fail "$1: check reports an error: $(cat "$t/err")"
-  for cmd in plan decide; do
-    rc=0; "$sb" "$cmd" -c "$t/$1.json" </dev/null >/dev/null 2>"$t/err" || rc=$?
-    [ "$rc" -eq 78 ] || fail "$1: $cmd exit $rc, want 78: $(cat "$t/err")"
-    grep -qF -- "sb-route: error: $3" "$t/err" || fail "$1: $cmd error lacks '$3': $(cat "$t/err")"
-  done
-}
+at_start() { printf '%s' "$2" >"$t/$1.json"; refused_at_start "$t/$1.json" "$3"; }
 bad empty '' 'empty file'
 bad blank $'  \n\n' 'empty file'
 head -c 2048 /dev/urandom >"$t/garbage.json"

@@ -49,19 +49,7 @@ grep -qF 'matched rule 0 (route.rules[0])' "$t/ex" || fail "explain: $(cat "$t/e
 jq -se '.[0].rules[0].error == "outbound not found: nope" and .[0].rules[1].error == "DNS server not found: srv-gone"' \
   "$t/plan" >/dev/null || fail "plan rules: $(jq -c '.rules' "$t/plan" | head -1)"
 
-at_start() {  # name, config text → check warns (exit 0), plan and decide refuse it at load (78), all naming $3
-  printf '%s' "$2" >"$t/$1.json"
-  rc=0; "$sb" check -c "$t/$1.json" 2>"$t/err" || rc=$?
-  [ "$rc" -eq 0 ] || fail "$1: check exit $rc, want 0 (sing-box check accepts it): $(cat "$t/err")"
-  grep -qF -- "sb-route: warning: $3 (sing-box check accepts this; sing-box, sb-route plan/decide/explain and sb-relay refuse it at start)" \
-    "$t/err" || fail "$1: no start warning '$3': $(cat "$t/err")"
-  ! grep -q '^sb-route: error: ' "$t/err" || fail "$1: check reports an error: $(cat "$t/err")"
-  for cmd in plan decide; do
-    rc=0; "$sb" "$cmd" -c "$t/$1.json" </dev/null >/dev/null 2>"$t/err" || rc=$?
-    [ "$rc" -eq 78 ] || fail "$1: $cmd exit $rc, want 78: $(cat "$t/err")"
-    grep -qF -- "sb-route: error: $3" "$t/err" || fail "$1: $cmd error lacks '$3': $(cat "$t/err")"
-  done
-}
+at_start() { printf '%s' "$2" >"$t/$1.json"; refused_at_start "$t/$1.json" "$3"; }
 # Resolved when sing-box builds the box (sing-box check refuses it): an error with its path.
 bad() {
   printf '%s' "$2" >"$t/$1.json"
