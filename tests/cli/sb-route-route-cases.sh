@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every route_cases.json case through the real binary: `decide` for connections, `check` for config errors.
+# Every route_cases.json case through the real binary: `decide` for connections, `check` and `plan`
+# for config errors (what sing-box refuses only at start, stage "start": check warns and exits 0, plan exits 78).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "jq missing"
 sb=$(tool sb-route)
@@ -17,8 +18,11 @@ while IFS=$'\t' read -r id kind config conn dns; do
   printf '%s' "$config" | base64 -d >"$t/config.json"
   case $kind in
     refuse)
+      # check, and plan (tailbox's start: what sing-box refuses only at start, check only warns about)
       rc=0; "$sb" check -c "$t/config.json" 2>"$t/err" || rc=$?
-      jq -nc --arg id "$id" --argjson rc "$rc" --rawfile err "$t/err" '{id: $id, rc: $rc, err: $err}' >>"$t/results" ;;
+      prc=0; "$sb" plan -c "$t/config.json" </dev/null >/dev/null 2>"$t/plan-err" || prc=$?
+      jq -nc --arg id "$id" --argjson rc "$rc" --rawfile err "$t/err" --argjson prc "$prc" --rawfile perr "$t/plan-err" \
+        '{id: $id, rc: $rc, err: $err, plan_rc: $prc, plan_err: $perr}' >>"$t/results" ;;
     accept)
       rc=0; "$sb" check -c "$t/config.json" 2>"$t/err" || rc=$?
       printf '{"id":"%s","rc":%d}\n' "$id" "$rc" >>"$t/results" ;;
@@ -34,7 +38,12 @@ done <"$t/list"
 jq -rn --slurpfile r "$t/results" --slurpfile all "$cases" '
   ($all[0].cases + $all[0].endpoint_cases | map({(.id): .expect}) | add) as $exp
   | $r[] | . as $res | $exp[$res.id] as $e
-  | (if $e.config_error then $res.rc == 78 and ($res.err | contains($e.config_error))
+  | (if $e.config_error and $e.stage == "start" then
+       $res.rc == 0 and ($res.err | contains($e.config_error + " (sing-box check accepts this;"))
+       and ($res.err | contains("error:") | not)
+       and $res.plan_rc == 78 and ($res.plan_err | contains("error: ") and contains($e.config_error))
+     elif $e.config_error then $res.rc == 78 and ($res.err | contains($e.config_error))
+       and $res.plan_rc == 78 and ($res.plan_err | contains($e.config_error))
      elif ($res.decision == null) then $res.rc == 0
      elif $e.error then ($res.decision.error // "") | contains($e.error)
      else $res.decision as $d
