@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real configs from the wild (fixtures/singbox/wild/, sources in INDEX.md): the reference sing-box's
-# `check` and sb-route's `check` on each, against fixtures/singbox/wild/expected.tsv.
+# `check` and sb-route's `check` on each (and, for what sing-box refuses only at start, `sing-box run`
+# and `sb-route plan`), against fixtures/singbox/wild/expected.tsv.
 #
 #   sb-route-wild.sh            the test (skipped, exit 77, without build/singbox/sing-box: make singbox)
 #   sb-route-wild.sh --table    also print docs/wild-configs.md (the outcome table) on stdout
@@ -13,6 +14,9 @@
 #   SINGBOX_CAUSE text that sing-box's first error contains (its JSON path, key or deprecation name); - on accept
 #   TAILBOX       accept           sb-route check exits 0
 #                 same             exits 78 with an error at TAILBOX_PATH (the cause sing-box names)
+#                 start            (with SINGBOX start-fail) exits 0 with a warning at TAILBOX_PATH saying
+#                                  sing-box check accepts it; `sb-route plan` (tailbox's start) exits 78
+#                                  with the error at TAILBOX_PATH
 #                 unsupported      exits 78 with "error: TAILBOX_PATH…: … not supported by tailbox"
 #                 excluded         not run: an open disagreement, or a verdict sing-box cannot show offline
 #                                  (NOTE says which); the test lists it
@@ -115,6 +119,13 @@ for f in "$dir"/*.json "$dir"/*.yaml "$dir"/*.yml; do
   p=${e_path[$name]}
   case $want_tb in
     accept) [ $rc -eq 0 ] || fail "$name: sb-route check exit $rc, expected 0: $(cat "$t/err")" ;;
+    start)
+      [ $rc -eq 0 ] || fail "$name: sb-route check exit $rc, expected 0 (a warning): $(cat "$t/err")"
+      grep -F -- "warning: $p" "$t/err" | grep -qF '(sing-box check accepts this;' ||
+        fail "$name: no sb-route start warning at $p: $(cat "$t/err")"
+      rc=0; "$sb" plan -c "$f" </dev/null >/dev/null 2>"$t/err" || rc=$?
+      [ $rc -eq 78 ] || fail "$name: sb-route plan exit $rc, expected 78: $(cat "$t/err")"
+      grep -qF -- "error: $p" "$t/err" || fail "$name: no sb-route plan error at $p: $(cat "$t/err")" ;;
     same | unsupported)
       [ $rc -eq 78 ] || fail "$name: sb-route check exit $rc, expected 78: $(cat "$t/err")"
       grep -F -- "error: $p" "$t/err" >"$t/at" || fail "$name: no sb-route error at $p: $(cat "$t/err")"
@@ -125,7 +136,7 @@ for f in "$dir"/*.json "$dir"/*.yaml "$dir"/*.yml; do
   case $sb_got/$want_tb in
     accept/accept) cat="accepted by both" ;;
     refuse/same) cat="refused by both, same cause" ;;
-    start-fail/same) cat="refused by sb-route check, by sing-box at start, same cause" ;;
+    start-fail/start) cat="accepted by both checks (sb-route's with a warning); refused by both at start, same cause" ;;
     accept/unsupported) cat="refused by tailbox only, as unsupported" ;;
     refuse/unsupported) cat="refused by both; tailbox: unsupported" ;;
     *) fail "$name: expected.tsv encodes a disagreement ($sb_got/$want_tb); exclude the file instead" ;;
@@ -154,14 +165,16 @@ done
   echo "  type and \"not supported by tailbox\" (docs/singbox.md says what tailbox supports);"
   echo "- **refused by both; tailbox: unsupported**: sing-box refuses the element that sb-route refuses as"
   echo "  unsupported (an outbound tailbox has no dialer for, missing its TLS server name, say);"
-  echo "- **refused by sb-route check, by sing-box at start, same cause**: sing-box check accepts (it does not"
-  echo "  start), \`sing-box run\` fails at start looking up a tag; sb-route, which has no start apart from"
-  echo "  loading, refuses at check with the same cause;"
+  echo "- **accepted by both checks (sb-route's with a warning); refused by both at start, same cause**:"
+  echo "  sing-box check accepts (it does not start) and \`sing-box run\` fails at start looking up a tag;"
+  echo "  sb-route check warns at the same path and exits 0, and \`sb-route plan\` (tailbox's start, as for"
+  echo "  decide, explain and sb-relay: loading the config) refuses it with the same cause;"
   echo "- **excluded**: not checked, for the reason given (an open disagreement, or a verdict that cannot be"
   echo "  shown offline)."
   echo
   for k in "accepted by both" "refused by both, same cause" "refused by tailbox only, as unsupported" \
-    "refused by both; tailbox: unsupported" "refused by sb-route check, by sing-box at start, same cause" excluded; do
+    "refused by both; tailbox: unsupported" \
+    "accepted by both checks (sb-route's with a warning); refused by both at start, same cause" excluded; do
     echo "- $k: ${count[$k]:-0}"
   done
   echo
