@@ -4,7 +4,7 @@
 // keep-alive, Host local-tailscaled.sock or 403, a body over Go's 2 KB write buffer chunked, and
 // 404 for any other path.
 //
-//   pipe_server.exe --status FILE [--pipe NAME] [--ready FILE] [--log FILE] [--lifetime SECONDS]
+//   pipe_server.exe --status FILE [--dns-config FILE] [--pipe NAME] [--ready FILE] [--log FILE] [--lifetime SECONDS]
 //
 // --pipe defaults to the real daemon's pipe. Once the first pipe instance exists the server writes
 // --ready (so a client never meets "no such pipe"); --log gets one line per request, "METHOD
@@ -26,11 +26,11 @@ namespace {
 
 struct Options {
   std::string pipe = R"(\\.\pipe\ProtectedPrefix\Administrators\Tailscale\tailscaled)";
-  std::string status_file, ready_file, log_file;
+  std::string status_file, dns_config_file, ready_file, log_file;
   int lifetime_s = 60;
 };
 
-std::string g_status;
+std::string g_status, g_dns_config;  // g_dns_config empty: 404, as tailscaled before 1.102
 std::mutex g_log_mu;
 Options g_opts;
 
@@ -80,6 +80,8 @@ std::string answer(std::string_view head) {
   if (host != "local-tailscaled.sock") return reply(403, "Forbidden", "text/plain; charset=utf-8", "invalid localapi request\n");
   std::string path = target.substr(0, target.find('?'));
   if (method == "GET" && path == "/localapi/v0/status") return reply(200, "OK", "application/json", g_status);
+  if (method == "GET" && path == "/localapi/v0/dns-config" && !g_dns_config.empty())
+    return reply(200, "OK", "application/json", g_dns_config);
   return reply(404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n");
 }
 
@@ -114,6 +116,7 @@ bool parse(int argc, char** argv) {
     std::string_view flag = argv[i];
     if (flag == "--pipe") g_opts.pipe = argv[i + 1];
     else if (flag == "--status") g_opts.status_file = argv[i + 1];
+    else if (flag == "--dns-config") g_opts.dns_config_file = argv[i + 1];
     else if (flag == "--ready") g_opts.ready_file = argv[i + 1];
     else if (flag == "--log") g_opts.log_file = argv[i + 1];
     else if (flag == "--lifetime") g_opts.lifetime_s = std::atoi(argv[i + 1]);
@@ -126,7 +129,7 @@ bool parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (!parse(argc, argv)) {
-    std::fprintf(stderr, "usage: pipe_server.exe --status FILE [--pipe NAME] [--ready FILE] [--log FILE] [--lifetime S]\n");
+    std::fprintf(stderr, "usage: pipe_server.exe --status FILE [--dns-config FILE] [--pipe NAME] [--ready FILE] [--log FILE] [--lifetime S]\n");
     return 2;
   }
   std::ifstream in(g_opts.status_file, std::ios::binary);
@@ -135,6 +138,14 @@ int main(int argc, char** argv) {
     return 66;
   }
   g_status.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (!g_opts.dns_config_file.empty()) {
+    std::ifstream dns(g_opts.dns_config_file, std::ios::binary);
+    if (!dns) {
+      std::fprintf(stderr, "pipe_server: cannot read %s\n", g_opts.dns_config_file.c_str());
+      return 66;
+    }
+    g_dns_config.assign(std::istreambuf_iterator<char>(dns), std::istreambuf_iterator<char>());
+  }
   std::thread([] {
     std::this_thread::sleep_for(std::chrono::seconds(g_opts.lifetime_s));
     std::_Exit(0);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ts-status.exe under wine, on the real daemon's pipe name, against the named-pipe stand-in
 # (pipe_server.exe): for every status capture, the Linux ts-status reads it from the fake on a Unix
-# socket, the pipe server serves the very document the fake sent, and the Windows --json record,
-# stderr and exit status equal the Linux ones; --raw is the document byte for byte, and each
+# socket, the pipe server serves the very documents the fake sent (status, dns-config), and the
+# Windows --json record, stderr and exit status equal the Linux ones; --raw is the document byte for byte, and each
 # request carried tailscaled's Host and capability. With no pipe: exit 69 and one line naming the
 # pipe, as on Linux for a missing socket.
 # shellcheck source=lib.sh
@@ -19,9 +19,12 @@ for fixture in "$TB_FIXTURES"/localapi/status-*.json; do
   start_fake --scenario "$t/scenario.json"
   want=0; "$linux" --socket "$FAKE_SOCK" --json >"$t/linux.json" 2>"$t/linux.err" || want=$?
   lapi /localapi/v0/status >"$t/doc.json"
+  dns=()  # the DNS config the fake gave a running node (ts-status adds it to the record), else a 404
+  code=$(lapi /localapi/v0/dns-config -o "$t/dns.json" -w '%{http_code}')
+  [ "$code" = 200 ] && dns=(--dns-config "$(winpath "$t/dns.json")")
   stop_fake
 
-  start_pipe_server --status "$(winpath "$t/doc.json")"
+  start_pipe_server --status "$(winpath "$t/doc.json")" "${dns[@]}"
   rc=0; wine_run "$win" --json >"$t/win.json" 2>"$t/win.err" || rc=$?
   [ "$rc" = "$want" ] || fail "$name: exit $rc under wine, $want on Linux ($(cat "$t/win.err"))"
   cmp -s "$t/linux.json" "$t/win.json" || fail "$name: --json differs: $(diff "$t/linux.json" "$t/win.json" | head -c 600)"
