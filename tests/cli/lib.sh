@@ -28,6 +28,9 @@
 #   stream_until JQ [SECONDS [WHY]]
 #                               lines until one satisfies the jq filter, each within SECONDS ($LINE)
 #   stream_exit CODE            read the rest (bounded) and check the stream's exit status
+#   stream_stop                 stop the stream's command (a pipeline's stages too), close its FIFO
+#   stop_pids PID...            stop each PID and its children (bounded); the exit trap does it for
+#                               every tracked PID
 #   watch_open MASK             stream_open of a watch-ipn-bus request (curl) to the fake
 #   tailnet_config TAG PORT TIMEOUT
 #                               print the smallest config with the tailscale endpoint: a mixed inbound
@@ -57,12 +60,7 @@ _tb_fake_n=0
 _tb_cleanup() {
   local rc=$?
   local pid
-  for pid in "${_tb_pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${_tb_pids[@]}"; do
-    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  done
+  stop_pids "${_tb_pids[@]}"
   rm -rf "$t"
   exit "$rc"
 }
@@ -80,6 +78,20 @@ skip() {
 }
 
 track_pid() { _tb_pids+=("$1"); }
+
+# Stops each PID and its children first (a tracked shell may run a pipeline, whose stages would
+# otherwise live on under init), bounded: SIGTERM, 5 s, then SIGKILL.
+stop_pids() {
+  local pid all=()
+  for pid in "$@"; do
+    # shellcheck disable=SC2207
+    all+=($(pgrep -P "$pid" 2>/dev/null || true) "$pid")
+  done
+  for pid in "${all[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${all[@]}"; do
+    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  done
+}
 
 expect_exit() {
   local want=$1 rc=0
@@ -207,6 +219,12 @@ stream_until() {
     if printf '%s\n' "$LINE" | jq -e "$filter" >/dev/null 2>&1; then return 0; fi
   done
   fail "no line matched $filter: $(cat "$STREAM_OUT")"
+}
+
+# Stops the stream's command (and a pipeline's stages) and closes its FIFO.
+stream_stop() {
+  stop_pids "$STREAM_PID"
+  exec {STREAM_FD}<&-
 }
 
 stream_exit() {

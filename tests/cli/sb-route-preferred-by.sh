@@ -57,7 +57,8 @@ stream_until '.tailnet.preferred.ip_cidr | index("10.77.0.0/24") != null'
 fake_ctl /action -d '{"peer": {"name": "peer1", "PrimaryRoutes": []}}' >/dev/null
 stream_until '.tailnet.preferred.ip_cidr | index("10.77.0.0/24") == null'
 [ "$(decide "10.77.0.10:80")" = direct ] || fail "10.77.0.10 after withdrawal: $(decide "10.77.0.10:80")"
-kill "$STREAM_PID" 2>/dev/null || true
+stream_stop
+pgrep -f -- "--socket $FAKE_SOCK watch" >/dev/null && fail "the pipeline's ts-status watch outlived it"
 
 # Control's split-DNS routes and search domains (GET dns-config): a route with its subdomains, a
 # search domain exactly; without search domains a single label is not preferred.
