@@ -29,8 +29,7 @@
 #                               lines until one satisfies the jq filter, each within SECONDS ($LINE)
 #   stream_exit CODE            read the rest (bounded) and check the stream's exit status
 #   stream_stop                 stop the stream's command (a pipeline's stages too), close its FIFO
-#   stop_pids PID...            stop each PID and its children (bounded); the exit trap does it for
-#                               every tracked PID
+#   stop_pids PID...            stop each PID and its children (bounded)
 #   watch_open MASK             stream_open of a watch-ipn-bus request (curl) to the fake
 #   tailnet_config TAG PORT TIMEOUT
 #                               print the smallest config with the tailscale endpoint: a mixed inbound
@@ -60,7 +59,12 @@ _tb_fake_n=0
 _tb_cleanup() {
   local rc=$?
   local pid
-  stop_pids "${_tb_pids[@]}"
+  for pid in "${_tb_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${_tb_pids[@]}"; do
+    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  done
   rm -rf "$t"
   exit "$rc"
 }
@@ -79,8 +83,10 @@ skip() {
 
 track_pid() { _tb_pids+=("$1"); }
 
-# Stops each PID and its children first (a tracked shell may run a pipeline, whose stages would
-# otherwise live on under init), bounded: SIGTERM, 5 s, then SIGKILL.
+# Stops each PID and its children first (a shell running a pipeline would leave its stages to
+# init), bounded: SIGTERM, 5 s, then SIGKILL. Not in the exit trap: with it there, windows/ts-status
+# once lost its wineserver under make asan (a tracked wine process may parent wine's own processes,
+# which the concurrent windows test still uses).
 stop_pids() {
   local pid all=()
   for pid in "$@"; do
