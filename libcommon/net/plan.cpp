@@ -60,7 +60,7 @@ tb::core::Result<std::shared_ptr<const Plan>> plan_from_config(const Json& merge
 }
 
 tb::core::Result<std::shared_ptr<const Plan>> plan_from_record(const Json& record) {
-  if (!record.is_object() || record.value("type", "") != "plan" || record.value("v", 0) != 1)
+  if (!record.is_object() || record.value("type", Json()) != "plan" || record.value("v", Json()) != 1)
     return fail(ExitCode::kDataErr, "not a v1 plan record");
   auto src = record.find("source");
   if (src == record.end() || !src->is_object())

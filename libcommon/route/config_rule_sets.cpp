@@ -131,8 +131,8 @@ bool Compiler::rule_set_file(const Json& def, const std::string& p, Json& file_j
   file_json = std::move(*parsed);
   rules_path = key_path(p, "path") + "(" + file + ").rules";
   keys(file_json, key_path(p, "path") + "(" + file + ")", {{}, {}, {"version", "rules"}});
-  auto v = file_json.value("version", 0);
-  if (!file_json.contains("version") || !file_json["version"].is_number_integer() || v < 1 || v > 4)
+  const Json version = file_json.value("version", Json());
+  if (!version.is_number_integer() || version < 1 || version > 4)
     rd_.error(key_path(p, "path"), "unknown rule-set version: " + file_json.value("version", Json()).dump());
   return true;
 }
