@@ -1,0 +1,98 @@
+#include "libcommon/net/dialer.hpp"
+
+// Name resolution for dials: literals, the plan's MagicDNS table, names under the tailnet suffix
+// from 100.100.100.100 (ask_dns), the rest through asio's resolver.
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <memory>
+
+#include "libcommon/net/dns.hpp"
+
+namespace tb::net {
+
+using namespace std::chrono_literals;
+
+awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  udp::socket sock(ex);
+  std::error_code ec;
+  sock.open(server.protocol(), ec);
+  if (ec) co_return Resolved{{}, "DNS socket: " + ec.message()};
+  const std::string who = server.address().to_string();
+  auto failed = [&](const std::string& why) { return Resolved{{}, "ask " + who + " for " + name + ": " + why}; };
+  struct Ask {
+    uint16_t qtype, id;
+    bool answered = false;
+    std::vector<std::string> addresses;
+  } asks[2] = {{dns::kTypeA, dns::random_id(), false, {}}, {dns::kTypeAAAA, dns::random_id(), false, {}}};
+  while (asks[1].id == asks[0].id) asks[1].id = dns::random_id();
+  for (const auto& q : asks) {
+    auto [se, sn] = co_await sock.async_send_to(asio::buffer(dns::query(q.id, name, q.qtype)), server, use_tuple);
+    if (se) co_return failed(se.message());
+  }
+  // The timer's handler may already be queued when the answers are in: it touches the socket only
+  // while `waiting` says this frame is still there.
+  auto waiting = std::make_shared<bool>(true);
+  bool timed_out = false;
+  asio::steady_timer timer(ex, timeout);
+  timer.async_wait([waiting, &sock, &timed_out](std::error_code e) {
+    if (e || !*waiting) return;
+    timed_out = true;
+    sock.cancel();
+  });
+  std::array<uint8_t, 1500> buf;
+  std::string receive_error = "timed out";
+  while (!(asks[0].answered && asks[1].answered)) {
+    udp::endpoint from;
+    auto [re, rn] = co_await sock.async_receive_from(asio::buffer(buf), from, use_tuple);
+    if (re && !timed_out) receive_error = re.message();
+    if (re) break;
+    auto ans = dns::parse_response(Bytes(buf.data(), rn));
+    if (!ans.ok() || normalize_name(ans.value.qname) != name) continue;
+    for (auto& q : asks) {
+      if (q.answered || ans.value.id != q.id || ans.value.qtype != q.qtype) continue;
+      q.answered = true;
+      q.addresses = std::move(ans.value.addresses);
+    }
+  }
+  *waiting = false;
+  timer.cancel();
+  Resolved out;
+  for (const auto& q : asks)
+    for (const auto& a : q.addresses)
+      if (auto addr = asio::ip::make_address(a, ec); !ec) out.addresses.push_back(addr);
+  if (!out.addresses.empty()) co_return out;
+  if (asks[0].answered || asks[1].answered) co_return Resolved{{}, who + " has no address for " + name};
+  co_return failed(receive_error);
+}
+
+awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan) {
+  std::error_code ec;
+  auto literal = asio::ip::make_address(host, ec);
+  if (!ec) co_return Resolved{{literal}, ""};
+  std::string name = normalize_name(host);
+  const auto& table = plan.magic_dns();
+  if (auto it = table.find(name); it != table.end()) {
+    Resolved r;
+    for (const auto& ip : it->second) r.addresses.push_back(asio::ip::make_address(ip.str()));
+    co_return r;
+  }
+  const std::string& suffix = plan.magic_dns_suffix;
+  if (!suffix.empty() && (name == suffix || (name.size() > suffix.size() + 1 && name.ends_with("." + suffix))))
+    co_return co_await ask_dns(name, udp::endpoint(asio::ip::make_address_v4("100.100.100.100"), 53), 2s);
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [re, results] = co_await resolver.async_resolve(name, "", use_tuple);
+  if (re) co_return Resolved{{}, "resolve " + name + ": " + re.message()};
+  Resolved r;
+  for (const auto& e : results) {
+    auto a = e.endpoint().address();
+    if (std::find(r.addresses.begin(), r.addresses.end(), a) == r.addresses.end()) r.addresses.push_back(a);
+  }
+  if (r.addresses.empty()) r.error = "resolve " + name + ": no addresses";
+  co_return r;
+}
+
+}  // namespace tb::net
