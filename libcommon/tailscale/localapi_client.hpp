@@ -19,6 +19,7 @@
 #include "libcommon/core/json.hpp"
 #include "libcommon/tailscale/notify.hpp"
 #include "libcommon/tailscale/prefs.hpp"
+#include "libcommon/tailscale/probe.hpp"
 #include "libcommon/tailscale/status.hpp"
 #include "libcommon/tailscale/transport.hpp"
 
@@ -49,6 +50,10 @@ class LocalApiClient {
   core::Result<void> login_interactive();
   core::Result<void> logout();
   core::Result<core::Json> whois(const std::string& addr);
+  // probe.cpp: POST ping (one ping of `type`, bounded by `timeout`: a ping without a reply is
+  // kTimeout) and GET suggest-exit-node (an empty id: no suggestion).
+  core::Result<PingResult> ping(const std::string& ip, std::string_view type, std::chrono::milliseconds timeout);
+  core::Result<ExitNodeSuggestion> suggest_exit_node();
 
   // Streams the IPN bus until on_notify returns false (Ok), the daemon goes away (kUnavailable),
   // or cancel() (kInterrupted). Lines that do not parse are an error (kProtocol): a stream cut
