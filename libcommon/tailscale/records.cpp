@@ -151,6 +151,7 @@ Json status_record(const Status& s, const RecordOptions& opts) {
   }
   j["exit_node"] = std::move(exit_node);
   j["health"] = strings(s.health);
+  j["health_warnings"] = s.health_warnings ? health_warnings_json(*s.health_warnings) : Json::array();
   Json records = Json::array();
   for (const auto& r : s.extra_records) records.push_back({{"name", r.name}, {"type", r.type}, {"value", r.value}});
   j["magic_dns"] = Json{{"enabled", s.current_tailnet ? s.current_tailnet->magic_dns_enabled : false},
@@ -172,6 +173,7 @@ Json unreachable_status_record(const core::Error& e) {
   j["peers"] = Json::array();
   j["exit_node"] = nullptr;
   j["health"] = Json::array();
+  j["health_warnings"] = Json::array();
   j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}, {"extra_records", Json::array()},
                         {"search_domains", Json::array()}, {"dns_routes", Json::array()}};
   j["tailnet"] = nullptr;

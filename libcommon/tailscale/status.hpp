@@ -19,6 +19,7 @@
 #include "libcommon/core/error.hpp"
 #include "libcommon/core/json.hpp"
 #include "libcommon/tailscale/backend_state.hpp"
+#include "libcommon/tailscale/health.hpp"
 
 namespace tb::ts {
 
@@ -95,6 +96,8 @@ struct Status {
   std::optional<PeerStatus> self;
   std::optional<ExitNodeStatus> exit_node_status;
   std::vector<std::string> health;
+  // Not in the status document: the IPN bus's structured health (read_health), when read.
+  std::optional<std::vector<HealthWarning>> health_warnings;
   std::string magic_dns_suffix;  // without dots
   std::optional<Tailnet> current_tailnet;
   std::vector<std::string> cert_domains;
