@@ -31,6 +31,7 @@ struct InboundSpec {
   std::string tag, type, listen = "127.0.0.1";
   uint16_t port = 0;
   std::vector<std::pair<std::string, std::string>> users;
+  DialOptions socket;  // the listen fields (reuse_addr, netns, tcp_fast_open, ...)
   bool operator==(const InboundSpec&) const = default;
 };
 

@@ -45,6 +45,75 @@ void Compiler::run() {
   if (c_.default_mark)
     for (auto& o : c_.outbounds)
       if (!o.dial.routing_mark) o.dial.routing_mark = c_.default_mark;
+  // common/dialer/default.go: the route's default interface, else auto-detection, for an outbound
+  // that binds neither an interface nor an address.
+  for (auto& o : c_.outbounds) {
+    if (!o.dial.bind_interface.empty() || !o.dial.inet4_bind_address.empty() || !o.dial.inet6_bind_address.empty())
+      continue;
+    o.dial.default_interface = c_.default_interface;
+    o.dial.auto_detect_interface = c_.default_interface.empty() && c_.auto_detect_interface;
+  }
+}
+
+namespace {
+// A value sing-box reads as absent: null, false, 0, "", [] or {}.
+bool is_zero(const Json& v) {
+  return v.is_null() || v == false || (v.is_number() && v == 0) || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
+         ((v.is_array() || v.is_object()) && v.empty());
+}
+}  // namespace
+
+// The keys the schema table reports wherever they hold a value (Key::why): a refusal, or a warning
+// saying why, at the key's path. Every key of an object checked by keys() passes here.
+void Compiler::report_support(const Json& obj, const std::string& path, const Allowed& allowed) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const schema::Key* k = allowed.find(it.key());
+    if (!k || k->why.empty() || is_zero(*it)) continue;
+    auto p = key_path(path, it.key());
+    if (k->support == schema::Support::kRefused)
+      rd_.error(p, std::string(k->why) + " (\"" + it.key() + "\") is not supported by tailbox", "unsupported");
+    else if (k->support == schema::Support::kWarned)
+      rd_.warn(p, std::string(k->why), "ignored");
+  }
+}
+
+// network_strategy, network_type, fallback_network_type (dial fields; with route, the default_
+// ones): their values, and the checks across fields sing-box makes before ignoring them on Linux
+// (common/dialer/default.go, route/network.go).
+void Compiler::network_strategy(const Json& obj, const std::string& path, bool route) {
+  std::string pre = route ? "default_" : "";
+  auto strategy = obj.find(pre + "network_strategy");
+  bool has_strategy = strategy != obj.end() && !strategy->is_null();
+  if (has_strategy) {
+    auto s = rd_.string(*strategy, key_path(path, pre + "network_strategy"));
+    if (s && *s != "default" && *s != "hybrid" && *s != "fallback")
+      rd_.error(key_path(path, pre + "network_strategy"), "unknown network strategy: " + *s);
+  }
+  bool has_type = false;
+  for (const std::string k : {pre + "network_type", pre + "fallback_network_type"}) {
+    auto it = obj.find(k);
+    if (it == obj.end()) continue;
+    if (auto v = rd_.strings(*it, key_path(path, k))) {
+      has_type = has_type || (k == pre + "network_type" && !v->empty());
+      for (const auto& t : *v)
+        if (t != "wifi" && t != "cellular" && t != "ethernet" && t != "other")
+          rd_.error(key_path(path, k), "unknown interface type: " + t);
+    }
+  }
+  if (route) {
+    if (!has_strategy) return;
+    if (!str(obj, "default_interface", path).empty())
+      rd_.error(key_path(path, "default_network_strategy"), "`default_network_strategy` is conflict with `default_interface`", "create");
+    else if (!boolean(obj, "auto_detect_interface", path))
+      rd_.error(key_path(path, "default_network_strategy"), "`auto_detect_interface` is required by `default_network_strategy`", "create");
+    return;
+  }
+  auto present = [&](const char* k) { return obj.contains(k) && !obj[k].is_null(); };
+  bool bound = !str(obj, "bind_interface", path).empty() || present("inet4_bind_address") || present("inet6_bind_address");
+  bool no_fallback = !present("fallback_network_type") && (!present("fallback_delay") || is_zero(obj["fallback_delay"]));
+  if ((bound || (present("tcp_fast_open") && obj["tcp_fast_open"] == true)) && (has_strategy || (has_type && no_fallback)))
+    rd_.error(path, "`network_strategy` is conflict with `bind_interface`, `inet4_bind_address`, `inet6_bind_address` and `tcp_fast_open`",
+              "create");
 }
 
 // log, and the sections tailbox ignores (with a warning) or refuses.
@@ -110,8 +179,11 @@ void Compiler::route(const Json& obj) {
     c_.final_outbound = str(obj, "final", "route");
     if (!c_.final_outbound.empty()) c_.final_from = "final";
     c_.needs_process = boolean(obj, "find_process", "route");
+    network_strategy(obj, "route", true);
     if (auto it = obj.find("default_mark"); it != obj.end())
       if (auto m = rd_.mark(*it, "route.default_mark"); m && *m != 0) c_.default_mark = *m;
+    c_.default_interface = str(obj, "default_interface", "route");
+    c_.auto_detect_interface = boolean(obj, "auto_detect_interface", "route");
     if (auto it = obj.find("rules"); it != obj.end()) route_rules(*it);
   }
   final_outbound();

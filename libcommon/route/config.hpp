@@ -19,13 +19,8 @@ namespace tb::route {
 
 using tb::core::Json;
 
-struct InboundInfo {
-  std::string tag, type, path, listen = "127.0.0.1";
-  uint16_t listen_port = 0;
-  std::vector<std::pair<std::string, std::string>> users;
-};
-
-// The dial fields tailbox carries out (option.DialerOptions; the others are checked and accepted).
+// The dial fields tailbox carries out (option.DialerOptions), applied by libcommon/net/protect.hpp.
+// An inbound's listen fields of the same names (option.ListenOptions) use the same struct.
 struct DialOptions {
   std::optional<uint32_t> routing_mark;  // SO_MARK (route.default_mark when the outbound has none)
   std::string bind_interface;            // SO_BINDTOIFINDEX, falling back to SO_BINDTODEVICE
@@ -33,6 +28,25 @@ struct DialOptions {
   std::chrono::milliseconds connect_timeout{5000};  // 0 or absent: sing-box's default, 5s
   std::string detour;
   std::string domain_resolver;  // the DNS server tag (a string, or the object's "server")
+  std::string protect_path;     // a protect server's Unix socket (the descriptor in SCM_RIGHTS)
+  std::string netns;            // a name under /var/run/netns, or a path
+  bool reuse_addr = false, bind_address_no_port = false, tcp_fast_open = false, tcp_multi_path = false;
+  std::optional<bool> udp_fragment;  // absent: the type's default (direct: true, others: false)
+  bool disable_tcp_keep_alive = false;
+  std::chrono::milliseconds tcp_keep_alive{0}, tcp_keep_alive_interval{0};  // 0: 5 min and 75 s
+  std::chrono::milliseconds fallback_delay{0};                              // 0: 300 ms
+  // route.default_interface and route.auto_detect_interface, on outbounds that set neither
+  // bind_interface nor a bind address (sing-box's disableDefaultBind).
+  std::string default_interface;
+  bool auto_detect_interface = false;
+  bool operator==(const DialOptions&) const = default;
+};
+
+struct InboundInfo {
+  std::string tag, type, path, listen = "127.0.0.1";
+  uint16_t listen_port = 0;
+  std::vector<std::pair<std::string, std::string>> users;
+  DialOptions socket;  // the listen fields: bind_interface, routing_mark, reuse_addr, netns, tcp_*, udp_fragment
 };
 
 struct OutboundInfo {
@@ -71,11 +85,14 @@ struct RouteConfig {
   std::vector<OutboundInfo> outbounds;  // outbounds then endpoints (shared tag namespace)
   std::vector<EndpointInfo> endpoints;
   std::vector<std::string> dns_servers;  // the tags of dns.servers (an untagged one: its index)
+  std::vector<DialOptions> dns_dials;    // per dns.servers entry: its socket's dial fields (config_dns.cpp)
   std::vector<TopRule> rules;
   std::vector<std::unique_ptr<RuleSet>> rule_sets;  // config sets; ids 0..n-1
   RuleSetIds set_ids;                                // includes the tailnet tags (ids n..)
   uint32_t tailnet_set_base = 0;
   std::optional<uint32_t> default_mark;  // route.default_mark, when not 0 (already applied to every dial)
+  std::string default_interface;         // route.default_interface (already applied, as default_mark)
+  bool auto_detect_interface = false;    // route.auto_detect_interface (likewise)
   // experimental.clash_api's default_mode ("Rule" when unset), the mode clash_mode rules compare
   // with; nullopt without a Clash API (then no clash_mode item matches).
   std::optional<std::string> clash_mode;

@@ -44,15 +44,38 @@ DialOptions Compiler::dial(const Json& obj, const std::string& path) {
     auto it = obj.find(k.name);
     if (it == obj.end()) continue;
     auto seconds = rd_.duration_seconds(*it, key_path(path, std::string(k.name)), false);
-    if (k.name == "connect_timeout" && seconds && *seconds > 0)
-      d.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
+    if (!seconds || *seconds <= 0) continue;
+    auto ms = std::chrono::milliseconds(static_cast<int64_t>(*seconds * 1000));
+    if (k.name == "connect_timeout") d.connect_timeout = ms;
+    if (k.name == "tcp_keep_alive") d.tcp_keep_alive = ms;
+    if (k.name == "tcp_keep_alive_interval") d.tcp_keep_alive_interval = ms;
+    if (k.name == "fallback_delay") d.fallback_delay = ms;
   }
   d.bind_interface = str(obj, "bind_interface", path);
   d.inet4_bind_address = str(obj, "inet4_bind_address", path);
   d.inet6_bind_address = str(obj, "inet6_bind_address", path);
   d.detour = str(obj, "detour", path);
   d.domain_resolver = resolver_tag(obj);
+  network_strategy(obj, path, false);
+  d.protect_path = str(obj, "protect_path", path);
+  d.netns = str(obj, "netns", path);
+  d.reuse_addr = boolean(obj, "reuse_addr", path);
+  d.bind_address_no_port = boolean(obj, "bind_address_no_port", path);
+  d.tcp_fast_open = boolean(obj, "tcp_fast_open", path);
+  d.tcp_multi_path = boolean(obj, "tcp_multi_path", path);
+  d.disable_tcp_keep_alive = boolean(obj, "disable_tcp_keep_alive", path);
+  if (auto it = obj.find("udp_fragment"); it != obj.end() && !it->is_null())
+    if (auto b = rd_.boolean(*it, key_path(path, "udp_fragment"))) d.udp_fragment = *b;
   return d;
+}
+
+// An inbound's listen fields that act on its sockets, read as the dial fields of the same names.
+DialOptions Compiler::listen_socket(const Json& in, const std::string& path) {
+  Json fields = Json::object();
+  for (const char* k : {"bind_interface", "routing_mark", "reuse_addr", "netns", "disable_tcp_keep_alive",
+                        "tcp_keep_alive", "tcp_keep_alive_interval", "tcp_fast_open", "tcp_multi_path", "udp_fragment"})
+    if (auto it = in.find(k); it != in.end()) fields[k] = *it;
+  return dial(fields, path);
 }
 
 void Compiler::inbounds(const Json& arr) {
@@ -100,6 +123,7 @@ void Compiler::inbound_fields(const Json& in, const std::string& path, InboundIn
     if (n) info.listen_port = static_cast<uint16_t>(*n);
   }
   if (auto it = in.find("udp_timeout"); it != in.end()) rd_.duration_seconds(*it, key_path(path, "udp_timeout"), true);
+  info.socket = listen_socket(in, path);
   if (auto it = in.find("users"); it != in.end() && !it->is_null()) {
     auto up = key_path(path, "users");
     if (const Json* users = list(*it, up, "[]auth.User")) {

@@ -33,6 +33,12 @@ struct Allowed {
       if (schema::accepts(s, key, variant)) return true;
     return false;
   }
+  // The key's table entry in the first section that has it, or nullptr.
+  const schema::Key* find(std::string_view key) const {
+    for (auto s : sections)
+      if (const schema::Key* k = schema::find(s, key, variant)) return k;
+    return nullptr;
+  }
 };
 
 // The DNS server a domain resolver field names: the string, or the object's "server" ("" otherwise).
@@ -60,6 +66,7 @@ class Compiler {
     if (!rd_.expect_object(obj, path)) return false;
     for (auto it = obj.begin(); it != obj.end(); ++it)
       if (!allowed.has(it.key())) rd_.error(path.empty() ? it.key() : path, "json: unknown field \"" + it.key() + "\"");
+    report_support(obj, path, allowed);
     return true;
   }
   std::string str(const Json& obj, const std::string& key, const std::string& path) {
@@ -118,6 +125,8 @@ class Compiler {
   }
 
   // config.cpp
+  void report_support(const Json& obj, const std::string& path, const Allowed& allowed);
+  void network_strategy(const Json& obj, const std::string& path, bool route);
   void root_objects(const Json& root);
   void unsupported_type(const std::string& path, const std::string& kind, const std::string& type);
   void experimental(const Json& v);
@@ -127,6 +136,7 @@ class Compiler {
   void traps();
   // config_bounds.cpp
   DialOptions dial(const Json& obj, const std::string& path);
+  DialOptions listen_socket(const Json& in, const std::string& path);
   void inbounds(const Json& arr);
   void inbound_fields(const Json& in, const std::string& path, InboundInfo& info);
   void outbounds(const Json& arr);
@@ -152,6 +162,8 @@ class Compiler {
   void fakeip_servers(const Json& obj, const std::vector<std::string>& types);
   void dns_server(const Json& s, const std::string& p, const std::string& type, std::set<std::string>& ts_endpoints);
   void dns_resolvers(size_t server_count);
+  void dns_server_dial(const Json& s, const std::string& p, const std::string& type);
+  void dns_rule_unsupported(const Json& r, const std::string& p);
 
   RouteConfig& c_;
   const CompileOptions& o_;
