@@ -11,6 +11,7 @@ core::Result<Prefs> prefs_from_json(const core::Json& d) {
   p.exit_node_id = get_string(d, "ExitNodeID");
   p.exit_node_ip = get_string(d, "ExitNodeIP");
   p.exit_node_allow_lan_access = get_bool(d, "ExitNodeAllowLANAccess");
+  p.auto_exit_node = get_string(d, "AutoExitNode");
   p.corp_dns = get_bool(d, "CorpDNS");
   p.run_ssh = get_bool(d, "RunSSH");
   p.want_running = get_bool(d, "WantRunning");

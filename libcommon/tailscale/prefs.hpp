@@ -18,6 +18,7 @@ struct Prefs {
   std::string exit_node_id;
   std::string exit_node_ip;
   bool exit_node_allow_lan_access = false;
+  std::string auto_exit_node;  // AutoExitNode (1.86+): "any" while tailscaled picks the exit node, else ""
   bool corp_dns = false;  // --accept-dns
   bool run_ssh = false;
   bool want_running = false;
