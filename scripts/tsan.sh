@@ -64,7 +64,7 @@ die() { echo "tsan: FAIL: $*" >&2; cat "$out"/tsan.* 2>/dev/null | head -120 >&2
 jq '.route.rules += [{"domain_suffix": "swap.test", "action": "reject"}, {"port": [9], "outbound": "block"}]' \
   <(sed 's#^ *//.*##' "$fx/relay/direct.json") >"$out/b.json"
 "$sb" plan -c "$out/b.json" <"$fx/route/status-running.jsonl" >"$out/planB" 2>/dev/null
-[ -s "$out/planA" ] && [ -s "$out/planB" ] || die "sb-route plan gave no plan"
+{ [ -s "$out/planA" ] && [ -s "$out/planB" ]; } || die "sb-route plan gave no plan"
 
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 log_path=$out/tsan ${TSAN_OPTIONS:-}"
 mkfifo "$out/plans"
