@@ -35,7 +35,7 @@ for tool in ts-status ts-auth sb-route sb-relay; do
   [ -f "$p/share/zsh/vendor-completions/_$tool" ] || fail "zsh completion for $tool not installed"
 done
 # The units and the cron job run the prefix's binaries.
-grep -qx 'ExecStart=/opt/tb/bin/tailbox-proxy --bin /opt/tb/bin $TAILBOX_PROXY_ARGS' "$p/lib/systemd/system/tailbox-proxy.service" ||
+grep -qx 'ExecStart=/opt/tb/bin/tailbox-proxy --bin /opt/tb/bin --events none $TAILBOX_PROXY_ARGS' "$p/lib/systemd/system/tailbox-proxy.service" ||
   fail "tailbox-proxy.service: $(grep ExecStart "$p/lib/systemd/system/tailbox-proxy.service")"
 grep -q '^ExecStart=/opt/tb/bin/tailbox-healthcheck ' "$p/lib/systemd/system/tailbox-healthcheck.service" ||
   fail "tailbox-healthcheck.service does not run /opt/tb/bin/tailbox-healthcheck"
