@@ -39,12 +39,12 @@ std::optional<std::vector<HealthWarning>> parse_health_state(const Json& health)
   return out;
 }
 
-core::Result<std::optional<std::vector<HealthWarning>>> read_health(LocalApiClient& client) {
+core::Result<std::optional<std::vector<HealthWarning>>> read_health(LocalApiClient& client, std::chrono::milliseconds wait) {
   std::optional<std::vector<HealthWarning>> result;
   auto r = client.watch_ipn_bus(notify_mask::kInitialHealthState | notify_mask::kNoPrivateKeys, [&](const Notify& n) {
     if (n.has_health) result = parse_health_state(n.raw["Health"]);
     return false;  // the initial Notify is all we want
-  });
+  }, wait);
   if (!r) return tl::unexpected(r.error());
   return result;
 }

@@ -4,6 +4,7 @@
 // with its severity and whether it impacts connectivity. The status document's Health has only
 // the sentences; the bus has the structure. A healthy daemon sends {"Warnings": null}.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,8 +31,10 @@ struct HealthWarning {
 std::optional<std::vector<HealthWarning>> parse_health_state(const core::Json& health);
 
 // One IPN bus subscription with NotifyInitialHealthState: the first Notify's health, then the
-// stream is closed. nullopt when the daemon sends no Health (before tailscaled 1.70ish).
-core::Result<std::optional<std::vector<HealthWarning>>> read_health(LocalApiClient& client);
+// stream is closed. nullopt when the daemon sends no Health (older daemons). A first Notify that
+// takes longer than `wait` is a timeout (kTimeout).
+core::Result<std::optional<std::vector<HealthWarning>>> read_health(LocalApiClient& client,
+                                                                    std::chrono::milliseconds wait);
 
 // The record form: {code, severity, title, text, impacts_connectivity, broken_since}.
 core::Json health_warnings_json(const std::vector<HealthWarning>& warnings);

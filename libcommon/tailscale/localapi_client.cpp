@@ -173,6 +173,12 @@ core::Result<void> LocalApiClient::watch_ipn_bus(uint64_t mask, const std::funct
   return {};
 }
 
+core::Result<Json> LocalApiClient::dns_query(const std::string& name, const std::string& type) {
+  auto resp = call("GET", "dns-query?name=" + url_escape(name) + "&type=" + url_escape(type), {}, "dns-query");
+  if (!resp) return tl::unexpected(resp.error());
+  return core::parse_json(resp->body, ExitCode::kProtocol, "dns-query: tailscaled sent invalid JSON");
+}
+
 void LocalApiClient::cancel() { transport_->cancel(); }
 
 std::unique_ptr<LocalApiClient> connect_local_api(const std::string& socket_flag, ClientOptions opts) {

@@ -50,6 +50,9 @@ class LocalApiClient {
   core::Result<void> login_interactive();
   core::Result<void> logout();
   core::Result<core::Json> whois(const std::string& addr);
+  // GET dns-query (write access): {"Bytes": <base64 DNS response>, "Resolvers": …} from the
+  // daemon's own resolver, as `tailscale dns query` asks it (dns_query.hpp reads it).
+  core::Result<core::Json> dns_query(const std::string& name, const std::string& type);
   // probe.cpp: POST ping (one ping of `type`, bounded by `timeout`: a ping without a reply is
   // kTimeout) and GET suggest-exit-node (an empty id: no suggestion).
   core::Result<PingResult> ping(const std::string& ip, std::string_view type, std::chrono::milliseconds timeout);
