@@ -7,6 +7,7 @@
 #include "cmd/ts-status/commands.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/time.hpp"
+#include "libcommon/tailscale/health.hpp"
 #include "libcommon/tailscale/records.hpp"
 
 namespace tb::cmd {
@@ -102,7 +103,42 @@ PeerCounts check_peers(const Json& peers, const CheckArgs& args, Verdict& v) {
   }
   if (args.require_direct && args.require_peers.empty() && c.relayed > 0)
     v.raise(CheckStatus::kWarning, std::to_string(c.relayed) + " active peer(s) relayed");
+  if (args.max_relayed && c.relayed > *args.max_relayed)
+    v.raise(CheckStatus::kWarning, std::to_string(c.relayed) + " peers relayed (more than " +
+                                       std::to_string(*args.max_relayed) + ")");
   return c;
+}
+
+// --require-exit-node-online: an exit node is in use and online.
+void check_exit_node(const Json& exit_node, Verdict& v) {
+  if (!exit_node.is_object()) return v.raise(CheckStatus::kCritical, "no exit node in use");
+  std::string name = exit_node.value("name", "");
+  if (name.empty()) name = exit_node.value("id", "");
+  if (!exit_node.value("online", false)) v.raise(CheckStatus::kCritical, "exit node " + name + " offline");
+}
+
+// The daemon's health. With its structured state (the IPN bus), a warning that impacts
+// connectivity is CRITICAL and the others are WARNING with --warn-health; without it (older
+// daemons), any message is WARNING with --warn-health. Returns how many impact connectivity.
+int check_health(const Json& rec, const CheckArgs& args, Verdict& v) {
+  const Json& ws = rec["health_warnings"];
+  if (ws.empty()) {
+    if (args.warn_health && !rec["health"].empty())
+      v.raise(CheckStatus::kWarning, std::to_string(rec["health"].size()) + " health warning(s)");
+    return 0;
+  }
+  int impacting = 0, other = 0;
+  for (const auto& w : ws) {
+    if (!w.value("impacts_connectivity", false)) {
+      ++other;
+      continue;
+    }
+    ++impacting;
+    v.raise(CheckStatus::kCritical, "health " + w.value("code", "") + " (" + w.value("severity", "") +
+                                        ", impacts connectivity): " + w.value("text", ""));
+  }
+  if (args.warn_health && other > 0) v.raise(CheckStatus::kWarning, std::to_string(other) + " health warning(s)");
+  return impacting;
 }
 
 // The problems, worst first; or, when there are none, who we are and how the tailnet looks.
@@ -119,11 +155,13 @@ std::string summary(const Verdict& v, const std::string& state, const Json& rec,
   return state + who + ", " + std::to_string(c.online) + "/" + std::to_string(rec["peers"].size()) + " peers online, " + e.text;
 }
 
-std::string perfdata(const Json& rec, const PeerCounts& c, const Expiry& e) {
+std::string perfdata(const Json& rec, const PeerCounts& c, const Expiry& e, const CheckArgs& args, int impacting) {
+  std::string relayed_warn = args.max_relayed ? std::to_string(*args.max_relayed) : "";
   std::string out = perf("peers", static_cast<double>(rec["peers"].size()), "", "", "", "0") + " " +
                     perf("peers_online", c.online, "", "", "", "0") + " " + perf("peers_direct", c.direct, "", "", "", "0") +
-                    " " + perf("peers_relayed", c.relayed, "", "", "", "0") + " " +
-                    perf("health_messages", static_cast<double>(rec["health"].size()), "", "", "", "0");
+                    " " + perf("peers_relayed", c.relayed, "", relayed_warn, "", "0") + " " +
+                    perf("health_messages", static_cast<double>(rec["health"].size()), "", "", "", "0") + " " +
+                    perf("health_connectivity", impacting, "", "", "0", "0");
   if (!e.perf.empty()) out += " " + e.perf;
   return out;
 }
@@ -151,17 +189,19 @@ int run_check(const CommonArgs& common, const CheckArgs& args) {
     if (e.code == core::ExitCode::kInterrupted) return core::to_int(CheckStatus::kUnknown);
     return finish(args, CheckStatus::kCritical, e.line(), "", {});
   }
+  // Structured health is a bonus: a daemon that cannot give it leaves the sentences.
+  if (auto h = ts::read_health(client.api(), common.timeout); h && *h) status->health_warnings = std::move(**h);
   Json rec = ts::status_record(*status);
   Verdict v;
   std::string state = rec["state"];
   check_state(state, rec, v);
   Expiry expiry = check_expiry(rec["self"], args, core::now_unix(), v);
   PeerCounts counts = check_peers(rec["peers"], args, v);
-  if (args.warn_health && !rec["health"].empty())
-    v.raise(CheckStatus::kWarning, std::to_string(rec["health"].size()) + " health warning(s)");
+  if (args.require_exit_node_online) check_exit_node(rec["exit_node"], v);
+  int impacting = check_health(rec, args, v);
   std::vector<std::string> long_lines;
   for (const auto& h : rec["health"]) long_lines.push_back("health: " + h.get<std::string>());
-  return finish(args, v.status, summary(v, state, rec, counts, expiry), perfdata(rec, counts, expiry), long_lines);
+  return finish(args, v.status, summary(v, state, rec, counts, expiry), perfdata(rec, counts, expiry, args, impacting), long_lines);
 }
 
 }  // namespace tb::cmd

@@ -41,6 +41,8 @@ struct CheckArgs {
   std::vector<std::string> require_peers;
   bool require_direct = false;
   bool warn_health = false;
+  bool require_exit_node_online = false;   // CRITICAL without an online exit node
+  std::optional<int> max_relayed;          // WARNING above this many relayed peers
   bool quiet = false;
 };
 
@@ -51,7 +53,7 @@ struct WatchArgs {
 };
 
 struct WaitArgs {
-  std::string condition;  // running | ip | peer:NAME
+  std::vector<std::string> conditions;  // --for, all must hold: wait.cpp lists them
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   bool quiet = false;
 };

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cmd/ts-status/commands.hpp"
+#include "cmd/ts-status/probe_commands.hpp"
 #include "libcommon/core/cli.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
@@ -25,6 +26,7 @@ constexpr const char* kFooter = R"(Examples:
   ts-status check --warn-expiry 14d --require-peer nas     monitoring plugin (0/1/2/3)
   ts-status watch | sb-route plan -c config.json | sb-relay
   ts-status wait --for running --timeout 60s && systemctl start myservice
+  ts-status wait --for peer-online:nas --for dns:nas --timeout 2m
   ts-status --format prometheus --output /var/lib/prometheus/node-exporter/tailscale.prom
 
 Exit status: 0 running, 1 not running (logged out, stopped, …), 2 usage, 69 tailscaled
@@ -65,7 +67,13 @@ CLI::App* add_check_command(CLI::App& app, tb::cmd::CheckArgs& check) {
       ->type_name("NAME");
   cmd->add_flag("--require-direct", check.require_direct,
                 "WARNING when a required peer (or, without --require-peer, any active peer) is relayed");
-  cmd->add_flag("--warn-health", check.warn_health, "WARNING when tailscaled reports any health message");
+  cmd->add_flag("--warn-health", check.warn_health,
+                "WARNING on health messages that do not impact connectivity (those that do are CRITICAL)");
+  cmd->add_flag("--require-exit-node-online", check.require_exit_node_online,
+                "CRITICAL unless an exit node is in use and online");
+  cmd->add_option("--max-relayed", check.max_relayed, "WARNING when more than N peers are relayed (DERP or peer relay)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-q,--quiet", check.quiet, "Print nothing; only the exit status");
   return cmd;
 }
@@ -80,9 +88,12 @@ CLI::App* add_watch_command(CLI::App& app, tb::cmd::WatchArgs& watch) {
 }
 
 CLI::App* add_wait_command(CLI::App& app, tb::cmd::WaitArgs& wait) {
-  auto* cmd = app.add_subcommand("wait", "Block until a condition holds; exit 75 on timeout");
+  auto* cmd = app.add_subcommand("wait", "Block until every condition holds; exit 75 on timeout");
   cmd->fallthrough();
-  cmd->add_option("--for", wait.condition, "running, ip, or peer:NAME (online)")->required();
+  cmd->add_option("--for", wait.conditions,
+                  "running, ip, peer-online:NAME (peer:NAME), direct:NAME, exit-node-online or dns:NAME; repeatable")
+      ->type_name("CONDITION")
+      ->required();
   tb::core::add_duration_option(cmd, "--timeout", wait.timeout, "Give up after this long (default 60s)");
   cmd->add_flag("-q,--quiet", wait.quiet, "Print nothing on success");
   return cmd;
@@ -129,6 +140,10 @@ int real_main(int argc, char** argv) {
   auto* watch_cmd = add_watch_command(app, watch);
   tb::cmd::WaitArgs wait;
   auto* wait_cmd = add_wait_command(app, wait);
+  tb::cmd::PingArgs ping;
+  auto* ping_cmd = tb::cmd::add_ping_command(app, ping);
+  tb::cmd::ExitNodesArgs exit_nodes;
+  auto* exit_nodes_cmd = tb::cmd::add_exit_nodes_command(app, exit_nodes);
 
   int usage = argv_has_check(argc, argv) ? to_int(tb::core::CheckStatus::kUnknown) : to_int(ExitCode::kUsage);
   if (auto rc = tb::core::parse_command_line(app, argc, argv, usage)) return *rc;
@@ -137,6 +152,8 @@ int real_main(int argc, char** argv) {
   if (*check_cmd) return tb::cmd::run_check(common, check);
   if (*watch_cmd) return tb::cmd::run_watch(common, watch);
   if (*wait_cmd) return tb::cmd::run_wait(common, wait);
+  if (*ping_cmd) return tb::cmd::run_ping(common, ping);
+  if (*exit_nodes_cmd) return tb::cmd::run_exit_nodes(common, exit_nodes);
   if (!resolve_format(format, status)) return to_int(ExitCode::kUsage);
   return tb::cmd::run_status(common, status);
 }
