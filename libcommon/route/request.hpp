@@ -52,12 +52,16 @@ class ProcessSearcher {
                                           uint16_t destination_port) const = 0;
 };
 
-// Linux: /proc/net/{tcp,udp}{,6} inode lookup, then /proc/*/fd, as sing-box's searcher does.
+// Linux: /proc/net/{tcp,udp}{,6} inode lookup, then /proc/*/fd. SockDiagProcessSearcher
+// (process.hpp) asks netlink first and falls back to this table.
 class ProcFsProcessSearcher : public ProcessSearcher {
  public:
   explicit ProcFsProcessSearcher(std::string proc_root = "/proc") : root_(std::move(proc_root)) {}
   std::optional<ProcessInfo> find(const std::string& network, const IpAddr& source, uint16_t source_port,
                                   const std::optional<IpAddr>& destination, uint16_t destination_port) const override;
+  // The inode and uid of the socket bound to (network, source) in /proc/net/{tcp,udp}{,6}.
+  bool socket_inode(const std::string& network, const IpAddr& source, uint16_t source_port, uint64_t& inode,
+                    int64_t& uid) const;
 
  private:
   std::string root_;
