@@ -1,4 +1,4 @@
-#include "libcommon/net/dialer.hpp"
+#include "libcommon/net/resolve.hpp"
 
 // Name resolution for dials: literals, the plan's MagicDNS table, names under the tailnet suffix
 // from 100.100.100.100 (ask_dns), the rest through asio's resolver.
@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 
+#include "libcommon/net/address.hpp"
 #include "libcommon/net/dns.hpp"
 
 namespace tb::net {
@@ -19,9 +20,9 @@ awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::
   udp::socket sock(ex);
   std::error_code ec;
   sock.open(server.protocol(), ec);
-  if (ec) co_return Resolved{{}, "DNS socket: " + ec.message()};
+  if (ec) co_return Resolved{{}, "DNS socket: " + ec.message(), {}};
   const std::string who = server.address().to_string();
-  auto failed = [&](const std::string& why) { return Resolved{{}, "ask " + who + " for " + name + ": " + why}; };
+  auto failed = [&](const std::string& why) { return Resolved{{}, "ask " + who + " for " + name + ": " + why, {}}; };
   struct Ask {
     uint16_t qtype, id;
     bool answered = false;
@@ -64,14 +65,14 @@ awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::
     for (const auto& a : q.addresses)
       if (auto addr = asio::ip::make_address(a, ec); !ec) out.addresses.push_back(addr);
   if (!out.addresses.empty()) co_return out;
-  if (asks[0].answered || asks[1].answered) co_return Resolved{{}, who + " has no address for " + name};
+  if (asks[0].answered || asks[1].answered) co_return Resolved{{}, who + " has no address for " + name, {}};
   co_return failed(receive_error);
 }
 
-awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan) {
+awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, const ResolveVia& /*via*/) {
   std::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
-  if (!ec) co_return Resolved{{literal}, ""};
+  if (!ec) co_return Resolved{{literal}, "", {}};
   std::string name = normalize_name(host);
   const auto& table = plan.magic_dns();
   if (auto it = table.find(name); it != table.end()) {
@@ -85,7 +86,7 @@ awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [re, results] = co_await resolver.async_resolve(name, "", use_tuple);
-  if (re) co_return Resolved{{}, "resolve " + name + ": " + re.message()};
+  if (re) co_return Resolved{{}, "resolve " + name + ": " + re.message(), {}};
   Resolved r;
   for (const auto& e : results) {
     auto a = e.endpoint().address();
