@@ -52,6 +52,8 @@ class Router {
   const RouteConfig& config() const { return *config_; }
   const TailnetState& tailnet() const { return tailnet_; }
   const MagicDnsTable& magic_dns() const { return magic_dns_; }
+  // The rule-sets by id, as rules see them (config sets, then the tailnet sets): for DNS rules.
+  const std::vector<const RuleSet*>& rule_sets() const { return sets_; }
   // The tailscale endpoints' preferred routes (preferred_by); empty without an endpoint.
   const PreferredRoutes& preferred() const { return preferred_; }
   // Number of rules the index could not take (they are evaluated for every connection).
