@@ -2,7 +2,8 @@
 #   make run     install missing packages, build, run the proxy pipeline on the embedded default config
 #   make test    install missing packages, build, run every test (and a 10 s fuzz smoke run per target)
 #   make fuzz    build the libFuzzer targets with clang and fuzz each for FUZZ_TIME seconds (default 60)
-#   make package build a Debian package (CPack) in build/: tailbox_<version>_<arch>.deb
+#   make package build the Debian package (debian/, dpkg-buildpackage) from build/: build/tailbox_<version>_<arch>.deb
+#   make test-fresh  make test from a clean clone inside a fresh debootstrapped Debian 12 (minutes; not part of make test)
 #   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 #   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
@@ -19,7 +20,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 FUZZ_TIME ?= 60
 
-.PHONY: all deps build test lab singbox windows windows-build run bench install package asan fuzz format clean help
+.PHONY: all deps build test test-fresh lab singbox windows windows-build run bench install package asan fuzz format clean help
 
 all: build
 
@@ -82,8 +83,11 @@ windows-build:
 	cmake -S cmake/windows -B $(WIN_BUILD) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/mingw-w64.cmake -DTB_WERROR=ON
 	cmake --build $(WIN_BUILD) -j $(JOBS)
 
+# Ctrl-C stops the proxy (exit 130); the recipe's shell then exits 0 on its own SIGINT, so make
+# ends quietly instead of reporting "Error 130". RUN_ARGS go to tailbox-proxy (-c CONFIG, ...).
+RUN_ARGS ?=
 run: build
-	@bash scripts/tailbox-proxy --bin $(BUILD)/cmd
+	@trap 'exit 0' INT; bash scripts/tailbox-proxy --bin $(BUILD)/cmd $(RUN_ARGS)
 
 bench:
 	@bash scripts/install-deps.sh --bench
@@ -95,9 +99,18 @@ install: build
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
-# The .deb installs under /usr whatever PREFIX is; its Depends come from dpkg-shlibdeps.
+# The .deb: dpkg-buildpackage -b -us -uc over debian/ (debhelper; HACKING.md, "Packaging"), in a
+# copy of the tree under $(BUILD)/deb, packaging what `make build` built (no second compile). It
+# installs under /usr whatever PREFIX is; its Depends come from dh_shlibdeps.
 package: build
-	cd $(BUILD) && cpack -G DEB
+	@deb=$$(bash scripts/build-deb --prebuilt $(BUILD) $(BUILD)/deb) && cp "$$deb" $(BUILD)/ && \
+	  echo "$(BUILD)/$$(basename "$$deb")"
+
+# make test in a clean clone of this checkout's HEAD, inside a Debian 12 root debootstrapped once
+# (minbase, make, git; Debian's /etc/hosts) and cached in $(BUILD)/fresh-root: the README's
+# promise that git, make and the two commands are enough. Each run starts from the cached root.
+test-fresh:
+	bash scripts/test-fresh $(BUILD)/fresh-root
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DTB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DTB_WINDOWS_BUILD=$(CURDIR)/$(WIN_BUILD) $(CMAKE_FLAGS)
