@@ -57,11 +57,18 @@ struct UpArgs {
   std::string qr = "auto";               // auto | always | never
 };
 
+// `ts-auth set` (set.cpp): edit a running node's prefs, as `tailscale set` does.
+struct SetArgs {
+  std::optional<std::string> exit_node;  // NAME | IP | auto:any | none ("" also clears)
+  std::optional<bool> exit_node_allow_lan_access;
+};
+
 struct LogoutArgs {};
 struct UrlArgs {};
 
 int run_up(const CommonArgs& common, UpArgs& args);
 int run_logout(const CommonArgs& common, const LogoutArgs& args);
+int run_set(const CommonArgs& common, const SetArgs& args);
 int run_url(const CommonArgs& common, const UrlArgs& args);
 
 // ---- shared helpers (common.cpp) ----
@@ -90,7 +97,9 @@ std::vector<IgnoredOption> ephemeral_notes(const Settings& s, bool have_key);
 struct ExitNodeChoice {
   std::string ip;  // ExitNodeIP
   std::string id;  // ExitNodeID (for names)
+  std::string auto_expr;  // AutoExitNode ("any" for "auto:any"): tailscaled picks and fails over
 };
+// "auto:EXPR" (tailscaled 1.86+; an older daemon is an error naming its version), an IP or a name.
 // nullopt: a peer name that cannot be resolved yet (no netmap before Running).
 core::Result<std::optional<ExitNodeChoice>> resolve_exit_node(const std::string& arg, const ts::Status& status);
 bool is_ip_literal(const std::string& s);

@@ -24,6 +24,7 @@ constexpr const char* kFooter = R"(Examples:
   url=$(ts-auth up --no-wait --json | jq -r 'select(.type=="auth_url").url')
   ts-auth up -c /etc/sing-box/config.json --endpoint ts-ep
   ts-auth url          the login URL tailscaled is waiting on
+  ts-auth set --exit-node auto:any      tailscaled picks the exit node and fails over
   ts-auth logout
 
 Exit status: 0 up (or URL printed with --no-wait), 1 no URL pending (url), 2 usage, 65 key or
@@ -124,6 +125,29 @@ struct UpFlags {
   }
 };
 
+// `set`'s flags; unset ones leave the daemon's prefs alone.
+struct SetFlags {
+  CLI::Option* exit = nullptr;
+  std::string exit_node;
+  bool lan = false;
+  BoolFlags bools;
+
+  CLI::App* add(CLI::App& app, tb::cmd::SetArgs& set) {
+    auto* cmd = app.add_subcommand("set", "Change prefs of a running node (exit node) without logging in again");
+    cmd->fallthrough();
+    exit = cmd->add_option("--exit-node", exit_node,
+                           "Exit node: a peer's name or IP, auto:any (tailscaled chooses and fails over), or none")
+               ->type_name("NAME|IP|auto:any|none");
+    bools.add(cmd, "--allow-lan-access,--exit-node-allow-lan-access", lan, set.exit_node_allow_lan_access,
+              "Keep the local network reachable while using an exit node (=false: not)");
+    return cmd;
+  }
+  void finish(tb::cmd::SetArgs& set) {
+    bools.resolve();
+    if (exit->count()) set.exit_node = exit_node;
+  }
+};
+
 int real_main(int argc, char** argv) {
   tb::core::init_process("ts-auth");
   tb::cmd::CommonArgs common;
@@ -139,6 +163,9 @@ int real_main(int argc, char** argv) {
   tb::core::add_log_level_option(&app);
   UpFlags up_flags;
   auto* up_cmd = up_flags.add(app, up);
+  tb::cmd::SetArgs set;
+  SetFlags set_flags;
+  auto* set_cmd = set_flags.add(app, set);
   auto* logout_cmd = app.add_subcommand("logout", "Log the node out (nothing to do when already logged out)");
   logout_cmd->fallthrough();
   auto* url_cmd = app.add_subcommand("url", "Print the login URL tailscaled is waiting on; exit 1 if none");
@@ -148,6 +175,10 @@ int real_main(int argc, char** argv) {
   if (*up_cmd) {
     up_flags.finish(argc, argv, up);
     return tb::cmd::run_up(common, up);
+  }
+  if (*set_cmd) {
+    set_flags.finish(set);
+    return tb::cmd::run_set(common, set);
   }
   if (*logout_cmd) return tb::cmd::run_logout(common, logout);
   return tb::cmd::run_url(common, url);

@@ -9,6 +9,7 @@
 
 #include "cmd/ts-auth/commands.hpp"
 #include "libcommon/core/strings.hpp"
+#include "libcommon/tailscale/probe.hpp"
 
 namespace tb::cmd {
 
@@ -140,6 +141,14 @@ std::vector<IgnoredOption> ephemeral_notes(const Settings& s, bool have_key) {
 
 core::Result<std::optional<ExitNodeChoice>> resolve_exit_node(const std::string& arg, const ts::Status& st) {
   if (arg.empty()) return std::optional<ExitNodeChoice>(ExitNodeChoice{});
+  // "auto:any" (ipn.ParseAutoExitNodeString): the daemon's own choice, kept up to date by it.
+  if (arg.rfind("auto:", 0) == 0 && arg.size() > 5) {
+    if (!ts::has_auto_exit_node(st.version))
+      return core::fail(ExitCode::kDataErr, "tailscaled " + (st.version.empty() ? std::string("(version unknown)") : st.version) +
+                                                " cannot choose the exit node itself (" + arg + "): automatic exit nodes "
+                                                "(Prefs.AutoExitNode) need tailscaled " + ts::kAutoExitNodeSince + " or later");
+    return std::optional<ExitNodeChoice>(ExitNodeChoice{"", "", arg.substr(5)});
+  }
   bool running = st.backend_state == ts::BackendState::kRunning || st.backend_state == ts::BackendState::kStarting;
   if (is_ip_literal(arg)) {
     std::vector<std::string> self_ips = st.tailscale_ips;
@@ -150,11 +159,11 @@ core::Result<std::optional<ExitNodeChoice>> resolve_exit_node(const std::string&
       if (std::find(p.tailscale_ips.begin(), p.tailscale_ips.end(), arg) == p.tailscale_ips.end()) continue;
       if (!p.exit_node_option)
         return core::fail(ExitCode::kDataErr, "node " + arg + " is not advertising an exit node");
-      return std::optional<ExitNodeChoice>(ExitNodeChoice{arg, p.id});
+      return std::optional<ExitNodeChoice>(ExitNodeChoice{arg, p.id, ""});
     }
     if (running && !st.peers.empty())
       return core::fail(ExitCode::kDataErr, "no node found in netmap with IP " + arg);
-    return std::optional<ExitNodeChoice>(ExitNodeChoice{arg, ""});
+    return std::optional<ExitNodeChoice>(ExitNodeChoice{arg, "", ""});
   }
   if (st.peers.empty()) return std::optional<ExitNodeChoice>();  // resolve once Running
   std::string want = core::lower(tb::core::without_trailing_dot(arg));
@@ -171,7 +180,7 @@ core::Result<std::optional<ExitNodeChoice>> resolve_exit_node(const std::string&
     return core::fail(ExitCode::kDataErr, "invalid value \"" + arg + "\" for --exit-node; must be IP or unique node name");
   if (!found->exit_node_option)
     return core::fail(ExitCode::kDataErr, "node " + arg + " is not advertising an exit node");
-  return std::optional<ExitNodeChoice>(ExitNodeChoice{"", found->id});
+  return std::optional<ExitNodeChoice>(ExitNodeChoice{"", found->id, ""});
 }
 
 Plan make_plan(const Settings& s, const ts::Prefs& current, const std::optional<ExitNodeChoice>& exit) {
@@ -207,6 +216,8 @@ std::vector<std::string> prefs_differences(const Plan& plan, const ts::Prefs& p)
   if (s.exit_node) {
     bool same;
     if (!plan.exit) same = false;  // a name not resolved yet: applied after Running
+    else if (!plan.exit->auto_expr.empty()) same = p.auto_exit_node == plan.exit->auto_expr;
+    else if (!p.auto_exit_node.empty()) same = false;  // leaving the automatic choice
     else if (plan.exit->ip.empty() && plan.exit->id.empty()) same = p.exit_node_ip.empty() && p.exit_node_id.empty();
     else same = (!plan.exit->id.empty() && plan.exit->id == p.exit_node_id) ||
                 (!plan.exit->ip.empty() && plan.exit->ip == p.exit_node_ip);
@@ -250,7 +261,13 @@ void apply(Json& j, const Plan& plan, bool with_set) {
   if (s.accept_routes) put("RouteAll", *s.accept_routes);
   if (s.exit_node && plan.exit) {
     // An ID is what the daemon keeps once it knows the peer; an IP is resolved by the daemon.
-    if (!plan.exit->id.empty()) {
+    // auto:EXPR as `tailscale set --exit-node=auto:any` sends it (cmd/tailscale/cli/set.go): the
+    // expression, and ExitNodeID/ExitNodeIP marked set and empty (the daemon fills in the ID).
+    if (!plan.exit->auto_expr.empty()) {
+      put("AutoExitNode", plan.exit->auto_expr);
+      put("ExitNodeID", "");
+      put("ExitNodeIP", "");
+    } else if (!plan.exit->id.empty()) {
       put("ExitNodeID", plan.exit->id);
       put("ExitNodeIP", "");
     } else {
@@ -275,6 +292,9 @@ Json masked_prefs(const Plan& plan) {
 Json full_prefs(const Json& current, const Plan& plan) {
   Json j = current.is_object() ? current : Json::object();
   j.erase("Config");  // Persist: start keeps the stored one; never send keys back
+  // A chosen exit node ends the automatic choice (tailscaled's EditPrefs clears it the same way).
+  if (plan.settings.exit_node && plan.exit && plan.exit->auto_expr.empty() && j.contains("AutoExitNode"))
+    j["AutoExitNode"] = "";
   apply(j, plan, false);
   return j;
 }
