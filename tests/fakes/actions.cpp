@@ -100,7 +100,7 @@ std::optional<Reply> Daemon::apply_peers_locked(const Json& a) {
     if (find_peer_locked(name)) return bad("peer exists: " + name);
     Json p = make_peer_locked(name, ap.value("os", "linux"), ap.value("online", true));
     for (auto& [k, v] : ap.items())
-      if (p.contains(k)) p[k] = v;
+      if (p.contains(k) || k == "Location") p[k] = v;  // Location: tailcfg.Location, omitempty
     peers_[p["PublicKey"].get<std::string>()] = p;
     emit_peer_locked(p, false, false);
   }
@@ -173,7 +173,7 @@ std::optional<Reply> Daemon::edit_peer_locked(const Json& pa) {
     other = true;
   }
   for (const char* k : {"RxBytes", "TxBytes", "ExitNodeOption", "OS", "Tags", "PrimaryRoutes", "KeyExpiry",
-                        "Expired", "AllowedIPs"})
+                        "Expired", "AllowedIPs", "Location"})
     if (pa.contains(k)) {
       (*p)[k] = pa[k];
       other = true;

@@ -97,6 +97,7 @@ class Daemon {
   Reply ping(const std::string& ip, const std::string& type);
   Reply so_mark();
   Reply dns_config();
+  Reply suggest_exit_node();  // exit_nodes.cpp
 
   std::shared_ptr<Watcher> add_watcher(uint64_t mask);
   void remove_watcher(const std::shared_ptr<Watcher>& w);
@@ -141,6 +142,10 @@ class Daemon {
   Json node_locked(const Json& ps) const;
   Json netmap_locked() const;
   void update_exit_node_locked();
+  // exit_nodes.cpp: the suggestion, and Prefs.AutoExitNode in a PATCH and after peer changes.
+  std::string suggestion_locked();
+  void patch_auto_exit_node_locked(const Json& masked, Json& next);
+  void resolve_auto_exit_node_locked();
   Reply apply_locked(const Json& action, bool& go_away, bool& come_back);
   std::optional<Reply> apply_state_locked(const Json& a);
   std::optional<Reply> apply_peers_locked(const Json& a);
@@ -162,6 +167,7 @@ class Daemon {
   std::map<std::string, Json> users_;  // decimal id -> UserProfile
   Json prefs_;
   std::string version_ = "1.102.3-t1234567ab-g89abcdef0";
+  std::string last_suggested_;  // the previous exit-node suggestion (kept while still a candidate)
   int cap_ = 142;
   std::string state_ = "Running";
   bool logged_in_ = true;

@@ -246,6 +246,11 @@ class Api {
       if (none) return deny("dns-config access denied");
       return d_.dns_config();
     }
+    if (ep == "suggest-exit-node") {
+      if (none) return deny("access denied");
+      if (m != "GET" && m != "POST") return text_reply(405, "want POST");
+      return d_.suggest_exit_node();
+    }
     if (ep == "check-so-mark-in-use") {
       if (none) return deny("access denied");
       return d_.so_mark();

@@ -71,6 +71,7 @@ Reply Daemon::patch_prefs(const std::string& body) {
   }
   // Both set: the IP wins (tailscaled clears the ID, then resolves the IP to a peer's ID).
   if (!next.value("ExitNodeID", "").empty() && !next.value("ExitNodeIP", "").empty()) next["ExitNodeID"] = "";
+  patch_auto_exit_node_locked(mp, next);
   prefs_ = next;
   update_exit_node_locked();
   Note n;

@@ -173,6 +173,7 @@ Json* Daemon::find_peer_locked(const std::string& name, std::string* key) {
 }
 
 void Daemon::update_exit_node_locked() {
+  resolve_auto_exit_node_locked();
   std::string id = prefs_.value("ExitNodeID", "");
   std::string ip = prefs_.value("ExitNodeIP", "");
   if (!ip.empty()) {  // the daemon resolves ExitNodeIP to an ID
