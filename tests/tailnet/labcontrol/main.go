@@ -15,6 +15,8 @@
 //	POST /dns-record?name=NAME&ip=IP       add a DNS extra record to the tailnet's DNS config
 //	POST /expire-keys                      expire every node's key
 //	POST /auth-mode?mode=key|interactive   how the next registration is decided
+//	POST /cap?node=NAME&cap=C...           add node capabilities (e.g. suggest-exit-node, which makes
+//	                                       an exit node a candidate for suggestions and auto:any)
 package main
 
 import (
@@ -255,6 +257,21 @@ func (l *lab) adminMux() *http.ServeMux {
 	post("/expire-keys", func(r *http.Request) (any, error) {
 		l.ctl.SetExpireAllNodes(true)
 		return map[string]bool{"expired": true}, nil
+	})
+	post("/cap", func(r *http.Request) (any, error) {
+		n, err := l.nodeByName(r.URL.Query().Get("node"))
+		if err != nil {
+			return nil, err
+		}
+		caps := tailcfg.NodeCapMap{}
+		for c, v := range n.CapMap {
+			caps[c] = v
+		}
+		for _, c := range r.URL.Query()["cap"] {
+			caps[tailcfg.NodeCapability(c)] = nil
+		}
+		l.ctl.SetNodeCapMap(n.Key, caps)
+		return map[string]any{"node": n.Hostinfo.Hostname(), "caps": caps}, nil
 	})
 	post("/auth-mode", func(r *http.Request) (any, error) {
 		switch mode := r.URL.Query().Get("mode"); mode {
