@@ -190,7 +190,7 @@ int run_check(const CommonArgs& common, const CheckArgs& args) {
     return finish(args, CheckStatus::kCritical, e.line(), "", {});
   }
   // Structured health is a bonus: a daemon that cannot give it leaves the sentences.
-  if (auto h = ts::read_health(client.api(), common.timeout); h && *h) status->health_warnings = std::move(**h);
+  add_health(client.api(), *status, common.timeout);
   Json rec = ts::status_record(*status);
   Verdict v;
   std::string state = rec["state"];

@@ -9,6 +9,7 @@
 
 #include "libcommon/core/term.hpp"
 #include "libcommon/tailscale/cancellable_client.hpp"
+#include "libcommon/tailscale/health.hpp"
 #include "libcommon/tailscale/localapi_client.hpp"
 
 namespace tb::cmd {
@@ -18,6 +19,12 @@ namespace tb::cmd {
 inline void add_dns_config(ts::LocalApiClient& client, ts::Status& s) {
   if (s.backend_state != ts::BackendState::kRunning && s.backend_state != ts::BackendState::kStarting) return;
   if (auto c = client.dns_config(); c && *c) s.dns_config = std::move(**c);
+}
+
+// The IPN bus's structured health (severity, impacts_connectivity) for the record's
+// health_warnings; a daemon that cannot give it leaves them [].
+inline void add_health(ts::LocalApiClient& client, ts::Status& s, std::chrono::milliseconds wait) {
+  if (auto h = ts::read_health(client, wait); h && *h) s.health_warnings = std::move(**h);
 }
 
 struct CommonArgs {

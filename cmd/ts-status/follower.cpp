@@ -71,6 +71,7 @@ void StatusFollower::on_bus(const ts::BusEvent& e) {
       reconnected_ = true;
       daemon_down_ = false;
     }
+    if (e.notify.has_health) health_ = ts::parse_health_state(e.notify.raw["Health"]);
     if (e.notify.err_message && !e.notify.err_message->empty()) {
       Json ev = ts::make_event("backend_error", core::now_unix());
       ev["message"] = *e.notify.err_message;
@@ -116,6 +117,7 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
   auto status = req_client_->status(true);
   if (status) add_dns_config(*req_client_, *status);
   std::lock_guard lock(mu_);
+  if (status) status->health_warnings = health_;
   if (!status) {
     if (status.error().code == core::ExitCode::kInterrupted) {
       u.interrupted = true;

@@ -19,6 +19,7 @@
 #include "cmd/ts-status/commands.hpp"
 #include "libcommon/core/json.hpp"
 #include "libcommon/tailscale/bus_follower.hpp"
+#include "libcommon/tailscale/health.hpp"
 
 namespace tb::cmd {
 
@@ -56,6 +57,7 @@ class StatusFollower {
   std::optional<std::chrono::steady_clock::time_point> retry_at_;  // after a failed status read
   std::chrono::milliseconds retry_backoff_{250};
   std::deque<core::Json> events_;
+  std::optional<std::vector<ts::HealthWarning>> health_;  // the bus's last health.State
   int interrupt_handle_ = 0;
   std::unique_ptr<ts::BusFollower> bus_;  // last: its thread calls on_bus
 };
