@@ -32,6 +32,41 @@ pid=$!; track_pid "$pid"
 fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
 fake_ctl "/peer?name=$peer&online=true" >/dev/null
 wait_exit "$pid" 0 10 "wait --for peer, after the peer came online"
+
+# Conditions are repeatable: all must hold; the timeout names those that did not.
+expect_exit 0 "$ts" --socket "$FAKE_SOCK" wait --for running --for "peer-online:$peer" --timeout 5s --quiet
+rc=0; "$ts" --socket "$FAKE_SOCK" wait --for running --for exit-node-online --timeout 1s 2>"$t/err" || rc=$?
+[ "$rc" = 75 ] && grep -q 'timed out after 1s waiting for exit-node-online (state: running)' "$t/err" \
+  || fail "exit-node-online timeout: $rc $(cat "$t/err")"
+# direct:NAME: a relayed peer times out; once direct, it returns.
+fake_ctl "/peer?name=$peer&relay=fra&active=true" >/dev/null
+lapi /localapi/v0/status | jq -e --arg n "$peer" '.Peer[] | select(.HostName == $n) | .CurAddr == ""' >/dev/null \
+  || fake_ctl "/peer?name=$peer&direct=false" >/dev/null || true
+rc=0; "$ts" --socket "$FAKE_SOCK" wait --for "direct:$peer" --timeout 1s 2>"$t/err" || rc=$?
+[ "$rc" = 75 ] && grep -q "waiting for direct:$peer" "$t/err" || fail "direct: timeout: $rc $(cat "$t/err")"
+"$ts" --socket "$FAKE_SOCK" wait --for "direct:$peer" --timeout 20s 2>"$t/err" &
+pid=$!; track_pid "$pid"
+fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
+fake_ctl "/peer?name=$peer&direct=true" >/dev/null
+wait_exit "$pid" 0 10 "wait --for direct, after the peer went direct" "$t/err"
+grep -q "^ts-status: direct:$peer: ok$" "$t/err" || fail "direct: message: $(cat "$t/err")"
+# exit-node-online: the exit node comes online while it waits.
+ip=$(lapi /localapi/v0/status | jq -r --arg n "$peer" '.Peer[] | select(.HostName == $n) | .TailscaleIPs[0]')
+fake_ctl /action -H 'Content-Type: application/json' -d "{\"peer\": {\"name\": \"$peer\", \"ExitNodeOption\": true, \"online\": false}}" >/dev/null
+lapi /localapi/v0/prefs -X PATCH -d "{\"ExitNodeIP\": \"$ip\", \"ExitNodeIPSet\": true}" >/dev/null
+"$ts" --socket "$FAKE_SOCK" wait --for exit-node-online --timeout 20s --quiet 2>"$t/err" &
+pid=$!; track_pid "$pid"
+fake_ctl '/wait-watchers?n=1&timeout_ms=10000' >/dev/null
+fake_ctl "/peer?name=$peer&online=true" >/dev/null
+wait_exit "$pid" 0 10 "wait --for exit-node-online, after the exit node came online" "$t/err"
+# dns:NAME asks the daemon's resolver (dns-query); a daemon without it is a protocol error at once.
+rc=0; "$ts" --socket "$FAKE_SOCK" wait --for "dns:$peer" --timeout 10s 2>"$t/err" || rc=$?
+[ "$rc" = 76 ] && grep -q 'dns-query: tailscaled answered HTTP 404' "$t/err" || fail "dns: without dns-query: $rc $(cat "$t/err")"
+# Bad conditions: usage.
+for bad in peer: direct: dns: sideways exit-node; do
+  rc=0; "$ts" --socket "$FAKE_SOCK" wait --for "$bad" --timeout 1s 2>"$t/err" || rc=$?
+  [ "$rc" = 2 ] && grep -q -- '--for must be running, ip, peer-online:NAME' "$t/err" || fail "--for $bad: $rc $(cat "$t/err")"
+done
 stop_fake
 
 # The daemon is not there yet: wait keeps trying, and succeeds once it starts.

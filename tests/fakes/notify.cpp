@@ -10,15 +10,22 @@ namespace tb::fake {
 Json Daemon::health_state_locked() const {
   auto h = health_locked();
   if (h.empty()) return Json{{"Warnings", nullptr}};
+  // Warnables that impact connectivity in tailscale.com v1.102.5 (health/warnings.go and the
+  // packages that register one), with their severity: an action's {"code": …} picks one.
+  static const std::map<std::string, std::string> kImpacting = {
+      {"network-status", "medium"}, {"no-derp-home", "medium"},         {"no-udp4-bind", "medium"},
+      {"dns-forward-failing", "medium"}, {"state-store-health", "high"}, {"captive-portal-detected", "high"}};
   std::map<std::string, Json> sorted;
   for (const auto& [code, text] : h) {
     Json w;
+    auto known = kImpacting.find(code);
     w["WarnableCode"] = code;
-    w["Severity"] = code == "login-state" || code == "wantrunning-false" ? "low" : "medium";
+    w["Severity"] = known != kImpacting.end() ? known->second
+                    : code == "login-state" || code == "wantrunning-false" ? "low" : "medium";
     w["Title"] = code == "login-state" ? "Logged out" : code == "wantrunning-false" ? "Tailscale off" : "Warning";
     w["Text"] = text;
     w["BrokenSince"] = now_utc();
-    w["ImpactsConnectivity"] = code == "login-state" || code == "wantrunning-false";
+    w["ImpactsConnectivity"] = known != kImpacting.end() || code == "login-state" || code == "wantrunning-false";
     sorted[code] = w;
   }
   Json warnings = Json::object();
