@@ -7,6 +7,7 @@
 #   make load    sb-relay and ts-status watch under load for minutes (tests/load; LOAD_SOAK=120 s)
 #   make tsan    sb-relay built with ThreadSanitizer, run under load with plan hot-swaps
 #   make lab     build the tailnet lab (real tailscaled, tailscale, control server) into build/tailnet
+#   make bench   benchmarks beside the peers (sing-box, dante, v2ray, microsocks; tailnet lab) into bench/RESULTS.md
 #   make singbox build the reference sing-box (test-only; make test and make asan build it) into build/singbox
 #   make difftest sb-route decide against the reference sing-box: DIFF_DECISIONS (100000) random decisions, a new seed
 #   make windows cross-build the tailscale library, ts-status.exe and the pipe tests with mingw-w64 into build-win
@@ -89,10 +90,15 @@ RUN_ARGS ?=
 run: build
 	@trap 'exit 0' INT; bash scripts/tailbox-proxy --bin $(BUILD)/cmd $(RUN_ARGS)
 
+# Benchmarks (minutes; bench/RESULTS.md): sb-relay beside sing-box, microsocks, dante, v2ray and the
+# splice relay on loopback, and into the lab's tailnet beside tailscaled's SOCKS5 and sing-box's
+# endpoint, with the project's own load generator (bench/tbload.cpp). bench/run.sh lists its knobs.
 bench:
 	@bash scripts/install-deps.sh --bench
 	cmake -S . -B $(BUILD) -DTB_BENCH=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) --target ts-status sb-route sb-relay fake_tailscaled tbload splice_relay route_bench
+	@$(MAKE) --no-print-directory lab
+	@$(MAKE) --no-print-directory singbox
 	bash bench/run.sh $(BUILD)
 
 install: build
