@@ -12,6 +12,7 @@ stdout, progress on stderr; exit 1 (loudly) when a peer or server did not start.
 (tput|conn PROXY|direct PORT N SECS) in the same repetitions, and prints both side by side."""
 import argparse
 import collections
+import json
 import os
 import resource
 import shutil
@@ -36,8 +37,10 @@ def configs(w, port):
     """The config file of each peer that needs one, for PORT."""
     with open(os.path.join(HERE, "peers", "danted.conf")) as f:
         dante = f.read().replace("port = 21082", "port = %d" % port)
-    v2ray = ('{"log": {"loglevel": "none"}, "inbounds": [{"listen": "127.0.0.1", "port": %d, "protocol": "socks",'
-             ' "settings": {"auth": "noauth", "udp": false}}], "outbounds": [{"protocol": "freedom"}]}' % port)
+    with open(os.path.join(HERE, "peers", "v2ray.json")) as f:
+        v2 = json.load(f)
+    v2["inbounds"][0]["port"] = port
+    v2ray = json.dumps(v2)
     mixed = ('{"log": {"disabled": true}, "inbounds": [{"type": "mixed", "tag": "in", "listen": "127.0.0.1",'
              ' "listen_port": %d}], "outbounds": [{"type": "direct", "tag": "direct"}], "route": {"final": "direct"}}' % port)
     out = {}
