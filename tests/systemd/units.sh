@@ -60,6 +60,7 @@ track_pid $!
 wait_for 10 grep -q '"type": "ready"' "$t/httpd.log"
 via_proxy() { in_net curl -sS --max-time 10 --proxy socks5h://127.0.0.1:1080 "$@"; }
 serves() { [ "$(via_proxy http://127.0.0.1:8080/ 2>/dev/null)" = "www saw 127.0.0.1" ]; }
+holds() { [ "$(grep -c '"path": "/hold"' "$t/httpd.log")" -ge "$1" ]; }  # N held requests arrived
 
 # ---- Normal running.
 in_root systemctl start tailbox-proxy.service
@@ -95,7 +96,7 @@ echo "sb-relay killed: serving again after $((SECONDS - start)) s, same main PID
 # ---- systemctl stop drains an open connection, and the unit ends inactive.
 via_proxy "http://127.0.0.1:8080/hold?file=$t/release" >"$t/held" 2>"$t/held.err" &
 curl_pid=$!
-wait_for 10 grep -q '"path": "/hold' "$t/httpd.log"
+wait_for 10 holds 1
 in_root systemctl stop --no-block tailbox-proxy.service
 wait_for 10 state_is tailbox-proxy.service deactivating
 touch "$t/release"
@@ -133,7 +134,7 @@ wait_for 10 serves
 rm -f "$t/release2"
 via_proxy "http://127.0.0.1:8080/hold?file=$t/release2" >"$t/held2" 2>&1 &
 curl_pid=$!
-wait_for 10 grep -q "/hold?file=$t/release2" "$t/httpd.log"
+wait_for 10 holds 2
 in_net ss -tne state established dst 127.0.0.1:8080 >"$t/ss"
 touch "$t/release2"
 wait_exit "$curl_pid" 0 10 "the marked connection" "$t/held2"
