@@ -55,26 +55,11 @@ void Compiler::run() {
   }
 }
 
-namespace {
-// A value sing-box reads as absent: null, false, 0, "", [] or {}.
-bool is_zero(const Json& v) {
-  return v.is_null() || v == false || (v.is_number() && v == 0) || (v.is_string() && v.get_ref<const std::string&>().empty()) ||
-         ((v.is_array() || v.is_object()) && v.empty());
-}
-}  // namespace
-
 // The keys the schema table reports wherever they hold a value (Key::why): a refusal, or a warning
 // saying why, at the key's path. Every key of an object checked by keys() passes here.
 void Compiler::report_support(const Json& obj, const std::string& path, const Allowed& allowed) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    const schema::Key* k = allowed.find(it.key());
-    if (!k || k->why.empty() || is_zero(*it)) continue;
-    auto p = key_path(path, it.key());
-    if (k->support == schema::Support::kRefused)
-      rd_.error(p, std::string(k->why) + " (\"" + it.key() + "\") is not supported by tailbox", "unsupported");
-    else if (k->support == schema::Support::kWarned)
-      rd_.warn(p, std::string(k->why), "ignored");
-  }
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    route::report_support(allowed.find(it.key()), it.key(), *it, key_path(path, it.key()), rd_);
 }
 
 // network_strategy, network_type, fallback_network_type (dial fields; with route, the default_
@@ -90,7 +75,7 @@ void Compiler::network_strategy(const Json& obj, const std::string& path, bool r
       rd_.error(key_path(path, pre + "network_strategy"), "unknown network strategy: " + *s);
   }
   bool has_type = false;
-  for (const std::string k : {pre + "network_type", pre + "fallback_network_type"}) {
+  for (const std::string& k : {pre + "network_type", pre + "fallback_network_type"}) {
     auto it = obj.find(k);
     if (it == obj.end()) continue;
     if (auto v = rd_.strings(*it, key_path(path, k))) {

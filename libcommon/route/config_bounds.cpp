@@ -186,6 +186,8 @@ void Compiler::upstream(const Json& o, const std::string& path, OutboundInfo& in
     if (!v.empty()) info.socks_version = v;
     auto n = str(o, "network", path);
     if (!n.empty() && n != "tcp" && n != "udp") rd_.error(key_path(path, "network"), "unknown network: " + n);
+    else if (n == "udp")  // sb-relay carries UDP through direct outbounds (and the tailscale endpoint) only
+      rd_.error(key_path(path, "network"), "a UDP-only socks outbound is not supported by tailbox", "unsupported");
   } else if (tls_enabled(o, path)) {
     rd_.error(key_path(path, "tls"), "TLS on outbound type \"" + info.type + "\" is not supported by tailbox", "unsupported");
   }

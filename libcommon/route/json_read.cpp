@@ -22,6 +22,21 @@ std::string key_path(const std::string& parent, const std::string& key) {
 }
 std::string index_path(const std::string& parent, size_t i) { return parent + "[" + std::to_string(i) + "]"; }
 
+bool is_zero(const Json& v) {
+  if (v.is_null() || v == false || (v.is_number() && v == 0)) return true;
+  if (v.is_string()) return v.get_ref<const std::string&>().empty();
+  if (v.is_object() && v.contains("enabled") && v["enabled"] == false) return true;
+  return (v.is_array() || v.is_object()) && v.empty();
+}
+
+bool report_support(const schema::Key* key, const std::string& name, const Json& v, const std::string& path, Reader& rd) {
+  if (!key || key->why.empty() || is_zero(v)) return true;
+  if (key->support == schema::Support::kWarned) rd.warn(path, std::string(key->why), "ignored");
+  if (key->support != schema::Support::kRefused) return true;
+  rd.error(path, "\"" + name + "\" (" + std::string(key->why) + ") is not supported by tailbox", "unsupported");
+  return false;
+}
+
 namespace {
 std::string cannot(const Json& v, const char* go_type) {
   return "json: cannot unmarshal " + json_type_name(v) + " into Go value of type " + go_type;

@@ -12,6 +12,7 @@
 #include "libcommon/core/json.hpp"
 #include "libcommon/core/time.hpp"
 #include "libcommon/route/diagnostic.hpp"
+#include "libcommon/route/schema.hpp"
 
 namespace tb::route {
 
@@ -20,6 +21,9 @@ using tb::core::Json;
 std::string json_type_name(const Json& v);
 std::string key_path(const std::string& parent, const std::string& key);
 std::string index_path(const std::string& parent, size_t i);
+// A value sing-box reads as if the key were absent: null, false, 0, "", [], {}, or an object whose
+// "enabled" is false (the TLS and UDP-over-TCP containers).
+bool is_zero(const Json& v);
 
 class Reader {
  public:
@@ -52,6 +56,11 @@ class Reader {
  private:
   Diagnostics& d_;
 };
+
+// A key the schema table reports wherever it holds a value (a kRefused or kWarned key with a
+// Key::why): unless `v` is zero, the refusal ("X" (why) is not supported by tailbox) or the
+// warning (why) at `path`. false when refused.
+bool report_support(const schema::Key* key, const std::string& name, const Json& v, const std::string& path, Reader& rd);
 
 // strconv.ParseUint(text, 0, 32): decimal, or 0x / 0o / 0b / leading-0 octal. The error is Go's
 // message ("strconv.ParseUint: parsing \"x\": invalid syntax").

@@ -64,6 +64,14 @@ const ActionKind kDnsActions[] = {
     {"predefined", ActionType::kRouteOptions, &kPredefinedKeys, false},
 };
 
+// An action field's table entry, for report_support.
+const schema::Key* action_key(std::string_view action, std::string_view k) {
+  for (auto s : {Section::kRouteRuleAction, Section::kRouteOptions, Section::kDial, Section::kResolver,
+                 Section::kDnsRuleAction})
+    if (const schema::Key* key = schema::find(s, k, action)) return key;
+  return nullptr;
+}
+
 template <size_t N>
 const ActionKind* find_action(const ActionKind (&kinds)[N], std::string_view name) {
   for (const auto& k : kinds)
@@ -194,6 +202,7 @@ std::optional<Action> RuleCompiler::compile_action(const Json& j, const std::str
       continue;
     }
     if (!dns && !read_action_field(k, j.at(k), kp, rd, a, any_option)) ok = false;
+    if (!report_support(action_key(name, k), k, j.at(k), kp, rd)) ok = false;
   }
   if (!ok) return std::nullopt;
   if (!dns && !check_action(a, path, any_option, rd)) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "libcommon/route/schema.hpp"
 
+#include <iterator>
+
 namespace tb::route::schema {
 
 namespace {
@@ -20,10 +22,16 @@ using S = Section;
 using T = Type;
 using A = Support;
 
+// The reasons shared by several keys.
+constexpr std::string_view kGui =
+    "sing-box uses it only in its graphical clients on Android and Apple platforms; on Linux it ignores it";
+constexpr std::string_view kDaemonIf =
+    "ignored in daemon-only mode: tailscaled owns its interface (and sing-box ignores it without system_interface)";
+
 // clang-format off
 constexpr Key kKeys[] = {
   // option.Options
-  {S::kTop, "$schema", T::kString, A::kAccepted},
+  {S::kTop, "$schema", T::kString, A::kCarried},
   {S::kTop, "log", T::kObject, A::kCarried},
   {S::kTop, "dns", T::kObject, A::kCarried},
   {S::kTop, "ntp", T::kObject, A::kWarned},
@@ -35,24 +43,24 @@ constexpr Key kKeys[] = {
   {S::kTop, "services", T::kList, A::kRefused},
   {S::kTop, "experimental", T::kObject, A::kWarned},
   // option.LogOptions
-  {S::kLog, "disabled", T::kBool, A::kAccepted},
-  {S::kLog, "level", T::kString, A::kAccepted},
-  {S::kLog, "output", T::kString, A::kAccepted},
-  {S::kLog, "timestamp", T::kBool, A::kAccepted},
+  {S::kLog, "disabled", T::kBool, A::kCarried},
+  {S::kLog, "level", T::kString, A::kCarried},
+  {S::kLog, "output", T::kString, A::kCarried},
+  {S::kLog, "timestamp", T::kBool, A::kCarried},
   // option.ListenOptions
   {S::kListen, "listen", T::kString, A::kCarried},
   {S::kListen, "listen_port", T::kPort, A::kCarried},
-  {S::kListen, "bind_interface", T::kString, A::kAccepted},
-  {S::kListen, "routing_mark", T::kMark, A::kAccepted},
-  {S::kListen, "reuse_addr", T::kBool, A::kAccepted},
-  {S::kListen, "netns", T::kString, A::kAccepted},
-  {S::kListen, "disable_tcp_keep_alive", T::kBool, A::kAccepted},
-  {S::kListen, "tcp_keep_alive", T::kDuration, A::kAccepted},
-  {S::kListen, "tcp_keep_alive_interval", T::kDuration, A::kAccepted},
-  {S::kListen, "tcp_fast_open", T::kBool, A::kAccepted},
-  {S::kListen, "tcp_multi_path", T::kBool, A::kAccepted},
-  {S::kListen, "udp_fragment", T::kBool, A::kAccepted},
-  {S::kListen, "udp_timeout", T::kDuration, A::kCarried},
+  {S::kListen, "bind_interface", T::kString, A::kCarried},
+  {S::kListen, "routing_mark", T::kMark, A::kCarried},
+  {S::kListen, "reuse_addr", T::kBool, A::kCarried},
+  {S::kListen, "netns", T::kString, A::kCarried},
+  {S::kListen, "disable_tcp_keep_alive", T::kBool, A::kCarried},
+  {S::kListen, "tcp_keep_alive", T::kDuration, A::kCarried},
+  {S::kListen, "tcp_keep_alive_interval", T::kDuration, A::kCarried},
+  {S::kListen, "tcp_fast_open", T::kBool, A::kCarried},
+  {S::kListen, "tcp_multi_path", T::kBool, A::kCarried},
+  {S::kListen, "udp_fragment", T::kBool, A::kCarried},
+  {S::kListen, "udp_timeout", T::kDuration, A::kRefused, "", "a per-inbound UDP timeout; sb-relay's --idle-timeout (5m, sing-box's default) applies"},
   {S::kListen, "detour", T::kString, A::kRefused},
   {S::kListen, "proxy_protocol", T::kBool, A::kLater},
   {S::kListen, "proxy_protocol_accept_no_header", T::kBool, A::kLater},
@@ -64,8 +72,8 @@ constexpr Key kKeys[] = {
   {S::kLegacyInbound, "udp_disable_domain_unmapping", T::kBool, A::kWarned},
   // option.HTTPMixedInboundOptions / SocksInboundOptions
   {S::kInbound, "users", T::kList, A::kCarried, "mixed socks http"},
-  {S::kInbound, "domain_resolver", T::kAny, A::kAccepted, "mixed socks http"},
-  {S::kInbound, "set_system_proxy", T::kBool, A::kAccepted, "mixed http"},
+  {S::kInbound, "domain_resolver", T::kAny, A::kCarried, "mixed socks http"},
+  {S::kInbound, "set_system_proxy", T::kBool, A::kRefused, "mixed http", "setting the desktop's proxy"},
   {S::kInbound, "tls", T::kObject, A::kRefused, "mixed http"},
   // auth.User
   {S::kUser, "username", T::kString, A::kCarried},
@@ -75,23 +83,23 @@ constexpr Key kKeys[] = {
   {S::kDial, "bind_interface", T::kString, A::kCarried},
   {S::kDial, "inet4_bind_address", T::kString, A::kCarried},
   {S::kDial, "inet6_bind_address", T::kString, A::kCarried},
-  {S::kDial, "bind_address_no_port", T::kBool, A::kAccepted},
-  {S::kDial, "protect_path", T::kString, A::kAccepted},
+  {S::kDial, "bind_address_no_port", T::kBool, A::kCarried},
+  {S::kDial, "protect_path", T::kString, A::kCarried},
   {S::kDial, "routing_mark", T::kMark, A::kCarried},
-  {S::kDial, "reuse_addr", T::kBool, A::kAccepted},
-  {S::kDial, "netns", T::kString, A::kAccepted},
+  {S::kDial, "reuse_addr", T::kBool, A::kCarried},
+  {S::kDial, "netns", T::kString, A::kCarried},
   {S::kDial, "connect_timeout", T::kDuration, A::kCarried},
-  {S::kDial, "tcp_fast_open", T::kBool, A::kAccepted},
-  {S::kDial, "tcp_multi_path", T::kBool, A::kAccepted},
-  {S::kDial, "disable_tcp_keep_alive", T::kBool, A::kAccepted},
-  {S::kDial, "tcp_keep_alive", T::kDuration, A::kAccepted},
-  {S::kDial, "tcp_keep_alive_interval", T::kDuration, A::kAccepted},
-  {S::kDial, "udp_fragment", T::kBool, A::kAccepted},
-  {S::kDial, "domain_resolver", T::kAny, A::kAccepted},
-  {S::kDial, "network_strategy", T::kString, A::kAccepted},
-  {S::kDial, "network_type", T::kListable, A::kAccepted},
-  {S::kDial, "fallback_network_type", T::kListable, A::kAccepted},
-  {S::kDial, "fallback_delay", T::kDuration, A::kAccepted},
+  {S::kDial, "tcp_fast_open", T::kBool, A::kCarried},
+  {S::kDial, "tcp_multi_path", T::kBool, A::kCarried},
+  {S::kDial, "disable_tcp_keep_alive", T::kBool, A::kCarried},
+  {S::kDial, "tcp_keep_alive", T::kDuration, A::kCarried},
+  {S::kDial, "tcp_keep_alive_interval", T::kDuration, A::kCarried},
+  {S::kDial, "udp_fragment", T::kBool, A::kCarried},
+  {S::kDial, "domain_resolver", T::kAny, A::kCarried},
+  {S::kDial, "network_strategy", T::kString, A::kWarned, "", kGui},
+  {S::kDial, "network_type", T::kListable, A::kWarned, "", kGui},
+  {S::kDial, "fallback_network_type", T::kListable, A::kWarned, "", kGui},
+  {S::kDial, "fallback_delay", T::kDuration, A::kCarried},
   {S::kDial, "domain_strategy", T::kString, A::kWarned},
   // option.DirectOutboundOptions / SOCKSOutboundOptions / HTTPOutboundOptions
   {S::kOutbound, "override_address", T::kString, A::kRemoved, "direct"},
@@ -102,11 +110,11 @@ constexpr Key kKeys[] = {
   {S::kOutbound, "version", T::kString, A::kCarried, "socks"},
   {S::kOutbound, "username", T::kString, A::kCarried, "socks http"},
   {S::kOutbound, "password", T::kString, A::kCarried, "socks http"},
-  {S::kOutbound, "network", T::kListable, A::kAccepted, "socks"},
-  {S::kOutbound, "udp_over_tcp", T::kAny, A::kAccepted, "socks"},
-  {S::kOutbound, "tls", T::kObject, A::kAccepted, "http"},
-  {S::kOutbound, "path", T::kString, A::kAccepted, "http"},
-  {S::kOutbound, "headers", T::kObject, A::kAccepted, "http"},
+  {S::kOutbound, "network", T::kListable, A::kCarried, "socks"},
+  {S::kOutbound, "udp_over_tcp", T::kAny, A::kRefused, "socks", "UDP over TCP"},
+  {S::kOutbound, "tls", T::kObject, A::kRefused, "http"},
+  {S::kOutbound, "path", T::kString, A::kRefused, "http", "a request path on an HTTP upstream"},
+  {S::kOutbound, "headers", T::kObject, A::kRefused, "http", "extra headers to an HTTP upstream"},
   // option.TailscaleEndpointOptions (ssh_server: 1.14)
   {S::kTailscale, "state_directory", T::kString, A::kWarned},
   {S::kTailscale, "auth_key", T::kString, A::kCarried},
@@ -122,9 +130,9 @@ constexpr Key kKeys[] = {
   {S::kTailscale, "relay_server_port", T::kPort, A::kCarried},
   {S::kTailscale, "relay_server_static_endpoints", T::kList, A::kCarried},
   {S::kTailscale, "system_interface", T::kBool, A::kWarned},
-  {S::kTailscale, "system_interface_name", T::kString, A::kAccepted},
-  {S::kTailscale, "system_interface_mtu", T::kInt, A::kAccepted},
-  {S::kTailscale, "udp_timeout", T::kDuration, A::kCarried},
+  {S::kTailscale, "system_interface_name", T::kString, A::kWarned, "", kDaemonIf},
+  {S::kTailscale, "system_interface_mtu", T::kInt, A::kWarned, "", kDaemonIf},
+  {S::kTailscale, "udp_timeout", T::kDuration, A::kWarned, "", "sing-box 1.13.19 keeps it but never uses it (protocol/tailscale/endpoint.go)"},
   {S::kTailscale, "ssh_server", T::kBool, A::kLater},
   // option.RouteOptions (find_neighbor, dhcp_lease_files: 1.14)
   {S::kRoute, "geoip", T::kObject, A::kRemoved},
@@ -135,15 +143,15 @@ constexpr Key kKeys[] = {
   {S::kRoute, "find_process", T::kBool, A::kCarried},
   {S::kRoute, "find_neighbor", T::kBool, A::kLater},
   {S::kRoute, "dhcp_lease_files", T::kList, A::kLater},
-  {S::kRoute, "auto_detect_interface", T::kBool, A::kAccepted},
-  {S::kRoute, "override_android_vpn", T::kBool, A::kAccepted},
-  {S::kRoute, "default_interface", T::kString, A::kAccepted},
+  {S::kRoute, "auto_detect_interface", T::kBool, A::kCarried},
+  {S::kRoute, "override_android_vpn", T::kBool, A::kWarned, "", "Android only: sing-box on Linux ignores it"},
+  {S::kRoute, "default_interface", T::kString, A::kCarried},
   {S::kRoute, "default_mark", T::kMark, A::kCarried},
   {S::kRoute, "default_domain_resolver", T::kAny, A::kCarried},
-  {S::kRoute, "default_network_strategy", T::kString, A::kAccepted},
-  {S::kRoute, "default_network_type", T::kListable, A::kAccepted},
-  {S::kRoute, "default_fallback_network_type", T::kListable, A::kAccepted},
-  {S::kRoute, "default_fallback_delay", T::kDuration, A::kAccepted},
+  {S::kRoute, "default_network_strategy", T::kString, A::kWarned, "", kGui},
+  {S::kRoute, "default_network_type", T::kListable, A::kWarned, "", kGui},
+  {S::kRoute, "default_fallback_network_type", T::kListable, A::kWarned, "", kGui},
+  {S::kRoute, "default_fallback_delay", T::kDuration, A::kWarned, "", kGui},
   // option.RuleSet
   {S::kRuleSet, "type", T::kString, A::kCarried},
   {S::kRuleSet, "tag", T::kString, A::kCarried},
@@ -161,70 +169,78 @@ constexpr Key kKeys[] = {
   {S::kRouteRuleAction, "sniffer", T::kListable, A::kCarried, "sniff"},
   {S::kRouteRuleAction, "timeout", T::kDuration, A::kCarried, "sniff"},
   // option.RouteOptionsActionOptions
-  {S::kRouteOptions, "override_address", T::kString, A::kAccepted},
-  {S::kRouteOptions, "override_port", T::kPort, A::kAccepted},
-  {S::kRouteOptions, "network_strategy", T::kString, A::kAccepted},
-  {S::kRouteOptions, "fallback_delay", T::kDuration, A::kAccepted},
-  {S::kRouteOptions, "udp_disable_domain_unmapping", T::kBool, A::kAccepted},
-  {S::kRouteOptions, "udp_connect", T::kBool, A::kAccepted},
-  {S::kRouteOptions, "udp_timeout", T::kDuration, A::kAccepted},
-  {S::kRouteOptions, "tls_fragment", T::kBool, A::kAccepted},
-  {S::kRouteOptions, "tls_fragment_fallback_delay", T::kDuration, A::kAccepted},
-  {S::kRouteOptions, "tls_record_fragment", T::kBool, A::kAccepted},
+  {S::kRouteOptions, "override_address", T::kString, A::kCarried},
+  {S::kRouteOptions, "override_port", T::kPort, A::kCarried},
+  {S::kRouteOptions, "network_strategy", T::kString, A::kRefused, "", "a network strategy (sing-box's Android and Apple clients)"},
+  {S::kRouteOptions, "fallback_delay", T::kDuration, A::kRefused, "", "a per-rule fallback delay"},
+  {S::kRouteOptions, "udp_disable_domain_unmapping", T::kBool, A::kRefused, "", "UDP domain unmapping control"},
+  {S::kRouteOptions, "udp_connect", T::kBool, A::kRefused, "", "connected UDP sockets"},
+  {S::kRouteOptions, "udp_timeout", T::kDuration, A::kRefused, "route-options", "a per-rule UDP timeout"},
+  {S::kRouteOptions, "udp_timeout", T::kDuration, A::kWarned, "route bypass", "sing-box ignores udp_timeout on the route and bypass actions (only route-options applies it)"},
+  {S::kRouteOptions, "tls_fragment", T::kBool, A::kRefused, "", "TLS fragmentation"},
+  {S::kRouteOptions, "tls_fragment_fallback_delay", T::kDuration, A::kRefused, "", "TLS fragmentation"},
+  {S::kRouteOptions, "tls_record_fragment", T::kBool, A::kRefused, "", "TLS record fragmentation"},
   // option.DomainResolveOptions
   {S::kResolver, "server", T::kString, A::kCarried},
   {S::kResolver, "strategy", T::kString, A::kCarried},
-  {S::kResolver, "disable_cache", T::kBool, A::kAccepted},
-  {S::kResolver, "rewrite_ttl", T::kInt, A::kAccepted},
-  {S::kResolver, "client_subnet", T::kString, A::kAccepted},
+  {S::kResolver, "disable_cache", T::kBool, A::kCarried},
+  {S::kResolver, "rewrite_ttl", T::kInt, A::kCarried},
+  {S::kResolver, "client_subnet", T::kString, A::kCarried},
   // option.DNSOptions
   {S::kDns, "servers", T::kList, A::kCarried},
   {S::kDns, "rules", T::kList, A::kCarried},
-  {S::kDns, "final", T::kString, A::kAccepted},
-  {S::kDns, "reverse_mapping", T::kBool, A::kAccepted},
-  {S::kDns, "strategy", T::kString, A::kAccepted},
-  {S::kDns, "disable_cache", T::kBool, A::kAccepted},
-  {S::kDns, "disable_expire", T::kBool, A::kAccepted},
-  {S::kDns, "independent_cache", T::kBool, A::kAccepted},
-  {S::kDns, "cache_capacity", T::kInt, A::kAccepted},
-  {S::kDns, "client_subnet", T::kString, A::kAccepted},
+  {S::kDns, "final", T::kString, A::kCarried},
+  {S::kDns, "reverse_mapping", T::kBool, A::kRefused},
+  {S::kDns, "strategy", T::kString, A::kCarried},
+  {S::kDns, "disable_cache", T::kBool, A::kCarried},
+  {S::kDns, "disable_expire", T::kBool, A::kCarried},
+  {S::kDns, "independent_cache", T::kBool, A::kCarried},
+  {S::kDns, "cache_capacity", T::kInt, A::kCarried},
+  {S::kDns, "client_subnet", T::kString, A::kRefused},
   {S::kDns, "fakeip", T::kObject, A::kWarned},
   // option.*DNSServerOptions by type, after the dial fields (local, dhcp, remote types)
-  {S::kDnsServer, "prefer_go", T::kBool, A::kAccepted, "local dhcp"},
-  {S::kDnsServer, "interface", T::kString, A::kAccepted, "dhcp"},
-  {S::kDnsServer, "path", T::kString, A::kAccepted, "hosts"},
-  {S::kDnsServer, "predefined", T::kObject, A::kAccepted, "hosts"},
-  {S::kDnsServer, "server", T::kString, A::kAccepted, "tcp udp tls quic https h3"},
-  {S::kDnsServer, "server_port", T::kPort, A::kAccepted, "tcp udp tls quic https h3"},
-  {S::kDnsServer, "tls", T::kObject, A::kAccepted, "tcp udp tls quic https h3"},
-  {S::kDnsServer, "path", T::kString, A::kAccepted, "tcp udp tls quic https h3"},
-  {S::kDnsServer, "method", T::kString, A::kLater, "tcp udp tls quic https h3"},
-  {S::kDnsServer, "headers", T::kObject, A::kAccepted, "tcp udp tls quic https h3"},
-  {S::kDnsServer, "inet4_range", T::kString, A::kAccepted, "fakeip"},
-  {S::kDnsServer, "inet6_range", T::kString, A::kAccepted, "fakeip"},
+  {S::kDnsServer, "prefer_go", T::kBool, A::kCarried, "local"},
+  {S::kDnsServer, "prefer_go", T::kBool, A::kRefused, "dhcp"},
+  {S::kDnsServer, "interface", T::kString, A::kRefused, "dhcp"},
+  {S::kDnsServer, "path", T::kString, A::kCarried, "hosts"},
+  {S::kDnsServer, "predefined", T::kObject, A::kCarried, "hosts"},
+  {S::kDnsServer, "server", T::kString, A::kCarried, "tcp udp https"},
+  {S::kDnsServer, "server", T::kString, A::kRefused, "tls quic h3"},
+  {S::kDnsServer, "server_port", T::kPort, A::kCarried, "tcp udp https"},
+  {S::kDnsServer, "server_port", T::kPort, A::kRefused, "tls quic h3"},
+  {S::kDnsServer, "tls", T::kObject, A::kCarried, "https"},
+  {S::kDnsServer, "tls", T::kObject, A::kRefused, "tls quic h3"},
+  {S::kDnsServer, "path", T::kString, A::kCarried, "https"},
+  {S::kDnsServer, "path", T::kString, A::kRefused, "h3"},
+  {S::kDnsServer, "method", T::kString, A::kLater, "https h3"},
+  {S::kDnsServer, "headers", T::kObject, A::kCarried, "https"},
+  {S::kDnsServer, "headers", T::kObject, A::kRefused, "h3"},
+  {S::kDnsServer, "inet4_range", T::kString, A::kRefused, "fakeip"},
+  {S::kDnsServer, "inet6_range", T::kString, A::kRefused, "fakeip"},
   {S::kDnsServer, "endpoint", T::kString, A::kCarried, "tailscale"},
-  {S::kDnsServer, "accept_default_resolvers", T::kBool, A::kAccepted, "tailscale resolved"},
-  {S::kDnsServer, "service", T::kString, A::kAccepted, "resolved"},
+  {S::kDnsServer, "accept_default_resolvers", T::kBool, A::kCarried, "tailscale"},
+  {S::kDnsServer, "accept_default_resolvers", T::kBool, A::kRefused, "resolved"},
+  {S::kDnsServer, "service", T::kString, A::kRefused, "resolved"},
   // option.LegacyDNSServerOptions, deprecated in 1.12
-  {S::kLegacyDnsServer, "address", T::kString, A::kWarned},
-  {S::kLegacyDnsServer, "address_resolver", T::kString, A::kWarned},
-  {S::kLegacyDnsServer, "address_strategy", T::kString, A::kWarned},
-  {S::kLegacyDnsServer, "address_fallback_delay", T::kDuration, A::kWarned},
-  {S::kLegacyDnsServer, "strategy", T::kString, A::kWarned},
-  {S::kLegacyDnsServer, "detour", T::kString, A::kWarned},
-  {S::kLegacyDnsServer, "client_subnet", T::kString, A::kWarned},
+  {S::kLegacyDnsServer, "address", T::kString, A::kRefused},
+  {S::kLegacyDnsServer, "address_resolver", T::kString, A::kRefused},
+  {S::kLegacyDnsServer, "address_strategy", T::kString, A::kRefused},
+  {S::kLegacyDnsServer, "address_fallback_delay", T::kDuration, A::kRefused},
+  {S::kLegacyDnsServer, "strategy", T::kString, A::kRefused},
+  {S::kLegacyDnsServer, "detour", T::kString, A::kRefused},
+  {S::kLegacyDnsServer, "client_subnet", T::kString, A::kRefused},
   // option.DNSRuleAction by action (route: kResolver)
   {S::kDnsRuleAction, "action", T::kString, A::kCarried},
   {S::kDnsRuleAction, "strategy", T::kString, A::kLater, "route-options"},
-  {S::kDnsRuleAction, "disable_cache", T::kBool, A::kAccepted, "route-options"},
-  {S::kDnsRuleAction, "rewrite_ttl", T::kInt, A::kAccepted, "route-options"},
-  {S::kDnsRuleAction, "client_subnet", T::kString, A::kAccepted, "route-options"},
+  {S::kDnsRuleAction, "disable_cache", T::kBool, A::kCarried, "route-options"},
+  {S::kDnsRuleAction, "rewrite_ttl", T::kInt, A::kRefused, "route-options"},
+  {S::kDnsRuleAction, "client_subnet", T::kString, A::kRefused, "route-options"},
   {S::kDnsRuleAction, "method", T::kString, A::kCarried, "reject"},
   {S::kDnsRuleAction, "no_drop", T::kBool, A::kCarried, "reject"},
-  {S::kDnsRuleAction, "rcode", T::kString, A::kAccepted, "predefined"},
-  {S::kDnsRuleAction, "answer", T::kListable, A::kAccepted, "predefined"},
-  {S::kDnsRuleAction, "ns", T::kListable, A::kAccepted, "predefined"},
-  {S::kDnsRuleAction, "extra", T::kListable, A::kAccepted, "predefined"},
+  {S::kDnsRuleAction, "rcode", T::kString, A::kCarried, "predefined"},
+  {S::kDnsRuleAction, "answer", T::kListable, A::kCarried, "predefined"},
+  {S::kDnsRuleAction, "ns", T::kListable, A::kCarried, "predefined"},
+  {S::kDnsRuleAction, "extra", T::kListable, A::kCarried, "predefined"},
   // option.ExperimentalOptions
   {S::kExperimental, "cache_file", T::kObject, A::kWarned},
   {S::kExperimental, "clash_api", T::kObject, A::kWarned},
@@ -246,11 +262,11 @@ constexpr Key kKeys[] = {
   {S::kClashApi, "default_mode", T::kString, A::kCarried},
   {S::kClashApi, "access_control_allow_origin", T::kListable, A::kWarned},
   {S::kClashApi, "access_control_allow_private_network", T::kBool, A::kWarned},
-  {S::kClashApi, "cache_file", T::kString, A::kWarned},
-  {S::kClashApi, "cache_id", T::kString, A::kWarned},
-  {S::kClashApi, "store_mode", T::kBool, A::kWarned},
-  {S::kClashApi, "store_selected", T::kBool, A::kWarned},
-  {S::kClashApi, "store_fakeip", T::kBool, A::kWarned},
+  {S::kClashApi, "cache_file", T::kString, A::kRemoved},
+  {S::kClashApi, "cache_id", T::kString, A::kRemoved},
+  {S::kClashApi, "store_mode", T::kBool, A::kRemoved},
+  {S::kClashApi, "store_selected", T::kBool, A::kRemoved},
+  {S::kClashApi, "store_fakeip", T::kBool, A::kRemoved},
   // option.DefaultRule
   {S::kRule, "type", T::kString, A::kCarried},
   {S::kRule, "inbound", T::kListable, A::kCarried},
@@ -311,9 +327,9 @@ constexpr Key kKeys[] = {
   {S::kDnsRule, "geosite", T::kListable, A::kRemoved},
   {S::kDnsRule, "source_geoip", T::kListable, A::kRemoved},
   {S::kDnsRule, "geoip", T::kListable, A::kRemoved},
-  {S::kDnsRule, "ip_cidr", T::kListable, A::kCarried},
-  {S::kDnsRule, "ip_is_private", T::kBool, A::kCarried},
-  {S::kDnsRule, "ip_accept_any", T::kBool, A::kCarried},
+  {S::kDnsRule, "ip_cidr", T::kListable, A::kRefused},
+  {S::kDnsRule, "ip_is_private", T::kBool, A::kRefused},
+  {S::kDnsRule, "ip_accept_any", T::kBool, A::kRefused},
   {S::kDnsRule, "source_ip_cidr", T::kListable, A::kCarried},
   {S::kDnsRule, "source_ip_is_private", T::kBool, A::kCarried},
   {S::kDnsRule, "source_port", T::kListable, A::kCarried},
@@ -326,7 +342,7 @@ constexpr Key kKeys[] = {
   {S::kDnsRule, "package_name", T::kListable, A::kRefused},
   {S::kDnsRule, "user", T::kListable, A::kCarried},
   {S::kDnsRule, "user_id", T::kListable, A::kCarried},
-  {S::kDnsRule, "outbound", T::kListable, A::kCarried},
+  {S::kDnsRule, "outbound", T::kListable, A::kWarned},
   {S::kDnsRule, "clash_mode", T::kString, A::kCarried},
   {S::kDnsRule, "network_type", T::kListable, A::kRefused},
   {S::kDnsRule, "network_is_expensive", T::kBool, A::kRefused},
@@ -340,7 +356,7 @@ constexpr Key kKeys[] = {
   {S::kDnsRule, "source_hostname", T::kList, A::kLater},
   {S::kDnsRule, "rule_set", T::kListable, A::kCarried},
   {S::kDnsRule, "rule_set_ip_cidr_match_source", T::kBool, A::kCarried},
-  {S::kDnsRule, "rule_set_ip_cidr_accept_empty", T::kBool, A::kCarried},
+  {S::kDnsRule, "rule_set_ip_cidr_accept_empty", T::kBool, A::kRefused},
   {S::kDnsRule, "invert", T::kBool, A::kCarried},
   {S::kDnsRule, "rule_set_ipcidr_match_source", T::kBool, A::kRemoved},
   // option.DefaultHeadlessRule (rule-set rules)
@@ -396,6 +412,27 @@ std::vector<std::string_view> order(Section s, std::string_view variant) {
   for (const auto& k : table())
     if (k.section == s && belongs(k.only, variant)) out.push_back(k.name);
   return out;
+}
+
+std::string_view support_name(Support s) {
+  switch (s) {
+    case Support::kCarried: return "carried";
+    case Support::kWarned: return "warned";
+    case Support::kRefused: return "refused";
+    case Support::kRemoved: return "removed";
+    case Support::kLater: return "later";
+  }
+  return "";
+}
+
+std::string_view section_name(Section s) {
+  static constexpr std::string_view kNames[] = {
+      "top",   "log",         "listen",         "legacy_inbound", "inbound",        "user",      "dial",
+      "outbound", "tailscale", "route",         "rule_set",       "route_rule_action", "route_options",
+      "resolver", "dns",       "dns_server",    "legacy_dns_server", "dns_rule_action", "rule", "dns_rule",
+      "headless_rule", "logical_rule", "experimental", "cache_file", "clash_api"};
+  auto i = static_cast<size_t>(s);
+  return i < std::size(kNames) ? kNames[i] : "";
 }
 
 bool is_dial_key(std::string_view name) { return find(Section::kDial, name) != nullptr; }

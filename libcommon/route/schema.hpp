@@ -43,11 +43,13 @@ enum class Type : unsigned char {
   kString, kBool, kInt, kMark, kPort, kDuration, kListable, kObject, kList, kAny
 };
 
+// Every key sing-box 1.13 has is carried out, refused at check, or warned about at check (where
+// sing-box itself ignores it on Linux, or it is deprecated); none is accepted silently and ignored.
+// tests/unit/route/schema_test.cpp holds each carried key's proof (the tests that show it acted on).
 enum class Support : unsigned char {
   kCarried,   // checked and acted on by tailbox
-  kAccepted,  // checked and accepted; nothing for a host proxy to do (sing-box-only tuning)
-  kWarned,    // accepted with a warning (deprecated, or ignored in daemon-only mode)
-  kRefused,   // sing-box knows it; tailbox reports it as not supported, with its path
+  kWarned,    // accepted with a warning at its path saying why (sing-box ignores it on Linux, ...)
+  kRefused,   // sing-box knows it; check refuses it with its path and "not supported by tailbox"
   kRemoved,   // removed from sing-box before 1.13: an error naming the version, as sing-box
   kLater,     // not in sing-box 1.13's structs (a later version's): "unknown field", as 1.13
 };
@@ -59,6 +61,10 @@ struct Key {
   Support support;
   // Space-separated values of the object's "type" (or "action") the key belongs to; "" = all.
   std::string_view only = {};
+  // For kWarned and kRefused keys the checker reports wherever the key has a value other than its
+  // zero: the warning's one-line reason, or what is not supported. Empty when the key's own
+  // section reports it (a refused type, a deprecation, a check across fields).
+  std::string_view why = {};
 };
 
 // The whole table, section by section, each in sing-box's order.
@@ -73,6 +79,11 @@ bool accepts(Section s, std::string_view name, std::string_view variant = {});
 // Every key of the section (kLater ones too: a newer config still formats in order), in sing-box's
 // order; with a variant, only the keys that belong to it.
 std::vector<std::string_view> order(Section s, std::string_view variant = {});
+
+// The name of a support value ("carried", "warned", ...), as `sb-route schema` prints it.
+std::string_view support_name(Support s);
+// The name of a section ("dial", "route", ...), as `sb-route schema` prints it.
+std::string_view section_name(Section s);
 
 // The dial fields (option.DialerOptions), for readers that only need to recognise them.
 bool is_dial_key(std::string_view name);

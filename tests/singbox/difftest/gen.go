@@ -205,10 +205,12 @@ func (g *gen) action(r map[string]any) {
 			r["sniffer"] = some(g, []string{"http", "tls", "quic", "dns"}, 2)
 		}
 	default:
+		// A route-options action needs an option; of those, sb-route carries the overrides (and
+		// refuses udp_timeout, tls_fragment and the like at check).
 		r["action"] = "route-options"
-		r["udp_timeout"] = "1m"
+		g.override(r)
 	}
-	if a, _ := r["action"].(string); (a == "route" || a == "route-options") && g.r.Intn(4) == 0 {
+	if a, _ := r["action"].(string); a == "route" && g.r.Intn(4) == 0 {
 		g.override(r) // the destination changes at once: later rules see it, the marker gets it
 	}
 }

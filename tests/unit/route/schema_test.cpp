@@ -86,7 +86,9 @@ TEST(Schema, DialFieldsAndVariants) {
   EXPECT_TRUE(accepts(Section::kOutbound, "version", "socks"));
   EXPECT_FALSE(accepts(Section::kOutbound, "version", "http"));
   EXPECT_TRUE(accepts(Section::kDnsServer, "accept_default_resolvers", "resolved"));
-  EXPECT_EQ(find(Section::kDnsServer, "path", "https")->support, Support::kAccepted);
+  EXPECT_EQ(find(Section::kDnsServer, "path", "https")->support, Support::kCarried);
+  EXPECT_EQ(find(Section::kDnsServer, "path", "h3")->support, Support::kRefused);
+  EXPECT_FALSE(accepts(Section::kDnsServer, "path", "udp"));
   EXPECT_EQ(order(Section::kRouteRuleAction, "reject"), (std::vector<std::string_view>{"action", "method", "no_drop"}));
 }
 
