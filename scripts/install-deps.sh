@@ -18,7 +18,8 @@ build_pkgs=(
 test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db groff-base microsocks
             clang libclang-rt-14-dev
             g++-mingw-w64-x86-64-posix wine wine64
-            zsh dpkg-dev file )  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
+            zsh dpkg-dev file  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
+            prometheus )  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
 
