@@ -40,6 +40,8 @@ struct StatusArgs {
   bool active = false;   // --active
   bool self = true;      // --self=false
   std::string output;    // --output FILE (prometheus: written atomically)
+  bool probe = false;    // --probe (prometheus): ping each online peer once
+  std::chrono::milliseconds probe_budget{std::chrono::seconds(10)};  // --probe-budget: all pings together
 };
 
 struct CheckArgs {

@@ -56,6 +56,9 @@ void add_status_flags(CLI::App& app, tb::cmd::StatusArgs& status, FormatFlags& f
   app.add_flag("--peers,!--no-peers", status.peers, "Include peers (--peers=false: only this node)");
   app.add_flag("--self,!--no-self", status.self, "Show this node's row in the table (--self=false hides it)");
   app.add_flag("--active", status.active, "Only peers with traffic in the last ~2 minutes");
+  app.add_flag("--probe", status.probe, "With --format prometheus: ping each online peer once (latency per peer)");
+  tb::core::add_duration_option(&app, "--probe-budget", status.probe_budget,
+                                "With --probe: time for all pings together (default 10s)");
 }
 
 CLI::App* add_check_command(CLI::App& app, tb::cmd::CheckArgs& check) {
@@ -110,6 +113,10 @@ bool resolve_format(const FormatFlags& f, tb::cmd::StatusArgs& status) {
   if (f.json || f.format == "json") status.format = Format::kJson;
   if (f.raw || f.format == "raw") status.format = Format::kRaw;
   if (f.format == "prometheus" || f.format == "prom") status.format = Format::kPrometheus;
+  if (status.probe && status.format != Format::kPrometheus) {
+    tb::core::print_error_line("ts-status", "--probe is only for --format prometheus (exit-nodes has its own)");
+    return false;
+  }
   if (!status.output.empty() && status.format != Format::kPrometheus) {
     tb::core::print_error_line("ts-status", "--output is only for --format prometheus");
     return false;

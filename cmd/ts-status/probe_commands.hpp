@@ -44,4 +44,10 @@ std::string first_ipv4(const ts::PeerStatus& p);
 // error "timeout").
 core::Json probe_peer(Client& client, const ts::PeerStatus& p, std::chrono::milliseconds timeout);
 
+// --format prometheus --probe (prometheus.cpp): one ping per online peer within `budget` in all
+// (each at most kProbePingTimeoutMs), by peer id; then the metrics with them (null: not probed).
+inline constexpr int kProbePingTimeoutMs = 3000;
+core::Json probe_peers(Client& client, const ts::Status& st, std::chrono::milliseconds budget);
+std::string render_prometheus(const core::Json& status_record, bool up, int64_t now, const core::Json& probes);
+
 }  // namespace tb::cmd

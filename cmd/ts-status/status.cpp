@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cmd/ts-status/commands.hpp"
+#include "cmd/ts-status/probe_commands.hpp"
 #include "libcommon/core/atomic_file.hpp"
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
@@ -39,8 +40,8 @@ std::string not_running_text(const ts::Status& s) {
   }
 }
 
-int write_prometheus(const StatusArgs& args, const core::Json& rec, bool up) {
-  std::string text = render_prometheus(rec, up, core::now_unix());
+int write_prometheus(const StatusArgs& args, const core::Json& rec, bool up, const core::Json& probes = nullptr) {
+  std::string text = render_prometheus(rec, up, core::now_unix(), probes);
   if (args.output.empty()) {
     core::write_stdout(text);
     return 0;
@@ -88,7 +89,9 @@ int run_status(const CommonArgs& common, const StatusArgs& args) {
       core::emit_record(rec);
       break;
     case Format::kPrometheus: {
-      int rc = write_prometheus(args, rec, true);
+      core::Json probes = args.probe ? probe_peers(client, *status, args.probe_budget) : core::Json(nullptr);
+      if (core::interrupted()) return to_int(ExitCode::kInterrupted);
+      int rc = write_prometheus(args, rec, true, probes);
       if (rc != 0) return rc;
       break;
     }
