@@ -19,6 +19,8 @@ test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db 
             clang libclang-rt-14-dev
             g++-mingw-w64-x86-64-posix wine wine64
             zsh dpkg-dev file  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
+            debhelper lintian  # make package (dpkg-buildpackage over debian/) and its lintian check
+            debootstrap shellcheck  # the Debian 12 roots of tests/systemd and make test-fresh; cli/shellcheck-scripts
             prometheus )  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
