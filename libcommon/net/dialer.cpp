@@ -10,6 +10,7 @@
 
 #include "libcommon/net/dns.hpp"
 #include "libcommon/net/http_proxy.hpp"
+#include "libcommon/net/localapi_dial.hpp"
 
 #ifndef SO_BINDTOIFINDEX
 #define SO_BINDTOIFINDEX 62
@@ -385,6 +386,7 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
     if (auto ip = tb::route::IpAddr::parse(dst.host))
       for (const auto& self : plan.self_ips)
         if (self == *ip) target.host = ip->v4 ? "127.0.0.1" : "::1";
+    if (auto via = co_await tailnet_dial_hook(plan, ob, target)) co_return std::move(*via);  // Local API dial
     if (plan.tun) {
       if (target.host != "127.0.0.1" && target.host != "::1" && if_nametoindex("tailscale0") == 0)
         co_return failure("tailscale endpoint " + ob.tag +
