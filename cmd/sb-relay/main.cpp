@@ -17,6 +17,7 @@
 #include "libcommon/core/output.hpp"
 #include "libcommon/core/process.hpp"
 #include "libcommon/core/tool.hpp"
+#include "libcommon/net/localapi_dial.hpp"
 #include "libcommon/net/records.hpp"
 #include "libcommon/net/server.hpp"
 
@@ -51,6 +52,8 @@ struct Args {
   int64_t busy_poll = 30;
   int64_t max_connections = 4096;
   double handshake_timeout = 10, idle_timeout = 300, drain_timeout = 5;
+  std::string socket;                           // tailscaled's Local API, for the dial transport
+  std::vector<std::string> tailnet_transports;  // --tailscale-transport [TAG=]MODE
 };
 
 std::chrono::milliseconds secs(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
@@ -79,6 +82,11 @@ void add_options(CLI::App& app, Args& a) {
   app.add_option("--handshake-timeout", a.handshake_timeout, "Seconds for a client to finish its request (default 10)");
   app.add_option("--idle-timeout", a.idle_timeout, "Seconds without traffic before a connection is closed (default 300)");
   app.add_option("--drain-timeout", a.drain_timeout, "Seconds SIGTERM waits for open connections (default 5)");
+  app.add_option("--socket", a.socket, "tailscaled's Local API socket, for the dial transport (default: $TS_SOCKET, else /var/run/tailscale/tailscaled.sock)")
+      ->type_name("PATH");
+  app.add_option("--tailscale-transport", a.tailnet_transports,
+                 "How tailscale endpoints reach the tailnet: auto (default), dial (the Local API) or socks5; TAG=MODE for one endpoint; repeatable")
+      ->type_name("[TAG=]MODE");
   tb::core::add_log_level_option(&app, "stderr log level: trace, debug, info, warn (default), error, off");
 }
 
@@ -213,6 +221,7 @@ int real_main(int argc, char** argv) {
   Args a;
   add_options(app, a);
   if (auto rc = tb::core::parse_command_line(app, argc, argv)) return *rc;
+  if (auto t = tb::net::configure_dial_transport(a.socket, a.tailnet_transports); !t) return fail_with(t.error());
 
   bool standalone = !a.configs.empty() || !a.config_dirs.empty() || a.use_default || isatty(STDIN_FILENO);
   tb::core::JsonLinesReader stdin_plans(std::cin, nullptr);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "libcommon/route/config.hpp"
+#include "libcommon/route/process.hpp"
 #include "libcommon/route/request.hpp"
 #include "libcommon/route/router.hpp"
 #include "libcommon/route/source.hpp"
@@ -73,10 +74,11 @@ bool read_json_lines(std::istream& in, const std::function<tb::core::Result<void
 std::optional<tb::route::TailnetState> read_status_file(const std::string& path);
 
 // The router of explain and decide, with what it points to: the config's rules, the tailnet of
-// --status, the --dns answers, and socket owners from /proc when find_process.
+// --status, the --dns answers, and socket owners (netlink sock_diag, else /proc, as sb-relay)
+// when find_process.
 struct Routing {
   tb::route::StaticResolver dns;
-  tb::route::ProcFsProcessSearcher procfs;
+  tb::route::SockDiagProcessSearcher owners;
   tb::route::Router router;
   explicit Routing(std::shared_ptr<const tb::route::RouteConfig> config) : router(std::move(config)) {}
 };

@@ -117,7 +117,7 @@ std::unique_ptr<Routing> make_router(const Loaded& loaded, const std::vector<std
     r->router = r->router.with_tailnet(std::move(*t));
   }
   r->router.set_resolver(&r->dns);
-  if (find_process) r->router.set_process_searcher(&r->procfs);
+  if (find_process) r->router.set_process_searcher(&r->owners);
   return r;
 }
 

@@ -50,6 +50,10 @@ tb::core::Result<std::shared_ptr<const Plan>> plan_from_config(const Json& merge
   plan->magic_dns_suffix = tailnet.magic_dns_suffix;
   for (const auto& r : config->rules)
     if (r.action.type == tb::route::ActionType::kResolve) plan->has_resolve_action = true;
+  // As sing-box's router.go: any rule-set with a process rule turns the search on, used or not.
+  plan->needs_process = config->needs_process;
+  for (const auto& set : config->rule_sets)
+    for (const auto& r : set->rules) plan->needs_process = plan->needs_process || r.uses_process();
   plan->outbounds = outbounds_from_config(*config);
   plan->inbounds = inbounds_from_config(*config);
   auto router = std::make_shared<tb::route::Router>(config, std::move(tailnet));

@@ -27,6 +27,9 @@ struct Plan {
   std::vector<tb::route::IpAddr> self_ips;
   std::string magic_dns_suffix;
   bool has_resolve_action = false;
+  // route.find_process, or a rule or rule-set that needs the socket owner (process_name,
+  // process_path, process_path_regex, user, user_id): sessions look the client's process up.
+  bool needs_process = false;
   std::vector<std::string> config_paths;
 
   const OutboundSpec* outbound(const std::string& tag) const {

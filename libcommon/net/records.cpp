@@ -6,6 +6,16 @@ using tb::core::Json;
 
 static Json str_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
+// The same names as a decide request's "process" (man/sb-route.1), and the pid.
+static Json process_json(const std::optional<tb::route::SocketOwner>& o) {
+  if (!o) return nullptr;
+  return {{"pid", o->pid >= 0 ? Json(o->pid) : Json(nullptr)},
+          {"name", str_or_null(o->info.name)},
+          {"path", str_or_null(o->info.path)},
+          {"user", str_or_null(o->info.user)},
+          {"user_id", o->info.user_id >= 0 ? Json(o->info.user_id) : Json(nullptr)}};
+}
+
 Json conn_record(const ConnInfo& c, std::string_view event) {
   Json j;
   j["v"] = 1;
@@ -25,6 +35,7 @@ Json conn_record(const ConnInfo& c, std::string_view event) {
   j["bytes_down"] = c.bytes_down;
   j["duration_ms"] = c.duration_ms;
   j["error"] = str_or_null(c.error);
+  j["process"] = process_json(c.process);
   return j;
 }
 

@@ -4,7 +4,7 @@
 //    "generation":G}
 //   {"v":1,"type":"conn","event":"open"|"close","id":N,"inbound","protocol","user","source",
 //    "destination":{"host","port","ip"},"rule","action","outbound","generation","bytes_up",
-//    "bytes_down","duration_ms","error"}
+//    "bytes_down","duration_ms","error","process":{"pid","name","path","user","user_id"}|null}
 // Passwords never appear in any record.
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 
 #include "libcommon/core/json.hpp"
 #include "libcommon/net/outbound.hpp"
+#include "libcommon/route/process.hpp"
 
 namespace tb::net {
 
@@ -30,6 +31,7 @@ struct ConnInfo {
   uint64_t bytes_up = 0, bytes_down = 0;
   int64_t duration_ms = 0;
   std::string error;
+  std::optional<tb::route::SocketOwner> process;  // the client's process, when looked up and found
 };
 
 tb::core::Json conn_record(const ConnInfo& c, std::string_view event);

@@ -7,9 +7,12 @@
 
 #include <algorithm>
 #include <array>
+#include <mutex>
 
 #include "libcommon/core/output.hpp"
+#include "libcommon/net/dns_router.hpp"
 #include "libcommon/net/http_proxy.hpp"
+#include "libcommon/net/process_lookup.hpp"
 #include "libcommon/net/pump.hpp"
 #include "libcommon/net/session.hpp"
 #include "libcommon/net/socks4.hpp"
@@ -80,7 +83,62 @@ tb::route::Request route_request(const Session& s, const HostPort& dst, const st
   req.destination_host = dst.host;
   req.destination_port = dst.port;
   req.user = s.info.user;
+  if (s.info.process) req.process = s.info.process->info;
   return req;
+}
+
+// How long a connection waits for its process before the rules see none (as in sing-box when
+// its search fails); the lookup itself takes microseconds to a few milliseconds.
+constexpr auto kProcessWait = 250ms;
+
+// The client's process (process_lookup.hpp) into s.info.process, once per connection.
+awaitable<void> find_process(Session& s) {
+  s.process_checked = true;
+  std::error_code ec;
+  auto local = s.client.local_endpoint(ec);
+  auto client = tb::route::IpAddr::parse(unmapped(s.peer.address()).to_string());
+  auto self = tb::route::IpAddr::parse(unmapped(local.address()).to_string());
+  if (ec || !client || !self || s.peer.port() == 0) co_return;
+  struct Wait {
+    std::mutex mu;
+    bool done = false;
+    std::optional<tb::route::SocketOwner> owner;
+    asio::steady_timer* timer = nullptr;  // set while this frame waits
+  };
+  auto w = std::make_shared<Wait>();
+  asio::steady_timer timer(s.client.get_executor(), kProcessWait);
+  auto ex = s.client.get_executor();
+  {
+    std::lock_guard lock(w->mu);
+    w->timer = &timer;
+  }
+  struct Detach {  // also when the loop destroys this frame
+    Wait& w;
+    ~Detach() {
+      std::lock_guard lock(w.mu);
+      w.timer = nullptr;
+    }
+  } detach{*w};
+  find_client_process(*client, s.peer.port(), *self, local.port(), [w, ex](std::optional<tb::route::SocketOwner> o) {
+    std::lock_guard lock(w->mu);
+    w->owner = std::move(o);
+    w->done = true;
+    if (w->timer) asio::post(ex, [w] {
+      std::lock_guard l(w->mu);
+      if (w->timer) w->timer->cancel();
+    });
+  });
+  bool done = false;
+  {
+    std::lock_guard lock(w->mu);
+    done = w->done;
+  }
+  if (!done) co_await timer.async_wait(use_tuple);
+  std::lock_guard lock(w->mu);
+  if (w->done)
+    s.info.process = std::move(w->owner);
+  else
+    spdlog::debug("conn {}: no process found within {} ms", s.info.id, kProcessWait.count());
 }
 
 }  // namespace
@@ -121,16 +179,9 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
   s.info.host = dst.host;
   s.info.port = dst.port;
   const Plan& plan = *s.plan;
+  if (plan.needs_process && !s.process_checked) co_await find_process(s);
   tb::route::Request req = route_request(s, dst, network);
-  if (plan.has_resolve_action && !is_ip_literal(dst.host)) {
-    auto r = co_await resolve_host(dst.host, plan);
-    std::vector<tb::route::IpAddr> ips;
-    for (const auto& a : r.addresses)
-      if (auto ip = tb::route::IpAddr::parse(a.to_string())) ips.push_back(*ip);
-    prefetch_answer(normalize_name(dst.host), std::move(ips));
-  }
-  auto d = plan.router->decide(req);
-  if (plan.has_resolve_action) clear_prefetched();
+  auto d = co_await decide_resolving(plan, req, dst.host, s.info.dns_server);  // dns_router.hpp
   s.info.rule = d.rule_index;
   s.info.action = std::string(tb::route::action_name(d.action));
   s.info.outbound = d.outbound;
@@ -158,6 +209,7 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
     if (network == "udp") co_return out;  // the UDP relay dials per datagram
     out.dial = co_await connect_outbound(plan, *ob, target);
     s.info.ip = out.dial.ip;
+    if (!out.dial.dns_server.empty()) s.info.dns_server = out.dial.dns_server;
     if (s.info.ip.empty() && is_ip_literal(target.host)) s.info.ip = target.host;  // known even when the dial failed
   }
   emit_open(s);

@@ -36,6 +36,7 @@ struct Session {
   std::shared_ptr<bool> hs_armed = std::make_shared<bool>(false);
   bool opened = false;
   bool between_requests = false;  // HTTP keep-alive: a close here is a normal end
+  bool process_checked = false;   // the client's process was looked up (once per connection)
   // Set by a handshake that ends in a relayed connection. The handshake's coroutine frames (large:
   // every local of every step) are freed before run_session relays, so a held connection costs
   // only the relay's own state.
