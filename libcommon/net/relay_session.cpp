@@ -10,7 +10,6 @@
 #include <mutex>
 
 #include "libcommon/core/output.hpp"
-#include "libcommon/net/dns_router.hpp"
 #include "libcommon/net/http_proxy.hpp"
 #include "libcommon/net/process_lookup.hpp"
 #include "libcommon/net/pump.hpp"
@@ -181,7 +180,15 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
   const Plan& plan = *s.plan;
   if (plan.needs_process && !s.process_checked) co_await find_process(s);
   tb::route::Request req = route_request(s, dst, network);
-  auto d = co_await decide_resolving(plan, req, dst.host, s.info.dns_server);  // dns_router.hpp
+  if (plan.has_resolve_action && !is_ip_literal(dst.host)) {
+    auto r = co_await resolve_host(dst.host, plan);
+    std::vector<tb::route::IpAddr> ips;
+    for (const auto& a : r.addresses)
+      if (auto ip = tb::route::IpAddr::parse(a.to_string())) ips.push_back(*ip);
+    prefetch_answer(normalize_name(dst.host), std::move(ips));
+  }
+  auto d = plan.router->decide(req);
+  if (plan.has_resolve_action) clear_prefetched();
   s.info.rule = d.rule_index;
   s.info.action = std::string(tb::route::action_name(d.action));
   s.info.outbound = d.outbound;
@@ -209,7 +216,6 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
     if (network == "udp") co_return out;  // the UDP relay dials per datagram
     out.dial = co_await connect_outbound(plan, *ob, target);
     s.info.ip = out.dial.ip;
-    if (!out.dial.dns_server.empty()) s.info.dns_server = out.dial.dns_server;
     if (s.info.ip.empty() && is_ip_literal(target.host)) s.info.ip = target.host;  // known even when the dial failed
   }
   emit_open(s);
