@@ -75,7 +75,7 @@ int real_main(int argc, char** argv) {
   auto* decide_cmd = app.add_subcommand("decide", "JSON Lines requests on stdin, one decision record per request on stdout");
   decide_cmd->add_option("--dns", decide.dns, "Answer for the resolve action: NAME=IP[,IP] (repeatable)")->allow_extra_args(false);
   decide_cmd->add_option("--status", decide.status_file, "File with ts-status records; the last one is the tailnet");
-  decide_cmd->add_flag("--find-process", decide.find_process, "Look up socket owners in /proc for process rules");
+  decide_cmd->add_flag("--find-process", decide.find_process, "Look up socket owners (netlink sock_diag, else /proc) for process rules");
 
   sr::FormatArgs format;
   auto* format_cmd = app.add_subcommand("format", "Rewrite configs canonically, as sing-box format does");
