@@ -1,10 +1,9 @@
 #pragma once
-// Reaching a destination through one outbound: name resolution (MagicDNS from the plan first,
-// other names under the tailnet suffix from 100.100.100.100, the rest through asio's resolver,
-// which runs getaddrinfo off the event loop), socket protection (SO_MARK, SO_BINDTOIFINDEX with
-// a SO_BINDTODEVICE fallback, bind addresses), a connect timeout, happy eyeballs (RFC 8305:
-// families interleaved, a new attempt every 250 ms, first success wins), and the upstream
-// handshakes of socks and http outbounds. Internal header: it includes asio.
+// Reaching a destination through one outbound: name resolution (resolve.hpp), every socket
+// opened and protected by protect.hpp (all dial fields), a connect timeout, happy eyeballs
+// (dial_addresses.cpp, RFC 8305: families interleaved, a new attempt after fallback_delay, first
+// success wins), and the upstream handshakes of socks and http outbounds. Internal header: it
+// includes asio.
 
 #include <chrono>
 #include <optional>
@@ -41,14 +40,20 @@ awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan);
 // within `timeout`; A before AAAA.
 awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout);
 
+// A failed dial: its error, SOCKS5 reply and HTTP status.
+inline DialResult failure(std::string msg, socks5::Reply reply, int http) {
+  DialResult r;
+  r.error = std::move(msg);
+  r.reply = reply;
+  r.http_status = http;
+  return r;
+}
+
 // Opens, protects and connects a socket to one of `addrs` (happy eyeballs when several).
 awaitable<DialResult> dial_addresses(std::vector<asio::ip::address> addrs, uint16_t port, const DialOptions& opts);
 
 // The whole outbound: direct, block, socks, http or the tailscale endpoint.
 awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob, const HostPort& dst);
-
-// Applies the dial fields to an open socket; returns an error text or "".
-std::string protect_socket(int fd, bool v6, const DialOptions& opts);
 
 // errno of a failed dial → SOCKS5 reply code and HTTP status.
 void classify_error(const std::error_code& ec, DialResult& r);

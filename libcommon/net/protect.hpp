@@ -53,6 +53,17 @@ awaitable<std::string> protect_socket(int fd, SocketKind kind, const asio::ip::a
 // for sockets made off the event loop.
 std::string protect_socket_blocking(int fd, SocketKind kind, const asio::ip::address& remote, const DialOptions& opts);
 
+// TCP keep-alive as the keys say: on unless disable_tcp_keep_alive (idle tcp_keep_alive or 5 min,
+// interval tcp_keep_alive_interval or 75 s, 9 probes). Dials get it from protect_socket; an
+// inbound applies it to each accepted connection, as Go's ListenConfig does.
+std::string set_keep_alive(int fd, const DialOptions& opts);
+
+// An inbound's listening socket (common/listener/listener_tcp.go) or its UDP ASSOCIATE relay
+// socket (listener_udp.go's ListenPacket): bind_interface, routing_mark and reuse_addr; for TCP
+// also tcp_fast_open (TCP_FASTOPEN, queue net.core.somaxconn). Open it with open_socket_fd for
+// netns and tcp_multi_path. Returns "" or the error.
+std::string protect_listener(int fd, SocketKind kind, const DialOptions& opts);
+
 // A raw descriptor (close-on-exec, non-blocking) of `kind` for the family `v6`, created inside
 // opts.netns when set, with IPPROTO_MPTCP for tcp_multi_path; -1 and `error` when that fails.
 int open_socket_fd(SocketKind kind, bool v6, const DialOptions& opts, std::string& error);

@@ -11,6 +11,7 @@
 
 #include <thread>
 
+#include "libcommon/net/protect.hpp"
 #include "libcommon/net/pump.hpp"
 #include "libcommon/net/relay_session.hpp"
 
@@ -51,7 +52,8 @@ bool listeners_match(const std::vector<InboundSpec>& inbounds, const std::vector
   if (inbounds.size() != bound.size()) return false;
   for (size_t i = 0; i < inbounds.size(); ++i) {
     const auto& in = inbounds[i];
-    if (in.tag != bound[i].spec.tag || in.listen != bound[i].spec.listen || (in.port != 0 && in.port != bound[i].port))
+    if (in.tag != bound[i].spec.tag || in.listen != bound[i].spec.listen || (in.port != 0 && in.port != bound[i].port) ||
+        in.socket != bound[i].spec.socket)
       return false;
   }
   return true;
@@ -102,6 +104,7 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    set_keep_alive(sock.native_handle(), ctx.spec.socket);  // as Go's ListenConfig does for each accepted conn
     auto& sh = *ctx.shared;
     if (sh.active.load() >= sh.opts.max_connections) {
       if (sh.refusing.fetch_add(1) >= 64) {  // refusals are bounded too
@@ -168,11 +171,21 @@ RelayServer::~RelayServer() {
 
 namespace {
 
-// Opens, binds and listens on a new socket for `ep` (SO_REUSEPORT when asked).
-std::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, bool reuseport) {
+// Opens, binds and listens on a new socket for `ep` (SO_REUSEPORT when asked), with the
+// inbound's listen fields (protect.hpp: netns, tcp_multi_path, bind_interface, routing_mark,
+// reuse_addr, tcp_fast_open); "" or the error.
+std::string open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, bool reuseport, const DialOptions& sock) {
+  std::string error;
+  int fd = open_socket_fd(SocketKind::kTcp, ep.address().is_v6(), sock, error);
+  if (fd < 0) return error;
   std::error_code ec;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  acc.assign(ep.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return ec.message();
+  }
+  if (auto e = protect_listener(fd, SocketKind::kTcp, sock); !e.empty()) return e;
+  acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec && reuseport) {
     int one = 1;
     if (setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
@@ -188,7 +201,7 @@ std::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, bool 
     int secs = 1;
     ::setsockopt(acc.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
   }
-  return ec;
+  return ec ? ec.message() : "";
 }
 
 // Another loop's acceptor on the same listening socket: a dup of its descriptor.
@@ -226,18 +239,22 @@ tb::core::Result<BoundInbound> RelayServer::Impl::listen(const InboundSpec& in) 
   BoundInbound b;
   b.spec = in;
   b.port = in.port;
-  auto failed = [&](const std::error_code& e) {
-    return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, b.port}.str() + ": " + e.message());
+  auto failed = [&](const std::string& e) {
+    return fail(ExitCode::kUnavailable, "inbound " + in.tag + ": listen on " + HostPort{in.listen, b.port}.str() + ": " + e);
   };
   bool reuseport = shared->opts.reuseport && workers.size() > 1;
   if (b.port != 0 && reuseport)
-    if (auto pec = probe_port(workers.front()->io, tcp::endpoint(addr, b.port))) return failed(pec);
+    if (auto pec = probe_port(workers.front()->io, tcp::endpoint(addr, b.port))) return failed(pec.message());
   int listening_fd = -1;
   for (auto& w : workers) {
     tcp::endpoint ep(addr, b.port);
     auto acc = std::make_unique<tcp::acceptor>(w->io);
     bool share = !reuseport && listening_fd >= 0;
-    if (auto aec = share ? share_acceptor(*acc, ep, listening_fd) : open_acceptor(*acc, ep, reuseport)) return failed(aec);
+    if (share) {
+      if (auto aec = share_acceptor(*acc, ep, listening_fd)) return failed(aec.message());
+    } else if (auto aerr = open_acceptor(*acc, ep, reuseport, in.socket); !aerr.empty()) {
+      return failed(aerr);
+    }
     if (!share) {
       if (b.port == 0) b.port = acc->local_endpoint().port();  // the other loops share the chosen port
       listening_fd = acc->native_handle();

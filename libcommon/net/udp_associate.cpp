@@ -1,13 +1,17 @@
 // SOCKS5 UDP ASSOCIATE (RFC 1928 §7): a relay socket per association, datagrams routed per
 // destination by the same Router decision as a TCP connection (cached, 1024 destinations at
 // most), sent from one socket per address family, answers wrapped back in the SOCKS5 UDP header.
-// Only direct outbounds (and the tailscale endpoint with a TUN) carry UDP.
+// Only direct outbounds (and the tailscale endpoint with a TUN) carry UDP. Each outbound's
+// sockets are opened and protected by protect.hpp with its dial fields.
+
+#include <unistd.h>
 
 #include <array>
 #include <map>
 
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "libcommon/net/protect.hpp"
 #include "libcommon/net/session.hpp"
 #include "libcommon/net/socks5.hpp"
 
@@ -16,11 +20,18 @@ namespace tb::net::session {
 namespace {
 
 struct UdpAssoc {
-  explicit UdpAssoc(asio::any_io_executor ex) : relay(ex), out4(ex), out6(ex) {}
-  udp::socket relay, out4, out6;
+  explicit UdpAssoc(asio::any_io_executor ex) : relay(ex) {}
+  udp::socket relay;
+  // One protected socket per outbound and address family ("tag/4", "tag/6"), each with the
+  // outbound's dial fields (protect.hpp).
+  std::map<std::string, std::unique_ptr<udp::socket>> outs;
   std::optional<udp::endpoint> client_ep;
   asio::ip::address client_addr;
-  std::map<std::string, std::optional<udp::endpoint>> routes;  // "host:port" → target (nullopt = dropped)
+  struct Route {
+    udp::endpoint target;
+    udp::socket* out;
+  };
+  std::map<std::string, std::optional<Route>> routes;  // "host:port" → target (nullopt = dropped)
   uint64_t up = 0, down = 0;
   Clock::time_point last = Clock::now();
   bool done = false;
@@ -28,8 +39,7 @@ struct UdpAssoc {
     done = true;
     std::error_code ec;
     relay.close(ec);
-    out4.close(ec);
-    out6.close(ec);
+    for (auto& [k, o] : outs) o->close(ec);
   }
 };
 
@@ -49,8 +59,49 @@ awaitable<void> udp_replies(std::shared_ptr<UdpAssoc> a, udp::socket& out) {
   }
 }
 
+// The socket toward `target` through `ob`, opened and protected on first use; nullptr (and
+// `error`) when protection fails: the destination is then dropped, never sent unprotected.
+awaitable<udp::socket*> out_socket(std::shared_ptr<UdpAssoc> a, const OutboundSpec& ob, const udp::endpoint& target,
+                                   std::string& error) {
+  std::string key = ob.tag + (target.address().is_v6() ? "/6" : "/4");
+  if (auto it = a->outs.find(key); it != a->outs.end()) co_return it->second.get();
+  auto p = co_await open_udp(target, ob.dial);
+  if (!p.ok()) {
+    error = p.error;
+    co_return nullptr;
+  }
+  auto& out = a->outs[key] = std::make_unique<udp::socket>(std::move(*p.socket));
+  asio::co_spawn(co_await asio::this_coro::executor, udp_replies(a, *out), [](std::exception_ptr) {});
+  co_return out.get();
+}
+
+// A new destination: the Router's decision, then the address and the outbound's socket.
+awaitable<std::optional<UdpAssoc::Route>> udp_route(Session& s, std::shared_ptr<UdpAssoc> a, const HostPort& dst) {
+  auto o = co_await decide_and_dial(s, dst, "udp");
+  if (!o.dial.error.empty()) co_return std::nullopt;
+  const OutboundSpec* ob = s.plan->outbound(s.info.outbound);
+  if (!ob || !(ob->type == "direct" || (ob->type == "tailscale" && s.plan->tun))) {
+    s.fail("UDP is not supported through outbound " + s.info.outbound);
+    co_return std::nullopt;
+  }
+  auto r = co_await resolve_host(dst.host, *s.plan, ResolveVia::dial(ob->tag));
+  if (!r.server.empty()) s.info.dns_server = r.server;
+  if (r.addresses.empty()) {
+    s.fail(r.error);
+    co_return std::nullopt;
+  }
+  udp::endpoint target(r.addresses.front(), dst.port);
+  s.info.ip = r.addresses.front().to_string();
+  std::string error;
+  udp::socket* out = co_await out_socket(a, *ob, target, error);
+  if (!out) {
+    s.fail(error);
+    co_return std::nullopt;
+  }
+  co_return UdpAssoc::Route{target, out};
+}
+
 awaitable<void> udp_loop(Session& s, std::shared_ptr<UdpAssoc> a) {
-  auto ex = co_await asio::this_coro::executor;
   std::vector<uint8_t> buf(65536);
   for (;;) {
     udp::endpoint from;
@@ -66,36 +117,14 @@ awaitable<void> udp_loop(Session& s, std::shared_ptr<UdpAssoc> a) {
     auto it = a->routes.find(key);
     if (it == a->routes.end()) {
       if (a->routes.size() >= 1024) a->routes.clear();  // bounded
-      std::optional<udp::endpoint> target;
-      auto o = co_await decide_and_dial(s, h.value, "udp");
-      const OutboundSpec* ob = s.plan->outbound(s.info.outbound);
-      if (o.dial.error.empty() && ob && (ob->type == "direct" || (ob->type == "tailscale" && s.plan->tun))) {
-        auto r = co_await resolve_host(h.value.host, *s.plan);
-        if (!r.addresses.empty()) {
-          target = udp::endpoint(r.addresses.front(), h.value.port);
-          s.info.ip = r.addresses.front().to_string();
-          udp::socket& out = target->address().is_v6() ? a->out6 : a->out4;
-          if (!out.is_open()) {
-            std::error_code oe;
-            out.open(target->address().is_v6() ? udp::v6() : udp::v4(), oe);
-            if (!oe) {
-              protect_socket(out.native_handle(), target->address().is_v6(), ob->dial);
-              asio::co_spawn(ex, udp_replies(a, out), [](std::exception_ptr) {});
-            }
-          }
-        } else {
-          s.fail(r.error);
-        }
-      } else if (o.dial.error.empty()) {
-        s.fail("UDP is not supported through outbound " + s.info.outbound);
-      }
-      it = a->routes.emplace(key, target).first;
+      auto route = co_await udp_route(s, a, h.value);
+      if (a->done) co_return;
+      it = a->routes.emplace(key, route).first;
     }
     if (!it->second) continue;
-    udp::socket& out = it->second->address().is_v6() ? a->out6 : a->out4;
     size_t payload = n - h.used;
     a->up += payload;
-    co_await out.async_send_to(asio::buffer(buf.data() + h.used, payload), *it->second, use_tuple);
+    co_await it->second->out->async_send_to(asio::buffer(buf.data() + h.used, payload), it->second->target, use_tuple);
   }
 }
 
@@ -133,11 +162,16 @@ awaitable<void> udp_associate(Session& s) {
   std::error_code ec;
   auto local = s.client.local_endpoint(ec);
   auto peer = s.client.remote_endpoint(ec);
+  std::string error;
   if (!ec) a->client_addr = unmapped(peer.address());
-  if (!ec) a->relay.open(local.address().is_v6() ? udp::v6() : udp::v4(), ec);
-  if (!ec) a->relay.bind(udp::endpoint(local.address(), 0), ec);
-  if (ec) {
-    s.fail("UDP relay socket: " + ec.message());
+  // The inbound's listen fields, as sing-box's listener.ListenPacket applies them.
+  int fd = ec ? -1 : open_socket_fd(SocketKind::kUdp, local.address().is_v6(), s.ctx.spec.socket, error);
+  if (fd >= 0) a->relay.assign(local.address().is_v6() ? udp::v6() : udp::v4(), fd, ec);
+  if (fd >= 0 && ec) ::close(fd);
+  if (fd >= 0 && !ec) error = protect_listener(fd, SocketKind::kUdp, s.ctx.spec.socket);
+  if (fd >= 0 && !ec && error.empty()) a->relay.bind(udp::endpoint(local.address(), 0), ec);
+  if (ec || !error.empty()) {
+    s.fail("UDP relay socket: " + (ec ? ec.message() : error));
     Buffer msg3 = socks5::reply(socks5::Reply::kGeneralFailure);
     co_await write_all(s.client, Bytes(msg3));
     co_return;
