@@ -10,6 +10,7 @@
 #     unprotected socket.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+. "$here/node-relay-lib.sh"  # watch_tun, tun_leaks
 
 PSOCK=$t/protect.sock
 cat >"$t/config.json" <<JSON
@@ -25,6 +26,10 @@ start_daemon
 # The exit node, as tailscaled configures it (see net-mark.sh).
 ip -n "$NS_NODE" route add default dev tailscale0 table 52
 wg_ns "$NS_NODE" set tailscale0 peer "$PEER_PUB" allowed-ips "$PEER4/32,$PEER6/128,0.0.0.0/0,::/0"
+watch_tun
+# The watch sees what an unprotected socket sends: the control for every "nothing leaked" below.
+! in_ns "$NS_NODE" curl -s --max-time 1 -o /dev/null "http://$INET4:8080/" || fail "an unprotected curl reached $INET4"
+wait_for 5 test "$(tun_leaks "$INET4")" -gt 0
 [[ $(in_ns "$NS_NODE" ip route get "$INET4") == *"dev tailscale0 table 52"* ]] ||
   fail "unmarked route to $INET4 is not the tunnel: $(in_ns "$NS_NODE" ip route get "$INET4")"
 
@@ -49,30 +54,30 @@ start_proxy -c "$t/config.json"
 
 # Protected: marked by the server, out by wan0.
 ninet=$(srv_requests inet | wc -l)
-read -r rx0 tx0 <<<"$(wg_bytes)"
+p0=$(tun_leaks "$INET4")
 wan0=$(wan_tx)
 get "http://$INET4:8080/" || fail "protected: $(cat "$t/curl.err"); proxy: $(tail -5 "$PROXY_ERR")"
 [ "$BODY" = "inet saw 198.18.0.1" ] && [ "$(conn_field .outbound)" = protected ] || fail "protected: '$BODY' $CONN"
 [ "$(protect_count protected)" = 1 ] || fail "protect server: expected one descriptor: $(cat "$t/protect.log")"
 grep '"type": "protected"' "$t/protect.log" | jq -e '.family == "AF_INET" and .mark == 524288' >/dev/null ||
   fail "protect server: $(cat "$t/protect.log")"
-read -r rx1 tx1 <<<"$(wg_bytes)"
-[ $((tx1 - tx0)) -lt 100 ] || fail "the protected request moved the WireGuard counters: tx $tx0→$tx1"
+p1=$(tun_leaks "$INET4")
+[ "$p1" = "$p0" ] || fail "the protected request entered the tunnel: packets to $INET4 into tailscale0 $p0→$p1"
 wan1=$(wan_tx)
 [ $((wan1 - wan0)) -ge "$(conn_field .bytes_up)" ] || fail "the protected request did not leave by wan0 (tx +$((wan1 - wan0)))"
-echo "ok protected: inet saw 198.18.0.1; one descriptor marked 0x80000; wan0 tx +$((wan1 - wan0)); wg tx +$((tx1 - tx0))"
+echo "ok protected: inet saw 198.18.0.1; one descriptor marked 0x80000; wan0 tx +$((wan1 - wan0)); nothing into tailscale0"
 
 # A failed protection fails that dial, and nothing of it enters the tunnel or reaches the server.
 no_leak() {  # WHAT ERROR_REGEX
-  local rx tx
-  read -r rx0 tx0 <<<"$(wg_bytes)"
+  local p0 p1
+  p0=$(tun_leaks "$INET4")
   ! get "http://$INET4:8080/" || fail "$1: the request went through: '$BODY' $CONN"
   [ "$(conn_field .outbound)" = protected ] || fail "$1: $CONN"
   [[ $(conn_field .error) =~ $2 ]] || fail "$1: expected an error matching '$2': $CONN"
-  read -r rx tx <<<"$(wg_bytes)"
-  [ $((tx - tx0)) -lt 100 ] || fail "$1: the dial leaked into the tunnel: wg tx $tx0→$tx"
+  p1=$(tun_leaks "$INET4")
+  [ "$p1" = "$p0" ] || fail "$1: the dial leaked into the tunnel: packets to $INET4 into tailscale0 $p0→$p1"
   [ "$(srv_requests inet | wc -l)" = $((ninet + 1)) ] || fail "$1: the inet server saw a request: $(srv_requests inet)"
-  echo "ok $1: $(conn_field .error); wg tx +$((tx - tx0))"
+  echo "ok $1: $(conn_field .error); nothing into tailscale0"
 }
 
 stop_protect_server
