@@ -74,7 +74,7 @@ grep -q $'^4\tsb-route: the tailnet is unavailable' "$t/j1" || fail "the missing
 grep -q $'^6\t{"v":1,"type":"listening"' "$t/j1" || fail "no listening record at priority 6 (info): $(cat "$t/j1")"
 ! grep -qi 'ctrl-c\|export ALL_PROXY' "$t/j1" || fail "terminal hints in the journal: $(cat "$t/j1")"
 ! grep -q '"type":"conn"' "$t/j1" || fail "conn records in the journal by default: $(cat "$t/j1")"
-echo "normal running: served, journal priorities $(cut -f1 "$t/j1" | sort | uniq -c | tr -s ' \n' ' ')"
+echo "normal running: served; journal lines by priority: $(cut -f1 "$t/j1" | sort | uniq -c | awk '{printf "%s at %s, ", $1, $2}')no conn record"
 
 # ---- sb-relay killed inside the service: repaired within 10 s, the unit untouched.
 relay_pid() {  # the host's PID of the service's sb-relay (cgroup.procs lists them in our namespace)
