@@ -275,12 +275,16 @@ Reply Daemon::ping(const std::string& ip, const std::string& type) {
     }
     if (type == "peerapi") r["PeerAPIURL"] = "http://" + ip + ":41112";
   }
-  // Go's PingResult: IP, NodeIP, NodeName, Err, LatencySeconds, Endpoint, PeerRelay, DERPRegionID,
-  // DERPRegionCode, PeerAPIPort, PeerAPIURL, IsLocalIP (most omitempty).
+  // Go's PingResult (ipn/ipnstate/ipnstate.go): IP, NodeIP, NodeName, Err, LatencySeconds, Endpoint,
+  // PeerRelay, DERPRegionID, DERPRegionCode always (zero values too); PeerAPIPort, PeerAPIURL,
+  // IsLocalIP only when set (omitempty).
   Json out;
-  for (const char* k : {"IP", "NodeIP", "NodeName", "Err", "LatencySeconds", "Endpoint", "DERPRegionID",
-                        "DERPRegionCode", "PeerAPIURL"})
-    if (r.contains(k)) out[k] = r[k];
+  for (const char* k : {"IP", "NodeIP", "NodeName", "Err"}) out[k] = r.contains(k) ? r[k] : Json("");
+  out["LatencySeconds"] = r.contains("LatencySeconds") ? r["LatencySeconds"] : Json(0);
+  for (const char* k : {"Endpoint", "PeerRelay"}) out[k] = r.contains(k) ? r[k] : Json("");
+  out["DERPRegionID"] = r.contains("DERPRegionID") ? r["DERPRegionID"] : Json(0);
+  out["DERPRegionCode"] = r.contains("DERPRegionCode") ? r["DERPRegionCode"] : Json("");
+  if (r.contains("PeerAPIURL")) out["PeerAPIURL"] = r["PeerAPIURL"];
   return json_reply(200, go_compact(out) + "\n");
 }
 

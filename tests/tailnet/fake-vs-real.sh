@@ -70,6 +70,11 @@ def view_status: {
 def view_prefs: {keys: keys_unsorted, read: shape(prefkeys), WantRunning, LoggedOut};
 # dns-config: the types of what ts-status reads (search domains, split-DNS routes) and Proxied.
 def view_dnscfg: shape(["Domains","Routes","Proxied"]) + {domains: (.Domains // [] | length)};
+# ping: every key and its type (Go sends the non-omitempty ones with zero values); suggest-exit-node
+# in a tailnet without candidates: the keys.
+def view_ping: {keys: keys_unsorted, types: shape(["IP","NodeIP","NodeName","Err","LatencySeconds","Endpoint",
+  "PeerRelay","DERPRegionID","DERPRegionCode"]), answered: (.Err == "" and .LatencySeconds > 0)};
+def view_suggest: {keys: keys_unsorted, ID, Name};
 def view_whois: {keys: keys_unsorted, user: (.UserProfile | shape(["ID","LoginName","DisplayName"])),
   node: (.Node | shape(["ID","StableID","Name","User","Key","Addresses","AllowedIPs","Hostinfo","Online","MachineAuthorized","ComputedName"]))};
 # Keys Go leaves out when empty (omitempty): whether they are there depends on the tailnet, not on
@@ -99,7 +104,7 @@ def merged: reduce .[] as $e ([]; if length > 0 and .[-1] == $e then . else . + 
 
 view() {  # KIND: stdin = body
   case $1 in
-    status | prefs | whois | dnscfg) jq -S "$VIEWS view_$1" 2>&1 || echo "not JSON" ;;
+    status | prefs | whois | dnscfg | ping | suggest) jq -S "$VIEWS view_$1" 2>&1 || echo "not JSON" ;;
     json) jq -S -c . 2>&1 || echo "not JSON" ;;
     text) cat ;;
     empty) wc -c | sed 's/^/bytes: /' ;;
@@ -361,6 +366,10 @@ whois-peer        | root | GET   | whois?addr=${peer_ip}   | -      | whois
 whois-miss        | root | GET   | whois?addr=100.99.99.99 | -      | text
 whois-bad         | root | GET   | whois?addr=bogus        | -      | text
 dns-config        | root | GET   | dns-config              | -      | dnscfg
+ping-peer         | root | POST  | ping?ip=${peer_ip}&size=0&type=disco | - | ping
+ping-notype       | root | POST  | ping?ip=${peer_ip}      | -      | text
+ping-get          | root | GET   | ping?ip=${peer_ip}&type=disco | - | text
+suggest-none      | root | GET   | suggest-exit-node       | -      | suggest
 EOF
 first_lines run.w18 18
 first_lines run.w37014 37014
