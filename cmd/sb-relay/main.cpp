@@ -6,11 +6,13 @@
 
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "cmd/sb-relay/log_config.hpp"
 #include "cmd/sb-relay/source.hpp"
 #include "libcommon/core/cli.hpp"
 #include "libcommon/core/json_lines.hpp"
@@ -227,6 +229,9 @@ int real_main(int argc, char** argv) {
   tb::core::JsonLinesReader stdin_plans(std::cin, nullptr);
   auto plan = standalone ? sr::load_config_plan(a.configs, a.config_dirs) : first_stdin_plan(stdin_plans);
   if (!plan) return fail_with(plan.error());
+  bool level_given = app.get_option("--log-level")->count() > 0 || std::getenv("SPDLOG_LEVEL") != nullptr;
+  if (auto log = sr::apply_log_section((*plan)->router->config().source.value("log", tb::core::Json()), level_given); !log)
+    return fail_with(log.error());
   if (auto msg = tb::net::check_exposure((*plan)->inbounds, a.allow_open); !msg.empty())
     return fail_with({ExitCode::kConfig, msg, ""});
 

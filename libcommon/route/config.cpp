@@ -109,6 +109,9 @@ void Compiler::root_objects(const Json& root) {
       static const std::set<std::string, std::less<>> kLevels = {"",      "trace", "debug", "info", "warn",
                                                                  "warning", "error", "fatal", "panic"};
       if (!kLevels.count(level)) rd_.error("log.level", "unknown log level: " + level);
+      if (str(log, "output", "log") == "stdout")  // sb-relay's stdout is its record stream
+        rd_.error("log.output", "log output \"stdout\" is not supported by tailbox (sb-relay writes its records there); use stderr or a file",
+                  "unsupported");
     }
   }
   for (const char* k : {"ntp", "certificate"}) {

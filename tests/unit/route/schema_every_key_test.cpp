@@ -69,7 +69,7 @@ const std::vector<Proof> kProofs = {
     {"dial.*", {kDialTest}},
     {"outbound.network", {"tests/cli/sb-relay-route-options.sh"}},
     {"outbound.*", {"tests/cli/sb-relay-chain.sh"}},
-    {"tailscale.*", {"tests/cli/ts-auth-config.sh", "tests/tailnet/ts-auth-real-config.sh"}},
+    {"tailscale.*", {"tests/cli/ts-auth-config.sh", "tests/cli/ts-auth-config-prefs.sh", "tests/tailnet/ts-auth-real-config.sh"}},
     {"route.rules", {"tests/cli/sb-relay-chain.sh"}},
     {"route.rule_set", {"tests/cli/sb-route-plan.sh"}},
     {"route.final", {"tests/cli/sb-relay-chain.sh"}},
