@@ -132,8 +132,10 @@ awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, 
   }
   std::string req = request(dst);
   auto [wec, wn] = co_await asio::async_write(*s, asio::buffer(req), use_tuple);
-  auto head = wec ? std::nullopt : co_await read_head(*s);
-  auto h = head ? parse_head(*head) : std::nullopt;
+  std::optional<std::string> head;
+  if (!wec) head = co_await read_head(*s);  // (g++ 12: no co_await inside ?: or braces)
+  std::optional<Head> h;
+  if (head) h = parse_head(*head);
   watchdog.cancel();
   if (!h) {
     std::string why = timed_out ? "timed out after " + std::to_string(opts.connect_timeout.count()) + " ms"
@@ -146,11 +148,17 @@ awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, 
     tcp::socket out(ex);
     std::error_code aec;
     out.assign(tcp::v4(), s->release(), aec);  // a stream socket: reads, writes and shutdown are the same
-    if (aec) co_return Attempt{dial_failure(where + ": " + aec.message(), socks5::Reply::kGeneralFailure, 502), false};
+    if (aec) {
+      a.result = dial_failure(where + ": " + aec.message(), socks5::Reply::kGeneralFailure, 502);
+      co_return a;
+    }
     a.result.socket.emplace(std::move(out));
     co_return a;
   }
-  if (h->status == 200 && lower(h->dial_self) == "true") co_return Attempt{co_await dial_self(h->dial_addr, opts), false};
+  if (h->status == 200 && lower(h->dial_self) == "true") {
+    a.result = co_await dial_self(h->dial_addr, opts);
+    co_return a;
+  }
   std::string body = co_await read_body(*s, h->content_length);
   a.unavailable = h->status == 404;
   bool refused = body.find("refused") != std::string::npos;
