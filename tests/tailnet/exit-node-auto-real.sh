@@ -8,7 +8,8 @@
 #   - ts-status exit-nodes --json lists both, with the daemon's suggestion and auto "any";
 #   - marking the current one offline (lab admin online X false) moves the node's exit node to the
 #     other: the status record's exit_node, exit-nodes' "current", and the inet server's answer;
-#   - ts-auth set --exit-node none clears it (and the automatic choice); by name picks one.
+#   - ts-auth set --exit-node none clears it (and the automatic choice); by name picks one;
+#   - exit_node "auto:any" in a sing-box endpoint (ts-auth up -c) sets the same preference.
 . "$(dirname "$0")/lib.sh"
 ST=$(tool ts-status)
 AU=$(tool ts-auth)
@@ -81,3 +82,14 @@ jq -e --arg o "$other" '.changed == false and .exit_node.mode == "node" and .exi
   fail "by name, again: $out"
 wait_for 15 left_by "$other_saw"
 echo "ok: none → wan0; by name → $other, idempotent"
+
+# exit_node "auto:any" in a sing-box endpoint (ts-auth up -c): the same AutoExitNode pref.
+cat >"$t/config.json" <<JSON
+{"endpoints": [{"type": "tailscale", "tag": "ts-ep", "control_url": "$CONTROL_URL", "exit_node": "auto:any"}]}
+JSON
+"$AU" --socket "$NODE_SOCK" up -c "$t/config.json" --timeout 20s >/dev/null 2>"$t/err" || fail "ts-auth up -c with auto:any: $(cat "$t/err")"
+prefs=$(lab_lapi node /localapi/v0/prefs)
+[ "$(jq -r .AutoExitNode <<<"$prefs")" = any ] || fail "up -c: AutoExitNode $(jq -c '{AutoExitNode, ExitNodeID}' <<<"$prefs")"
+wait_for 20 chosen
+"$ST" --socket "$NODE_SOCK" exit-nodes --json | jq -e '.auto == "any" and .current != null' >/dev/null || fail "up -c: no automatic exit node"
+echo "ok: exit_node \"auto:any\" in the endpoint config: AutoExitNode=any, tailscaled chose $(current)"
