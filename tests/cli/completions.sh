@@ -36,7 +36,7 @@ mkdir -p "$t/dir"
 : >"$t/config.json"; : >"$t/dir/conf.yaml"
 
 expect_comp "check" ts-status ch
-expect_comp "check watch wait" ts-status ""
+expect_comp "check watch wait ping exit-nodes" ts-status ""
 expect_comp "--json" ts-status --js
 expect_comp "--warn-expiry --warn-health" ts-status check --warn
 expect_comp "--for" ts-status wait --f
@@ -46,7 +46,11 @@ expect_comp "prometheus prom" ts-status --format pro
 expect_comp "running" ts-status wait --for r
 expect_comp "config.json" ts-status --output con
 expect_comp "up url" ts-auth u
-expect_comp "up logout url" ts-auth ""
+expect_comp "up set logout url" ts-auth ""
+expect_comp "disco TSMP ICMP" ts-status ping --type ""
+expect_comp "--until-direct" ts-status ping --until
+expect_comp "--probe --probe-timeout" ts-status exit-nodes --pro
+expect_comp "auto:any none" ts-auth set --exit-node ""
 expect_comp "--auth-key --auth-key-file" ts-auth up --auth-key
 expect_comp "- file:" ts-auth up --auth-key ""
 expect_comp "config.json" ts-auth up --auth-key file : con
