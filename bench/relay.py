@@ -90,7 +90,7 @@ class Loopback:
         self.sink, self.echo = "127.0.0.1:%d" % self.port["sink"], "127.0.0.1:%d" % self.port["echo"]
 
     def start_peers(self):
-        for name in ORDER[1:]:
+        for name in [n for n in ORDER if n != "direct"]:
             port = free_port()
             cmd, shown = command(name, self.build, port, configs(self.w, port))
             if not shutil.which(cmd[0]):
@@ -247,8 +247,9 @@ def report(lb, a, load_start):
     p("Commands (BUILD is the build directory; PORT a free loopback port, checked to be the peer's own):\n")
     p("```")
     p("BUILD/bench/tbload sink --listen 127.0.0.1:0; BUILD/bench/tbload echo --listen 127.0.0.1:0")
-    for n in ORDER[1:]:
-        p(lb.shown[n])
+    for n in ORDER:
+        if n in lb.shown:
+            p(lb.shown[n])
     p("BUILD/bench/tbload tput --target SINK --proxy socks5://127.0.0.1:PORT --streams 1|8 --secs %g" % a.secs)
     p("BUILD/bench/tbload conn --target ECHO --proxy socks5://127.0.0.1:PORT|http://127.0.0.1:PORT --clients 1|64 --secs %g" % a.secs)
     p("BUILD/bench/tbload hold --target ECHO --proxy socks5://127.0.0.1:PORT --count 1000   # RSS/USS of the peer's process tree (smaps_rollup)")
@@ -292,7 +293,10 @@ def main():
     ap.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_REPS", 3)))
     ap.add_argument("--secs", type=float, default=float(os.environ.get("BENCH_SECS", 2)))
     ap.add_argument("--kit")
+    ap.add_argument("--only", help="measure only these (space-separated names of the table's columns)")
     a = ap.parse_args()
+    if a.only:
+        ORDER[:] = [n for n in ORDER if n in a.only.split()]
     # 1000 held connections need ~2000 descriptors in each proxy and in tbload.
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     load_start = open("/proc/loadavg").read().split()[:3]
