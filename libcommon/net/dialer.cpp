@@ -132,9 +132,11 @@ awaitable<DialResult> http_upstream(DialResult up, const OutboundSpec& ob, const
 awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob, const HostPort& dst) {
   if (ob.type == "block") co_return failure("blocked by outbound " + ob.tag, socks5::Reply::kNotAllowed, 403);
   if (ob.type == "direct") {
-    auto res = co_await resolve_host(dst.host, plan);
+    auto res = co_await resolve_host(dst.host, plan, ResolveVia::dial(ob.tag));
     if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kHostUnreachable, 502);
-    co_return co_await dial_addresses(std::move(res.addresses), dst.port, ob.dial);
+    auto r = co_await dial_addresses(std::move(res.addresses), dst.port, ob.dial);
+    r.dns_server = res.server;
+    co_return r;
   }
   if (ob.type == "socks" || ob.type == "http") {
     if (ob.type == "socks" && ob.socks_version != "5")
@@ -145,7 +147,7 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
       up = co_await connect_outbound(plan, *via, ob.server);   // (missing tags, cycles: refused at compile)
       if (!up.ok()) co_return up;
     } else {
-      auto res = co_await resolve_host(ob.server.host, plan);
+      auto res = co_await resolve_host(ob.server.host, plan, ResolveVia::dial(ob.tag));
       if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kGeneralFailure, 502);
       up = co_await dial_addresses(std::move(res.addresses), ob.server.port, ob.dial);
     }

@@ -14,6 +14,7 @@
 #include "libcommon/net/io.hpp"
 #include "libcommon/net/outbound.hpp"
 #include "libcommon/net/plan.hpp"
+#include "libcommon/net/resolve.hpp"
 #include "libcommon/net/socks5.hpp"
 
 namespace tb::net {
@@ -22,23 +23,11 @@ struct DialResult {
   std::optional<tcp::socket> socket;
   std::string ip;     // address connected to ("" when an upstream proxy resolved it)
   std::string error;  // non-empty on failure
+  std::string dns_server;  // the DNS server tag that resolved the destination ("" if none did)
   socks5::Reply reply = socks5::Reply::kSucceeded;
   int http_status = 200;
   bool ok() const { return socket.has_value() && error.empty(); }
 };
-
-struct Resolved {
-  std::vector<asio::ip::address> addresses;
-  std::string error;
-};
-
-awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan);
-
-// A and AAAA for `name` from one DNS server (tailscaled's 100.100.100.100:53 for names under the
-// tailnet suffix), asked at once on one socket, each query with its own random ID; an answer
-// counts only when its ID, type and question match one of ours. Both answers, or whatever came
-// within `timeout`; A before AAAA.
-awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout);
 
 // A failed dial: its error, SOCKS5 reply and HTTP status.
 inline DialResult failure(std::string msg, socks5::Reply reply, int http) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <random>
 
 namespace tb::net::dns {
@@ -72,6 +73,7 @@ Parsed<Answer> parse_response(Bytes in) {
   a.id = u16(in, 0);
   if (!(in[2] & 0x80)) return Parsed<Answer>::bad("not a DNS response");
   a.rcode = in[3] & 0x0f;
+  a.truncated = (in[2] & 0x02) != 0;
   size_t qd = u16(in, 4), an = u16(in, 6);
   size_t pos = 12;
   std::string name;
@@ -91,16 +93,55 @@ Parsed<Answer> parse_response(Bytes in) {
     pos += 10;
     if (pos + rdlen > in.size()) return Parsed<Answer>::bad("truncated rdata");
     char text[INET6_ADDRSTRLEN] = {};
-    if (type == kTypeA && rdlen == 4) {
-      inet_ntop(AF_INET, in.data() + pos, text, sizeof text);
-      a.addresses.emplace_back(text);
-    } else if (type == kTypeAAAA && rdlen == 16) {
-      inet_ntop(AF_INET6, in.data() + pos, text, sizeof text);
+    uint32_t ttl = static_cast<uint32_t>(u16(in, pos - 6)) << 16 | u16(in, pos - 4);
+    if ((type == kTypeA && rdlen == 4) || (type == kTypeAAAA && rdlen == 16)) {
+      inet_ntop(type == kTypeA ? AF_INET : AF_INET6, in.data() + pos, text, sizeof text);
+      a.ttl = a.addresses.empty() ? ttl : std::min(a.ttl, ttl);
       a.addresses.emplace_back(text);
     }
     pos += rdlen;
   }
   return Parsed<Answer>::done(std::move(a), in.size());
+}
+
+Parsed<Question> parse_query(Bytes in) {
+  if (in.size() < 12) return Parsed<Question>::bad("short DNS message");
+  if (in[2] & 0x80) return Parsed<Question>::bad("not a DNS query");
+  if ((in[2] & 0x78) != 0) return Parsed<Question>::bad("not a standard query");
+  if (u16(in, 4) != 1) return Parsed<Question>::bad("not exactly one question");
+  Question q;
+  q.id = u16(in, 0);
+  q.recursion_desired = (in[2] & 0x01) != 0;
+  size_t pos = read_name(in, 12, q.qname);
+  if (pos == 0 || pos + 4 > in.size()) return Parsed<Question>::bad("truncated question");
+  q.qtype = u16(in, pos);
+  q.qclass = u16(in, pos + 2);
+  return Parsed<Question>::done(std::move(q), in.size());
+}
+
+Buffer response(const Question& q, int rcode, const std::vector<std::string>& addresses, uint32_t ttl) {
+  Buffer out = query(q.id, q.qname, q.qtype);
+  out[2] = static_cast<uint8_t>(0x80 | (q.recursion_desired ? 0x01 : 0));  // QR, RD as asked
+  out[3] = static_cast<uint8_t>(0x80 | (rcode & 0x0f));                    // RA
+  out[out.size() - 2] = static_cast<uint8_t>(q.qclass >> 8);
+  out[out.size() - 1] = static_cast<uint8_t>(q.qclass);
+  if (rcode != 0) return out;
+  uint16_t count = 0;
+  for (const auto& text : addresses) {
+    uint8_t raw[16];
+    bool v4 = q.qtype == kTypeA && inet_pton(AF_INET, text.c_str(), raw) == 1;
+    bool v6 = !v4 && q.qtype == kTypeAAAA && inet_pton(AF_INET6, text.c_str(), raw) == 1;
+    if (!v4 && !v6) continue;
+    uint8_t len = v4 ? 4 : 16;
+    out.insert(out.end(), {0xC0, 12, static_cast<uint8_t>(q.qtype >> 8), static_cast<uint8_t>(q.qtype), 0, 1,
+                           static_cast<uint8_t>(ttl >> 24), static_cast<uint8_t>(ttl >> 16),
+                           static_cast<uint8_t>(ttl >> 8), static_cast<uint8_t>(ttl), 0, len});
+    out.insert(out.end(), raw, raw + len);
+    ++count;
+  }
+  out[6] = static_cast<uint8_t>(count >> 8);
+  out[7] = static_cast<uint8_t>(count);
+  return out;
 }
 
 }  // namespace tb::net::dns

@@ -1,7 +1,8 @@
 #pragma once
-// Just enough DNS (RFC 1035) to ask tailscaled's resolver at 100.100.100.100 for A/AAAA records:
-// the wire codec only (no sockets; the asking is in dialer.cpp). Responses come from the network,
-// so the parser is fuzzed (fuzz/dns_response_fuzz.cpp).
+// Just enough DNS (RFC 1035) for sb-relay's lookups (A/AAAA questions to tailscaled's resolver
+// and the configured servers) and for answering the queries hijack-dns hands it: the wire codec
+// only (no sockets; the asking is in resolve.cpp and dns_transport*.cpp). Messages come from the
+// network, so the parsers are fuzzed (fuzz/dns_response_fuzz.cpp).
 //
 // Header: ID(2) FLAGS(2) QDCOUNT(2) ANCOUNT(2) NSCOUNT(2) ARCOUNT(2)
 // Question: QNAME (length-prefixed labels, 0) QTYPE(2) QCLASS(2)
@@ -31,9 +32,24 @@ struct Answer {
   std::string qname;  // the first question's name, dotted, as sent ("" when there is none)
   uint16_t qtype = 0; // the first question's type
   std::vector<std::string> addresses;  // A and AAAA answers as text, in answer order
+  bool truncated = false;              // TC: ask again over TCP
+  uint32_t ttl = 0;                    // the smallest TTL of those answers (0 without any)
 };
 // kBad for anything that is not a whole, well-formed response (a query, a cut message, a name
 // that runs off the end or loops through its pointers).
 Parsed<Answer> parse_response(Bytes in);
+
+struct Question {
+  uint16_t id = 0;
+  std::string qname;  // dotted, as sent
+  uint16_t qtype = 0, qclass = 0;
+  bool recursion_desired = false;
+};
+// A query with exactly one question (what sing-box's hijack-dns answers); kBad otherwise.
+Parsed<Question> parse_query(Bytes in);
+
+// The response to `q`: `rcode`, and for rcode 0 one A or AAAA record per address of the
+// question's type (the others are left out), each with `ttl`. Names are written in full.
+Buffer response(const Question& q, int rcode, const std::vector<std::string>& addresses, uint32_t ttl);
 
 }  // namespace tb::net::dns

@@ -36,6 +36,7 @@ Json conn_record(const ConnInfo& c, std::string_view event) {
   j["duration_ms"] = c.duration_ms;
   j["error"] = str_or_null(c.error);
   j["process"] = process_json(c.process);
+  j["dns_server"] = str_or_null(c.dns_server);
   return j;
 }
 

@@ -4,7 +4,8 @@
 //    "generation":G}
 //   {"v":1,"type":"conn","event":"open"|"close","id":N,"inbound","protocol","user","source",
 //    "destination":{"host","port","ip"},"rule","action","outbound","generation","bytes_up",
-//    "bytes_down","duration_ms","error","process":{"pid","name","path","user","user_id"}|null}
+//    "bytes_down","duration_ms","error","process":{"pid","name","path","user","user_id"}|null,
+//    "dns_server":"<DNS server tag or dns.rules[i]>"|null}
 // Passwords never appear in any record.
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct ConnInfo {
   std::string host;  // as the client named it
   uint16_t port = 0;
   std::string ip;  // the address dialed (after resolution), "" if none
+  std::string dns_server;  // the DNS server (tag) or DNS rule that resolved the host, "" if none did
   std::optional<size_t> rule;
   std::string action;  // route | reject | ""
   std::string outbound;

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "libcommon/core/output.hpp"
+#include "libcommon/net/dns_router.hpp"
 #include "libcommon/net/http_proxy.hpp"
 #include "libcommon/net/process_lookup.hpp"
 #include "libcommon/net/pump.hpp"
@@ -180,15 +181,7 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
   const Plan& plan = *s.plan;
   if (plan.needs_process && !s.process_checked) co_await find_process(s);
   tb::route::Request req = route_request(s, dst, network);
-  if (plan.has_resolve_action && !is_ip_literal(dst.host)) {
-    auto r = co_await resolve_host(dst.host, plan);
-    std::vector<tb::route::IpAddr> ips;
-    for (const auto& a : r.addresses)
-      if (auto ip = tb::route::IpAddr::parse(a.to_string())) ips.push_back(*ip);
-    prefetch_answer(normalize_name(dst.host), std::move(ips));
-  }
-  auto d = plan.router->decide(req);
-  if (plan.has_resolve_action) clear_prefetched();
+  auto d = co_await decide_resolving(plan, req, dst.host, s.info.dns_server);  // dns_router.hpp
   s.info.rule = d.rule_index;
   s.info.action = std::string(tb::route::action_name(d.action));
   s.info.outbound = d.outbound;
@@ -214,8 +207,16 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
     emit_open(s);
     HostPort target{d.destination.empty() ? dst.host : d.destination, d.destination_port ? d.destination_port : dst.port};
     if (network == "udp") co_return out;  // the UDP relay dials per datagram
-    out.dial = co_await connect_outbound(plan, *ob, target);
+    if (!d.resolved.empty() && ob->type == "direct" && !is_ip_literal(target.host)) {
+      // sing-box dials the resolve action's addresses (metadata.DestinationAddresses)
+      std::vector<asio::ip::address> addrs;
+      for (const auto& a : d.resolved) addrs.push_back(asio::ip::make_address(a));
+      out.dial = co_await dial_addresses(std::move(addrs), target.port, ob->dial);
+    } else {
+      out.dial = co_await connect_outbound(plan, *ob, target);
+    }
     s.info.ip = out.dial.ip;
+    if (!out.dial.dns_server.empty()) s.info.dns_server = out.dial.dns_server;
     if (s.info.ip.empty() && is_ip_literal(target.host)) s.info.ip = target.host;  // known even when the dial failed
   }
   emit_open(s);

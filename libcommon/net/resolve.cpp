@@ -10,6 +10,7 @@
 
 #include "libcommon/net/address.hpp"
 #include "libcommon/net/dns.hpp"
+#include "libcommon/net/dns_router.hpp"
 
 namespace tb::net {
 
@@ -69,11 +70,12 @@ awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::
   co_return failed(receive_error);
 }
 
-awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, const ResolveVia& /*via*/) {
+awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, const ResolveVia& via) {
   std::error_code ec;
   auto literal = asio::ip::make_address(host, ec);
   if (!ec) co_return Resolved{{literal}, "", {}};
   std::string name = normalize_name(host);
+  if (const auto& dns = plan.router->config().dns) co_return co_await dns_lookup(plan, *dns, name, via);
   const auto& table = plan.magic_dns();
   if (auto it = table.find(name); it != table.end()) {
     Resolved r;
@@ -94,6 +96,53 @@ awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, cons
   }
   if (r.addresses.empty()) r.error = "resolve " + name + ": no addresses";
   co_return r;
+}
+
+awaitable<tb::route::Decision> decide_resolving(const Plan& plan, const tb::route::Request& req,
+                                                const std::string& host, std::string& dns_server) {
+  auto d = plan.router->decide(req);
+  if (!plan.has_resolve_action || is_ip_literal(host)) co_return d;
+  // A resolve action failed for want of an answer: look the name up as that action says, then
+  // decide again with the answer at hand (the rules before it decide the same).
+  const auto& rules = plan.router->config().rules;
+  if (d.action != tb::route::ActionType::kResolve || !d.rule_index || *d.rule_index >= rules.size()) co_return d;
+  const auto& action = rules[*d.rule_index].action;
+  if (!action.error.empty()) co_return d;
+  ResolveVia via;
+  via.resolve_action = true;
+  via.server = action.server;
+  via.strategy = action.strategy;
+  via.request = &req;
+  auto r = co_await resolve_host(host, plan, via);
+  dns_server = r.server;
+  std::vector<tb::route::IpAddr> ips;
+  for (const auto& a : r.addresses)
+    if (auto ip = tb::route::IpAddr::parse(a.to_string())) ips.push_back(*ip);
+  if (ips.empty()) {
+    if (!r.error.empty()) d.error = r.error;
+    co_return d;
+  }
+  prefetch_answer(normalize_name(host), std::move(ips));
+  d = plan.router->decide(req);
+  clear_prefetched();
+  co_return d;
+}
+
+awaitable<Buffer> dns_answer(const Plan& plan, Bytes query, const tb::route::Request* req) {
+  auto q = dns::parse_query(query);
+  if (!q.ok()) co_return Buffer{};
+  if ((q.value.qtype != dns::kTypeA && q.value.qtype != dns::kTypeAAAA) || q.value.qclass != 1)
+    co_return dns::response(q.value, 4, {}, 0);  // NOTIMP: only address questions are answered
+  ResolveVia via;
+  via.resolve_action = true;  // the DNS rules decide (no server named), with the question's type
+  via.strategy = q.value.qtype == dns::kTypeA ? "ipv4_only" : "ipv6_only";
+  via.request = req;
+  auto r = co_await resolve_host(q.value.qname, plan, via);
+  if (!r.error.empty() && r.addresses.empty())
+    co_return dns::response(q.value, r.error.find("NXDOMAIN") != std::string::npos ? 3 : 2, {}, 0);
+  std::vector<std::string> texts;
+  for (const auto& a : r.addresses) texts.push_back(a.to_string());
+  co_return dns::response(q.value, 0, texts, 60);
 }
 
 }  // namespace tb::net

@@ -86,6 +86,7 @@ struct RouteConfig {
   std::vector<EndpointInfo> endpoints;
   std::vector<std::string> dns_servers;  // the tags of dns.servers (an untagged one: its index)
   std::vector<DialOptions> dns_dials;    // per dns.servers entry: its socket's dial fields (config_dns.cpp)
+  std::shared_ptr<const struct DnsSettings> dns;  // for sb-relay (dns_settings.hpp); null without dns.servers
   std::vector<TopRule> rules;
   std::vector<std::unique_ptr<RuleSet>> rule_sets;  // config sets; ids 0..n-1
   RuleSetIds set_ids;                                // includes the tailnet tags (ids n..)

@@ -1,10 +1,12 @@
-// dns: servers (keys by type, the tailscale server's endpoint) and rules. tailbox answers no DNS
-// itself; the section is checked so that a config sing-box refuses is refused here too.
+// dns: servers (keys by type, the tailscale server's endpoint) and rules, checked so that a config
+// sing-box refuses is refused here too, and what sb-relay cannot carry out (docs/singbox.md, "DNS")
+// is refused as not supported by tailbox. dns_settings.cpp reads the section for sb-relay.
 
 #include <algorithm>
 #include <set>
 
 #include "libcommon/route/config_compiler.hpp"
+#include "libcommon/route/dns_settings.hpp"
 
 namespace tb::route::detail {
 
@@ -27,6 +29,7 @@ void Compiler::dns(const Json& obj) {
         if (tag.empty()) tag = std::to_string(i);
         if (!server_tags.insert(tag).second) rd_.error(p, "duplicate dns server tag: " + tag);
         c_.dns_servers.push_back(tag);
+        c_.dns_dials.emplace_back();
         auto type = str(s, "type", p);
         types.push_back(type);
         detours.push_back(type.empty() ? std::string() : str(s, "detour", p));
@@ -38,19 +41,28 @@ void Compiler::dns(const Json& obj) {
         keys(s, p, {{Section::kLegacyDnsServer}, {}, {"tag"}});
         rd_.impending(p, "legacy DNS server format is deprecated in sing-box 1.12.0 (fatal in 1.13.0 unless "
                          "ENABLE_DEPRECATED_LEGACY_DNS_SERVERS=true); use a typed server", "LEGACY_DNS_SERVERS");
+        if (c_.diagnostics.back().severity == Severity::kWarning)
+          rd_.error(p, "legacy DNS server format is not supported by tailbox; use a typed server", "unsupported");
       }
     }
   }
   if (auto it = obj.find("rules"); it != obj.end()) {
     if (const Json* rules = list(*it, "dns.rules", "[]option.DNSRule")) {
       RuleCompiler rc{&c_.set_ids, &c_.diagnostics, true, nullptr, c_.clash_mode ? &*c_.clash_mode : nullptr};
-      for (size_t i = 0; i < rules->size(); ++i) rc.compile_top((*rules)[i], index_path("dns.rules", i));
+      for (size_t i = 0; i < rules->size(); ++i) {
+        rc.compile_top((*rules)[i], index_path("dns.rules", i));
+        dns_rule_unsupported((*rules)[i], index_path("dns.rules", i));
+      }
       dns_rule_servers(*rules);
     }
   }
+  for (const char* k : {"reverse_mapping", "client_subnet"})
+    if (obj.contains(k) && !obj[k].is_null() && obj[k] != false && obj[k] != "")
+      rd_.error(key_path("dns", k), std::string(k) + " is not supported by tailbox", "unsupported");
   dns_references(obj, detours, resolvers);
   fakeip_servers(obj, types);
   dns_resolvers(server_count);
+  c_.dns = dns_settings(c_);
 }
 
 // The tags a DNS server or dns.final names, resolved when sing-box starts (dns/transport_manager.go;
@@ -110,6 +122,7 @@ void Compiler::dns_server(const Json& s, const std::string& p, const std::string
                           std::set<std::string>& ts_endpoints) {
   static const std::set<std::string, std::less<>> kDialing = {"local", "dhcp", "tcp", "udp", "tls", "quic", "https", "h3"};
   static const std::set<std::string, std::less<>> kOthers = {"hosts", "fakeip", "resolved", "tailscale"};
+  static const std::set<std::string, std::less<>> kCarried = {"local", "hosts", "udp", "tcp", "https", "tailscale"};
   const bool dialing = kDialing.count(type) != 0;
   if (!dialing && !kOthers.count(type)) {
     rd_.error(key_path(p, "type"), "unknown DNS server type: " + type);
@@ -117,6 +130,11 @@ void Compiler::dns_server(const Json& s, const std::string& p, const std::string
   }
   if (dialing) keys(s, p, {{Section::kDial, Section::kDnsServer}, type, {"type", "tag"}});
   else keys(s, p, {{Section::kDnsServer}, type, {"type", "tag"}});
+  if (!kCarried.count(type)) {
+    rd_.error(key_path(p, "type"), "DNS server type \"" + type + "\" is not supported by tailbox", "unsupported");
+    return;
+  }
+  if (dialing) dns_server_dial(s, p, type);
   if (type == "tailscale") {
     auto ep = str(s, "endpoint", p);
     if (ep.empty()) {
@@ -148,6 +166,53 @@ void Compiler::dns_resolvers(size_t server_count) {
     if (!e.has_domain_resolver && !IpAddr::parse(host) && !(host.size() > 1 && host[0] == '['))
       rd_.error(e.path, "missing domain resolver for domain server address", "create");
   }
+}
+
+// A dialing DNS server's socket: its own dial fields (route.default_mark and the route's default
+// interface as for outbounds), or, with a detour, those of the direct outbound it names; a detour
+// through a proxy is not carried (sb-relay's DNS sockets are its own).
+void Compiler::dns_server_dial(const Json& s, const std::string& p, const std::string& type) {
+  DialOptions d = dial(s, p);
+  if (!d.detour.empty()) {
+    const OutboundInfo* o = c_.find_outbound(d.detour);
+    if (o && o->type != "direct") {
+      rd_.error(key_path(p, "detour"), "a DNS server's detour through outbound type \"" + o->type +
+                                           "\" is not supported by tailbox (only direct)", "unsupported");
+      return;
+    }
+    if (o) d = o->dial;
+  }
+  if (!d.routing_mark) d.routing_mark = c_.default_mark;
+  if (d.bind_interface.empty() && d.inet4_bind_address.empty() && d.inet6_bind_address.empty()) {
+    d.default_interface = c_.default_interface;
+    d.auto_detect_interface = c_.default_interface.empty() && c_.auto_detect_interface;
+  }
+  c_.dns_dials.back() = d;
+  if (type != "https" || !s.contains("tls") || !s["tls"].is_object()) return;
+  static const std::set<std::string, std::less<>> kTls = {"enabled", "server_name", "insecure", "certificate",
+                                                          "certificate_path"};
+  for (auto it = s["tls"].begin(); it != s["tls"].end(); ++it)
+    if (!kTls.count(it.key()) && !it.value().is_null())
+      rd_.error(key_path(key_path(p, "tls"), it.key()), "tls." + it.key() + " on DNS server type \"https\" is not supported by tailbox",
+                "unsupported");
+}
+
+// What a DNS rule may say that sb-relay's lookups cannot carry out: response-address conditions
+// (sing-box matches them against the answer and retries the next rule), EDNS client subnet and
+// TTL rewriting. Logical rules are looked into.
+void Compiler::dns_rule_unsupported(const Json& r, const std::string& p) {
+  if (!r.is_object()) return;
+  static const char* const kKeys[] = {"ip_cidr", "ip_is_private", "ip_accept_any", "rule_set_ip_cidr_accept_empty",
+                                      "client_subnet", "rewrite_ttl"};
+  // ip_accept_any is carried on a top-level rule that is not inverted (dns_settings.hpp).
+  bool top = p.find("].rules[") == std::string::npos;
+  bool inverted = r.contains("invert") && r["invert"] == true;
+  for (const char* k : kKeys)
+    if (auto it = r.find(k); it != r.end() && !it->is_null() && *it != false &&
+                             !(std::string_view(k) == "ip_accept_any" && top && !inverted))
+      rd_.error(key_path(p, k), std::string("DNS rule item \"") + k + "\" is not supported by tailbox", "unsupported");
+  if (auto sub = r.find("rules"); sub != r.end() && sub->is_array())
+    for (size_t i = 0; i < sub->size(); ++i) dns_rule_unsupported((*sub)[i], index_path(key_path(p, "rules"), i));
 }
 
 }  // namespace tb::route::detail

@@ -70,6 +70,10 @@ Result<TailnetState> tailnet_from_status(const Json& r) {
       if (auto k = dns_key(d); !k.empty()) t.search_domains.push_back(k);
     for (const auto& d : tb::core::get_strings(*m, "dns_routes"))
       if (auto k = dns_key(d); !k.empty()) t.dns_routes.push_back(k);
+    if (const Json* rr = tb::core::get_object(*m, "dns_route_resolvers"))
+      for (auto it = rr->begin(); it != rr->end(); ++it)
+        if (auto k = dns_key(it.key()); !k.empty()) t.dns_route_resolvers[k] = tb::core::get_strings(*rr, it.key());
+    t.default_resolvers = tb::core::get_strings(*m, "default_resolvers");
   }
   if (const Json* n = tb::core::get_object(r, "tailnet")) t.tailnet_name = tb::core::get_string(*n, "name");
   return t;

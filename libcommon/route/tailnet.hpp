@@ -48,6 +48,11 @@ struct TailnetState {
   // Control's search domains and split-DNS route suffixes (magic_dns.search_domains, dns_routes:
   // the netmap's DNS config), lower case without trailing dots; empty when the record has none.
   std::vector<std::string> search_domains, dns_routes;
+  // Their resolvers (magic_dns.dns_route_resolvers: suffix → "ip", "ip:port" or an https:// URL;
+  // a route answered by MagicDNS alone has none) and the tailnet's default resolvers
+  // (magic_dns.default_resolvers): what the tailscale DNS server forwards to.
+  std::map<std::string, std::vector<std::string>> dns_route_resolvers;
+  std::vector<std::string> default_resolvers;
   std::string tailnet_name;
   // tailscaled has a kernel TUN (sb-relay dials the tailnet from the host stack) rather than
   // userspace networking. A record without "tun" means a TUN, as a daemon without the TUN field

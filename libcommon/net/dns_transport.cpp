@@ -1,0 +1,283 @@
+// DNS transports (dns_transport.hpp): udp, tcp, https, local and hosts, as sing-box v1.13.19's
+// dns/transport/{udp,tcp,https,local,hosts}.
+
+#include "libcommon/net/dns_transport.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <httplib.h>
+
+#include "libcommon/net/dialer.hpp"
+#include "libcommon/net/dns.hpp"
+#include "libcommon/net/protect.hpp"
+
+namespace tb::net {
+
+namespace {
+
+// The reply to our question in a response, or why it is not one.
+DnsReply reply_from(Bytes msg, uint16_t id, const std::string& name, uint16_t qtype, bool* truncated = nullptr) {
+  DnsReply r;
+  auto ans = dns::parse_response(msg);
+  if (!ans.ok() || ans.value.id != id || ans.value.qtype != qtype || normalize_name(ans.value.qname) != name) {
+    r.error = ans.ok() ? "reply to another question" : "bad reply: " + ans.error;
+    return r;
+  }
+  if (truncated) *truncated = ans.value.truncated;
+  r.rcode = ans.value.rcode;
+  r.ttl = ans.value.ttl;
+  std::error_code ec;
+  for (const auto& a : ans.value.addresses) {
+    auto addr = asio::ip::make_address(a, ec);
+    if (!ec && addr.is_v4() == (qtype == dns::kTypeA)) r.addresses.push_back(addr);
+  }
+  return r;
+}
+
+// Cancels `sock` when the deadline passes first; `expired` says so.
+template <typename Socket>
+struct Deadline {
+  Deadline(asio::any_io_executor ex, Socket& sock, std::chrono::milliseconds after)
+      : timer(ex, after), alive(std::make_shared<bool>(true)) {
+    timer.async_wait([a = alive, &sock, e = expired](std::error_code ec) {
+      if (ec || !*a) return;
+      *e = true;
+      std::error_code ignored;
+      sock.cancel(ignored);
+    });
+  }
+  ~Deadline() {
+    *alive = false;
+    timer.cancel();
+  }
+  asio::steady_timer timer;
+  std::shared_ptr<bool> alive;
+  std::shared_ptr<bool> expired = std::make_shared<bool>(false);
+};
+
+std::string who(const asio::ip::address& a, uint16_t port) {
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+awaitable<DnsReply> exchange_udp(udp::endpoint server, const std::string& name, uint16_t qtype, const DialOptions& dial) {
+  DnsReply out;
+  auto opened = co_await open_udp(server, dial);
+  if (!opened.ok()) co_return DnsReply{{}, 0, 0, "udp " + who(server.address(), server.port()) + ": " + opened.error};
+  udp::socket& sock = *opened.socket;
+  uint16_t id = dns::random_id();
+  auto q = dns::query(id, name, qtype);
+  auto [se, sn] = co_await sock.async_send_to(asio::buffer(q), server, use_tuple);
+  if (se) co_return DnsReply{{}, 0, 0, "udp " + who(server.address(), server.port()) + ": " + se.message()};
+  Deadline<udp::socket> deadline(co_await asio::this_coro::executor, sock, kDnsTimeout);
+  std::array<uint8_t, 65535> buf;
+  for (;;) {
+    udp::endpoint from;
+    auto [re, rn] = co_await sock.async_receive_from(asio::buffer(buf), from, use_tuple);
+    if (re) {
+      out.error = "udp " + who(server.address(), server.port()) + ": " + (*deadline.expired ? "timed out" : re.message());
+      co_return out;
+    }
+    if (from != server) continue;
+    bool truncated = false;
+    out = reply_from(Bytes(buf.data(), rn), id, name, qtype, &truncated);
+    if (!out.error.empty()) continue;  // not ours: keep waiting (RFC 5452 §9.1)
+    if (truncated) co_return co_await exchange_tcp(tcp::endpoint(server.address(), server.port()), name, qtype, dial);
+    co_return out;
+  }
+}
+
+awaitable<DnsReply> exchange_on(tcp::socket& sock, const std::string& name, uint16_t qtype, const std::string& label) {
+  Deadline<tcp::socket> deadline(co_await asio::this_coro::executor, sock, kDnsTimeout);
+  uint16_t id = dns::random_id();
+  auto q = dns::query(id, name, qtype);
+  Buffer framed(q.size() + 2);
+  framed[0] = static_cast<uint8_t>(q.size() >> 8);
+  framed[1] = static_cast<uint8_t>(q.size());
+  std::copy(q.begin(), q.end(), framed.begin() + 2);
+  auto [we, wn] = co_await asio::async_write(sock, asio::buffer(framed), use_tuple);
+  std::array<uint8_t, 2> len{};
+  std::error_code ec = we;
+  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_read(sock, asio::buffer(len), use_tuple);
+  Buffer msg(static_cast<size_t>(len[0] << 8 | len[1]));
+  if (!ec) std::tie(ec, std::ignore) = co_await asio::async_read(sock, asio::buffer(msg), use_tuple);
+  if (ec) co_return DnsReply{{}, 0, 0, label + (*deadline.expired ? "timed out" : ec.message())};
+  auto out = reply_from(Bytes(msg.data(), msg.size()), id, name, qtype);
+  if (!out.error.empty()) out.error = label + out.error;
+  co_return out;
+}
+
+awaitable<DnsReply> exchange_tcp(tcp::endpoint server, const std::string& name, uint16_t qtype, const DialOptions& dial) {
+  const std::string label = "tcp " + who(server.address(), server.port()) + ": ";
+  DialOptions opts = dial;
+  if (opts.connect_timeout > kDnsTimeout) opts.connect_timeout = kDnsTimeout;
+  std::vector<asio::ip::address> addrs(1, server.address());  // (a braced list here trips g++ 12's coroutines)
+  auto conn = co_await dial_addresses(std::move(addrs), server.port(), opts);
+  if (!conn.ok()) co_return DnsReply{{}, 0, 0, label + conn.error};
+  co_return co_await exchange_on(*conn.socket, name, qtype, label);
+}
+
+namespace {
+
+// The blocking DoH request, on a worker thread. The socket gets the dial fields before connect;
+// when that fails the descriptor is swapped for one no connect() to an IP address can use, so the
+// request fails and nothing goes out unprotected.
+DnsReply https_blocking(const tb::route::DnsServerSpec& s, const asio::ip::address& ip, const std::string& name,
+                        uint16_t qtype) {
+  const std::string label = "https " + s.server + ": ";
+  const std::string host = s.tls_server_name.empty() ? s.server : s.tls_server_name;
+  httplib::SSLClient cli(host, s.port);
+  if (host != ip.to_string()) cli.set_hostname_addr_map({{host, ip.to_string()}});
+  auto protect_error = std::make_shared<std::string>();
+  cli.set_socket_options([&, protect_error](socket_t fd) {
+    *protect_error = protect_socket_blocking(fd, SocketKind::kTcp, ip, s.dial);
+    if (protect_error->empty()) return;
+    int dead = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (dead >= 0) ::dup2(dead, fd), ::close(dead);
+  });
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kDnsTimeout).count();
+  cli.set_connection_timeout(seconds, 0);
+  cli.set_read_timeout(seconds, 0);
+  cli.set_write_timeout(seconds, 0);
+  cli.enable_server_certificate_verification(!s.tls_insecure);
+  if (!s.tls_ca_path.empty()) cli.set_ca_cert_path(s.tls_ca_path.c_str());
+  if (!s.tls_ca_pem.empty()) {
+    BIO* bio = BIO_new_mem_buf(s.tls_ca_pem.data(), static_cast<int>(s.tls_ca_pem.size()));
+    X509_STORE* store = X509_STORE_new();
+    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(store, cert);
+      X509_free(cert);
+    }
+    BIO_free(bio);
+    cli.set_ca_cert_store(store);
+  }
+  httplib::Headers headers{{"Accept", "application/dns-message"}};
+  for (const auto& [k, v] : s.headers) headers.emplace(k, v);
+  auto q = dns::query(0, name, qtype);  // RFC 8484 §4.1: ID 0
+  std::string body(q.begin(), q.end());
+  // Always POST, as sing-box 1.13.19's https transport (it reads `method` and does not use it).
+  httplib::Result res = cli.Post(s.http_path.c_str(), headers, body, "application/dns-message");
+  if (!protect_error->empty()) return DnsReply{{}, 0, 0, label + *protect_error};
+  if (!res) return DnsReply{{}, 0, 0, label + httplib::to_string(res.error())};
+  if (res->status != 200) return DnsReply{{}, 0, 0, label + "HTTP status " + std::to_string(res->status)};
+  const auto& b = res->body;
+  auto out = reply_from(Bytes(reinterpret_cast<const uint8_t*>(b.data()), b.size()), 0, name, qtype);
+  if (!out.error.empty()) out.error = label + out.error;
+  return out;
+}
+
+}  // namespace
+
+awaitable<DnsReply> exchange_https(const tb::route::DnsServerSpec& s, asio::ip::address ip, const std::string& name,
+                                   uint16_t qtype) {
+  auto ex = co_await asio::this_coro::executor;
+  struct Shared {
+    explicit Shared(asio::any_io_executor e) : done(e, std::chrono::steady_clock::time_point::max()) {}
+    asio::steady_timer done;
+    DnsReply reply;
+  };
+  auto shared = std::make_shared<Shared>(ex);
+  std::thread([shared, s, ip, name, qtype, ex] {
+    DnsReply r = https_blocking(s, ip, name, qtype);
+    asio::post(ex, [shared, r = std::move(r)]() mutable {
+      shared->reply = std::move(r);
+      shared->done.cancel();
+    });
+  }).detach();
+  co_await shared->done.async_wait(use_tuple);
+  co_return shared->reply;
+}
+
+awaitable<DnsReply> exchange_local(const std::string& name, uint16_t qtype) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [re, results] = co_await resolver.async_resolve(qtype == dns::kTypeA ? tcp::v4() : tcp::v6(), name, "",
+                                                       use_tuple);
+  DnsReply out;
+  if (re == asio::error::host_not_found || re == asio::error::no_data) {
+    out.rcode = re == asio::error::host_not_found ? 3 : 0;
+    co_return out;
+  }
+  if (re) co_return DnsReply{{}, 0, 0, "local: " + re.message()};
+  for (const auto& e : results) {
+    auto a = e.endpoint().address();
+    if (std::find(out.addresses.begin(), out.addresses.end(), a) == out.addresses.end()) out.addresses.push_back(a);
+  }
+  co_return out;
+}
+
+namespace {
+
+struct HostsFile {
+  struct timespec mtime {};
+  off_t size = -1;
+  std::map<std::string, std::vector<asio::ip::address>> names;
+};
+
+// /etc/hosts format: an address, then names; '#' starts a comment.
+void read_hosts(const std::string& path, HostsFile& f) {
+  f.names.clear();
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string addr, name;
+    if (!(words >> addr)) continue;
+    std::error_code ec;
+    auto a = asio::ip::make_address(addr.substr(0, addr.find('%')), ec);
+    if (ec) continue;
+    while (words >> name) f.names[normalize_name(name)].push_back(a);
+  }
+}
+
+}  // namespace
+
+DnsReply lookup_hosts(const tb::route::DnsServerSpec& s, const std::string& name, uint16_t qtype) {
+  DnsReply out;
+  auto keep = [&](const asio::ip::address& a) {
+    if (a.is_v4() == (qtype == dns::kTypeA)) out.addresses.push_back(a);
+  };
+  out.ttl = 600;  // C.DefaultDNSTTL
+  if (auto it = s.predefined.find(name); it != s.predefined.end()) {
+    for (const auto& ip : it->second) keep(asio::ip::make_address(ip.str()));
+    return out;
+  }
+  static std::mutex mu;
+  static std::map<std::string, HostsFile> files;
+  std::lock_guard lock(mu);
+  bool found = false;
+  for (const auto& path : s.hosts_paths) {
+    struct stat st {};
+    HostsFile& f = files[path];
+    if (::stat(path.c_str(), &st) != 0) {
+      f = HostsFile{};
+      continue;
+    }
+    if (st.st_size != f.size || st.st_mtim.tv_sec != f.mtime.tv_sec || st.st_mtim.tv_nsec != f.mtime.tv_nsec) {
+      read_hosts(path, f);
+      f.size = st.st_size;
+      f.mtime = st.st_mtim;
+    }
+    if (auto it = f.names.find(name); it != f.names.end() && !it->second.empty()) {
+      found = true;  // the first file that has the name answers
+      for (const auto& a : it->second) keep(a);
+      break;
+    }
+  }
+  if (!found) out.rcode = 3;  // sing-box's hosts transport: no entry is NXDOMAIN
+  return out;
+}
+
+}  // namespace tb::net

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""A DNS responder for the tests: answers every A question with one marker address, so the
+address a client ends up with names the server that answered. AAAA questions get an empty
+NOERROR answer; names under --nxdomain get NXDOMAIN. It logs each question it answers to
+stdout as "<proto> <name> <type>" and starts with one line "ready udp=P tcp=P https=P".
+
+  dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K]
+
+UDP and TCP (RFC 1035) on 127.0.0.1, and with --cert/--key DNS over HTTPS (RFC 8484, POST)
+on 127.0.0.1, each on a port the kernel chooses.
+"""
+import argparse
+import http.server
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import threading
+
+
+def parse_question(msg):
+    pos, labels = 12, []
+    while msg[pos]:
+        n = msg[pos]
+        labels.append(msg[pos + 1:pos + 1 + n].decode("ascii", "replace"))
+        pos += 1 + n
+    qtype, qclass = struct.unpack("!HH", msg[pos + 1:pos + 5])
+    return ".".join(labels).lower(), qtype, msg[12:pos + 5]
+
+
+def answer(msg, args, proto):
+    ident = msg[:2]
+    name, qtype, question = parse_question(msg)
+    print(f"{proto} {name} {qtype}", flush=True)
+    nx = any(name == s or name.endswith("." + s) for s in args.nxdomain)
+    flags = 0x8180 | (3 if nx else 0)
+    records = b""
+    if qtype == 1 and not nx:
+        records = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(args.marker)
+    return ident + struct.pack("!HHHHH", flags, 1, 1 if records else 0, 0, 0) + question + records
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--marker", required=True)
+    p.add_argument("--nxdomain", action="append", default=[])
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    args = p.parse_args()
+
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+
+    def serve_udp():
+        while True:
+            msg, peer = udp.recvfrom(65535)
+            udp.sendto(answer(msg, args, "udp"), peer)
+
+    class Tcp(socketserver.BaseRequestHandler):
+        def handle(self):
+            while True:
+                head = self.request.recv(2, socket.MSG_WAITALL)
+                if len(head) < 2:
+                    return
+                msg = self.request.recv(struct.unpack("!H", head)[0], socket.MSG_WAITALL)
+                out = answer(msg, args, "tcp")
+                self.request.sendall(struct.pack("!H", len(out)) + out)
+
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Tcp)
+
+    class Doh(http.server.BaseHTTPRequestHandler):
+        def reply(self, msg):
+            out = answer(msg, args, "https")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/dns-message")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def do_POST(self):
+            if self.path != "/dns-query" or self.headers.get("Content-Type") != "application/dns-message":
+                self.send_error(415)
+                return
+            self.reply(self.rfile.read(int(self.headers["Content-Length"])))
+
+        def log_message(self, *a):
+            pass
+
+    https_port = 0
+    if args.cert:
+        doh = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Doh)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        doh.socket = ctx.wrap_socket(doh.socket, server_side=True)
+        https_port = doh.server_address[1]
+        threading.Thread(target=doh.serve_forever, daemon=True).start()
+    threading.Thread(target=serve_udp, daemon=True).start()
+    threading.Thread(target=tcp.serve_forever, daemon=True).start()
+    print(f"ready udp={udp.getsockname()[1]} tcp={tcp.server_address[1]} https={https_port}", flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
