@@ -53,6 +53,7 @@ int run_explain(const CommonArgs& common, const ExplainArgs& args);
 int run_decide(const CommonArgs& common, const DecideArgs& args);
 int run_format(const CommonArgs& common, const FormatArgs& args);
 int run_plan(const CommonArgs& common, const PlanArgs& args);
+int run_schema();  // schema.cpp
 
 // Shared by the subcommands (common.cpp).
 struct Loaded {

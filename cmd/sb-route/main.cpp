@@ -23,6 +23,7 @@ constexpr const char* kFooter = R"(Examples:
   sb-route explain -c config.json example.com:443
   echo '{"destination":"1.1.1.1:53","network":"udp"}' | sb-route decide -c config.json
   sb-route format -c config.json -w
+  sb-route schema | jq -r 'select(.support == "refused") | .section + "." + .key'
   ts-status watch | sb-route plan -c config.json | sb-relay
 
 Exit status: 0 ok, 2 usage, 65 bad input records, 78 bad configuration, 141 closed pipe.
@@ -85,12 +86,16 @@ int real_main(int argc, char** argv) {
   auto* plan_cmd = app.add_subcommand("plan", "status records on stdin → a plan record for each new tailnet state");
   plan_cmd->add_flag("--pretty", plan.pretty, "Indent the records (not JSON Lines; for people)");
 
+  auto* schema_cmd = app.add_subcommand(
+      "schema", "Every sing-box key as a JSON Lines record: its section, value type and support in tailbox");
+
   if (auto rc = tb::core::parse_command_line(app, argc, argv)) return *rc;
   if (*check_cmd) return sr::run_check(common, check);
   if (*explain_cmd) return sr::run_explain(common, explain);
   if (*decide_cmd) return sr::run_decide(common, decide);
   if (*format_cmd) return sr::run_format(common, format);
   if (*plan_cmd) return sr::run_plan(common, plan);
+  if (*schema_cmd) return sr::run_schema();
   return to_int(ExitCode::kUsage);
 }
 

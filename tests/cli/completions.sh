@@ -56,7 +56,7 @@ expect_comp "- file:" ts-auth up --auth-key ""
 expect_comp "config.json" ts-auth up --auth-key file : con
 expect_comp "config.json" ts-auth up -c con
 expect_comp "always" ts-auth up --qr al
-expect_comp "check explain decide format plan" sb-route ""
+expect_comp "check explain decide format plan schema" sb-route ""
 expect_comp "plan" sb-route pl
 expect_comp "--json" sb-route check --j
 expect_comp "--find-process" sb-route decide --fi
