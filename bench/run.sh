@@ -43,8 +43,12 @@ for section in ${BENCH_SECTIONS:-status route startup relay tailnet}; do
   else
     failed=1
     echo "bench: $section FAILED ($rc); see above" >&2
-    printf '## %s\n\n**Not measured in this run: bench/%s failed (exit %s):** %s\n\n' "$section" "${cmd[1]##*/}" "$rc" \
-      "$(tail -1 "$tmp.err")" >>"$tmp"
+    if [ -s "$tmp.section" ]; then  # what it measured, with the part that did not start named in it
+      cat "$tmp.section" >>"$tmp"
+    else
+      printf '## %s\n\n**Not measured in this run: bench/%s failed (exit %s):** %s\n\n' "$section" "${cmd[1]##*/}" "$rc" \
+        "$(tail -1 "$tmp.err")" >>"$tmp"
+    fi
   fi
 done
 rm -f "$tmp.section" "$tmp.err"

@@ -9,6 +9,8 @@ tbload's sink and echo servers on the peer's tailnet address, side by side in on
               tailscale endpoint over the kernel tailscale0
   tailscaled  tailscaled's own SOCKS5: a second tailscaled in the node's namespace, logged in as
               node "usnode", with --tun=userspace-networking --socks5-server
+  sb-relay-dial  the same pipeline against that userspace tailscaled, forced onto the Local API
+              dial transport (sb-relay --socket --tailscale-transport dial)
   sing-box    sing-box 1.13.19's tailscale endpoint (tsnet + gVisor), logged in as node "sbnode"
               with the lab's control_url and auth key, through its mixed inbound
 
@@ -34,9 +36,8 @@ from benchlib import (BenchError, Held, Proc, comm, fmt, fmt_ratio, log, median,
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LAB = os.path.join(ROOT, "tests", "tailnet", "lab")
-ROWS = [r for r in ["limit", "sb-relay", "tailscaled", "sing-box"]
-        if r in os.environ.get("BENCH_TAILNET_ROWS", "limit sb-relay tailscaled sing-box").split()]
-PENDING = "sb-relay over the Local API dial transport"
+ALL_ROWS = ["limit", "sb-relay", "sb-relay-dial", "tailscaled", "sing-box"]
+ROWS = [r for r in ALL_ROWS if r in os.environ.get("BENCH_TAILNET_ROWS", " ".join(ALL_ROWS)).split()]
 STAGES = ("ts-status", "sb-route", "sb-relay")
 
 
@@ -54,7 +55,7 @@ class Tailnet:
         self.env = dict(os.environ, LAB_BIN=os.path.join(self.build, "tailnet"))
         self.procs, self.proxy, self.mem_pids, self.idle = {}, {}, {}, {}
         self.data = collections.defaultdict(lambda: collections.defaultdict(lambda: collections.defaultdict(list)))
-        self.lines, self.up = [], False
+        self.lines, self.up, self.failed = [], False, {}
 
     # ------------------------------------------------------------------ the lab and its servers
     def lab_up(self):
@@ -95,20 +96,28 @@ class Tailnet:
         self.sink, self.echo = "%s:5201" % self.peer4, "%s:5202" % self.peer4
 
     # ------------------------------------------------------------------ the stacks
-    def start_relay(self):
-        cfg = os.path.join(self.w, "relay.json")
+    def start_relay(self, row="sb-relay", port=1080, sock=None, extra=""):
+        """tailbox's pipeline against the tailscaled of SOCK (default: the lab node's kernel one)."""
+        sock = sock or self.node_sock
+        cfg = os.path.join(self.w, row + ".json")
         with open(cfg, "w") as f:
             json.dump({"endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
-                       "inbounds": [{"type": "mixed", "tag": "in", "listen": "127.0.0.1", "listen_port": 1080}],
+                       "inbounds": [{"type": "mixed", "tag": "in", "listen": "127.0.0.1", "listen_port": port}],
                        "outbounds": [{"type": "direct", "tag": "direct"}],
                        "route": {"rules": [{"rule_set": "tailscale", "outbound": "ts-ep"}], "final": "direct"}}, f)
         b = os.path.join(self.build, "cmd")
-        pipe = "%s/ts-status/ts-status watch --socket %s | %s/sb-route/sb-route plan -c %s | %s/sb-relay/sb-relay --events none" % (
-            b, self.node_sock, b, cfg, b)
-        p = self.start("sb-relay", ["bash", "-c", pipe], ns=self.node_ns)
-        wait_listening(p, 1080, self.node_ns)
-        self.proxy["sb-relay"] = "socks5://127.0.0.1:1080"
-        self.mem_pids["sb-relay"] = lambda: [x for x in tree(p.pid) if comm(x) in STAGES] + tree(self.node_tailscaled)
+        pipe = "%s/ts-status/ts-status watch --socket %s | %s/sb-route/sb-route plan -c %s | %s/sb-relay/sb-relay --events none%s" % (
+            b, sock, b, cfg, b, extra)
+        p = self.start(row, ["bash", "-c", pipe], ns=self.node_ns)
+        wait_listening(p, port, self.node_ns)
+        self.proxy[row] = "socks5://127.0.0.1:%d" % port
+        daemon = self.node_tailscaled if sock == self.node_sock else self.procs["tailscaled"].pid
+        self.mem_pids[row] = lambda: [x for x in tree(p.pid) if comm(x) in STAGES] + tree(daemon)
+
+    def start_relay_dial(self):
+        """The same pipeline against the userspace tailscaled, forced onto the Local API dial transport."""
+        sock = os.path.join(self.w, "usnode", "tailscaled.sock")
+        self.start_relay("sb-relay-dial", 1081, sock, " --socket %s --tailscale-transport dial" % sock)
 
     def start_userspace_tailscaled(self):
         d = os.path.join(self.w, "usnode")
@@ -152,19 +161,34 @@ class Tailnet:
         self.proxy["limit"] = "none"
         probe(self.exe, self.echo, "none", ns=self.node_ns, secs=30)  # the tailnet path itself, first
         self.mem_pids["limit"] = lambda: tree(self.node_tailscaled)
+        if "sb-relay-dial" in ROWS and "tailscaled" not in ROWS:
+            ROWS.append("tailscaled")  # the dial row needs the userspace tailscaled
         for row, start in (("sb-relay", self.start_relay), ("tailscaled", self.start_userspace_tailscaled),
-                           ("sing-box", self.start_singbox)):
+                           ("sb-relay-dial", self.start_relay_dial), ("sing-box", self.start_singbox)):
             if row in ROWS:
-                start()
-        for row in ROWS:  # readiness: one connection to the peer's echo server through each stack
-            try:
-                probe(self.exe, self.echo, self.proxy[row], ns=self.node_ns, secs=60)
-            except BenchError as e:
-                raise BenchError("%s; its output: %s" % (e, self.procs[row].tail(5) if row in self.procs else "-"))
-            log("tailnet: %s answers" % row)
+                self.attempt(row, start)
+        for row in list(ROWS):  # readiness: one connection to the peer's echo server through each stack
+            self.attempt(row, lambda: probe(self.exe, self.echo, self.proxy[row], ns=self.node_ns, secs=60))
+            if row in ROWS:
+                log("tailnet: %s answers" % row)
+        if "limit" not in ROWS or len(ROWS) < 2:
+            raise BenchError("nothing to compare: %s" % "; ".join("%s: %s" % kv for kv in self.failed.items()))
         time.sleep(1)
         for row in ROWS:
             self.idle[row] = memory_kb(self.mem_pids[row]())
+
+    def attempt(self, row, fn):
+        """FN for ROW; a row that does not start or answer is left out, named in the report, and fails the run."""
+        try:
+            fn()
+        except BenchError as e:
+            out = self.procs[row].tail(5) if row in self.procs else ""
+            self.failed[row] = "%s%s" % (e, "; its output: " + out if out else "")
+            log("tailnet: %s FAILED: %s" % (row, self.failed[row]))
+            if row in ROWS:
+                ROWS.remove(row)
+            if row in self.procs:
+                self.procs.pop(row).stop()
 
     # ------------------------------------------------------------------ measuring
     def measure(self, run, row):
@@ -180,8 +204,11 @@ class Tailnet:
         time.sleep(0.5)
         if row == "sb-relay":
             self.check_kernel_path()
+        if row == "sb-relay-dial":
+            self.check_dial_path()
         rss, uss = memory_kb(self.mem_pids[row]())
         h.release()
+        time.sleep(1)  # the 1000 connections close before the next figure
         d["rss1000"].append(rss)
         d["uss1000"].append(uss)
         for name, p in self.procs.items():
@@ -196,6 +223,18 @@ class Tailnet:
         n = sum(1 for line in out.splitlines() if '"sb-relay"' in line and line.split()[2].startswith("100."))
         if n < 1000:
             raise BenchError("sb-relay holds %d connections to %s from a tailnet address, not 1000" % (n, self.echo))
+
+    def check_dial_path(self):
+        """sb-relay's 1000 connections go through the Local API socket, none through tailscaled's SOCKS5."""
+        out = subprocess.run(["ip", "netns", "exec", self.node_ns, "ss", "-tnpH", "state", "established",
+                              "dst", "127.0.0.1:1055"], capture_output=True, text=True).stdout
+        n = sum(1 for line in out.splitlines() if '"sb-relay"' in line)
+        ux = subprocess.run(["ip", "netns", "exec", self.node_ns, "ss", "-xpH", "state", "connected"],
+                            capture_output=True, text=True).stdout
+        m = sum(1 for line in ux.splitlines() if '"sb-relay"' in line)
+        if n > 0 or m < 1000:
+            raise BenchError("sb-relay over the dial transport holds %d connections to tailscaled's SOCKS5 and %d unix "
+                             "connections, not 0 and 1000" % (n, m))
 
     def run(self):
         self.start_all()
@@ -235,6 +274,7 @@ FIGURES = [("throughput, 1 stream (MB/s)", "tput1"), ("throughput, 8 streams (MB
            ("RSS idle (kB)", "rss_idle"), ("USS idle (kB)", "uss_idle"),
            ("RSS with 1000 connections (kB)", "rss1000"), ("USS with 1000 connections (kB)", "uss1000")]
 STACK = {"limit": "the node's kernel tailscaled", "sb-relay": "ts-status + sb-route + sb-relay + the node's kernel tailscaled",
+         "sb-relay-dial": "ts-status + sb-route + sb-relay (--tailscale-transport dial) + the userspace tailscaled",
          "tailscaled": "tailscaled (userspace networking, SOCKS5)", "sing-box": "sing-box (tsnet + gVisor inside)"}
 
 
@@ -258,19 +298,25 @@ def report(tn, a, load_start):
                 label, " / ".join(fmt(tn.med(r, "sb-relay", col)) for r in runs), other,
                 " | ".join("%s (%s)" % (fmt_ratio(x), fmt(tn.med(r, other, col))) for r, x in zip(runs, rs)),
                 spread(rs), ("≥ %g×" if higher else "< %g×" if strict else "≤ %g×") % goal, "yes" if ok else "**no**"))
-    p("| %s | – | – | %s | – | – | pending |\n" % (PENDING, " | ".join("–" for _ in runs)))
+    p()
+    for row, why in tn.failed.items():
+        p("**%s: not measured, it did not start or answer:** %s\n" % (row, why))
     p("Memory goals compare whole stacks: %s.\n" % "; ".join("%s = %s" % kv for kv in STACK.items()))
     for r in runs:
         p("### Run %d: medians of %d repetitions\n" % (r, a.reps))
-        p("| figure | " + " | ".join(ROWS) + " | %s |" % PENDING)
-        p("|---|" + "---|" * (len(ROWS) + 1))
+        p("| figure | " + " | ".join(ROWS) + " |")
+        p("|---|" + "---|" * len(ROWS))
         for label, col in FIGURES:
-            p("| %s | %s | pending |" % (label, " | ".join(fmt(tn.med(r, n, col)) for n in ROWS)))
+            p("| %s | %s |" % (label, " | ".join(fmt(tn.med(r, n, col)) for n in ROWS)))
         p()
     p("How each figure grows (run 1), from 1 to 8 streams / from 1 to 64 clients: " + "; ".join(
         "%s %s / %s" % (n, fmt_ratio(ratio(tn.med(1, n, "tput8"), tn.med(1, n, "tput1"))),
                         fmt_ratio(ratio(tn.med(1, n, "c64"), tn.med(1, n, "c1")))) for n in ROWS) + ".\n")
-    p("%s: pending (the Local API dial transport had not landed when this ran).\n" % PENDING)
+    if "sb-relay-dial" in ROWS:
+        p("sb-relay-dial (no goal in the issue; the same userspace tailscaled as the tailscaled row) over tailscaled's own "
+          "SOCKS5, run 1: " + ", ".join("%s %s" % (label.split(" (")[0], fmt_ratio(ratio(tn.med(1, "sb-relay-dial", col),
+                                                                                        tn.med(1, "tailscaled", col))))
+                                        for label, col in FIGURES[:7]) + ".\n")
     p("Commands (BUILD is the build directory; NODE and PEER are the lab's namespaces, PEER4 the peer's tailnet IPv4):\n")
     p("```")
     p("bash tests/tailnet/lab up DIR; tailscale --socket NODE_SOCK up --login-server CONTROL_URL --auth-key KEY")
@@ -311,7 +357,7 @@ def main():
     finally:
         tn.stop()
     report(tn, a, load_start)
-    return 0
+    return 1 if tn.failed else 0
 
 
 if __name__ == "__main__":
