@@ -83,11 +83,7 @@ struct ProtectServer {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg{nullptr, 0, &iov, 1, control, sizeof control, 0};
     if (::recvmsg(c, &msg, 0) == 1) {
       if (cmsghdr* h = CMSG_FIRSTHDR(&msg); h && h->cmsg_type == SCM_RIGHTS) {
         int fd;
