@@ -303,7 +303,7 @@ def main():
     lb = Loopback(a)
     try:
         lb.run()
-    except (BenchError, subprocess.TimeoutExpired) as e:
+    except (BenchError, OSError, subprocess.TimeoutExpired) as e:
         print("bench/relay.py: %s" % e, file=sys.stderr)
         return 1
     finally:

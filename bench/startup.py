@@ -95,6 +95,10 @@ def main():
     b = os.path.abspath(a.build)
     sb_route, sb_relay = os.path.join(b, "cmd", "sb-route", "sb-route"), os.path.join(b, "cmd", "sb-relay", "sb-relay")
     singbox = os.path.join(b, "singbox", "sing-box")
+    for exe in (sb_route, sb_relay, singbox):
+        if not os.access(exe, os.X_OK):
+            print("bench/startup.py: %s is not built (make bench builds the tools and sing-box)" % exe, file=sys.stderr)
+            return 1
     port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(config(a.rules, port), f)
@@ -112,7 +116,7 @@ def main():
             for name, fn in rows:  # interleaved, so that a busy moment hits every row alike
                 res[name].append(fn())
         log("startup: %d repetitions done" % a.reps)
-    except BenchError as e:
+    except (BenchError, OSError) as e:
         print("bench/startup.py: %s" % e, file=sys.stderr)
         return 1
     finally:

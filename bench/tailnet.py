@@ -351,7 +351,7 @@ def main():
     except Unavailable as e:
         print("bench/tailnet.py: the lab cannot run here: %s" % e, file=sys.stderr)
         return 77
-    except (BenchError, subprocess.TimeoutExpired) as e:
+    except (BenchError, OSError, subprocess.TimeoutExpired) as e:
         print("bench/tailnet.py: %s" % e, file=sys.stderr)
         return 1
     finally:
