@@ -46,9 +46,12 @@ void Compiler::run() {
     for (auto& o : c_.outbounds)
       if (!o.dial.routing_mark) o.dial.routing_mark = c_.default_mark;
   // common/dialer/default.go: the route's default interface, else auto-detection, for an outbound
-  // that binds neither an interface nor an address.
+  // that binds neither an interface nor an address. Not for the tailscale endpoint: its sockets
+  // go to the tailnet (tailscale0 or tailscaled's proxy), where sing-box's own endpoint uses its
+  // netstack; binding them to the underlay's interface would take them out of the tailnet.
   for (auto& o : c_.outbounds) {
-    if (!o.dial.bind_interface.empty() || !o.dial.inet4_bind_address.empty() || !o.dial.inet6_bind_address.empty())
+    if (o.endpoint || !o.dial.bind_interface.empty() || !o.dial.inet4_bind_address.empty() ||
+        !o.dial.inet6_bind_address.empty())
       continue;
     o.dial.default_interface = c_.default_interface;
     o.dial.auto_detect_interface = c_.default_interface.empty() && c_.auto_detect_interface;

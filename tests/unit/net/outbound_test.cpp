@@ -91,3 +91,14 @@ TEST(Outbound, SocketFieldTypesAreChecked) {
     EXPECT_FALSE(cfg->ok()) << bad;
   }
 }
+
+TEST(Outbound, RouteInterfaceNotOnTheTailscaleEndpoint) {
+  auto cfg = tb::route::compile_config(tb::core::Json::parse(
+      R"({"endpoints":[{"type":"tailscale","tag":"ts"}],"outbounds":[{"type":"direct","tag":"d"}],
+    "route":{"default_interface":"wan0"}})"));
+  ASSERT_TRUE(cfg->ok());
+  auto o = outbounds_from_config(*cfg);
+  EXPECT_EQ(o.at("d").dial.default_interface, "wan0");
+  EXPECT_EQ(o.at("ts").dial.default_interface, "");
+  EXPECT_FALSE(o.at("ts").dial.auto_detect_interface);
+}
