@@ -20,12 +20,13 @@ Json Daemon::health_state_locked() const {
     Json w;
     auto known = kImpacting.find(code);
     w["WarnableCode"] = code;
-    w["Severity"] = known != kImpacting.end() ? known->second
-                    : code == "login-state" || code == "wantrunning-false" ? "low" : "medium";
+    w["Severity"] = known != kImpacting.end() ? known->second : code == "wantrunning-false" ? "low" : "medium";
     w["Title"] = code == "login-state" ? "Logged out" : code == "wantrunning-false" ? "Tailscale off" : "Warning";
     w["Text"] = text;
     w["BrokenSince"] = now_utc();
-    w["ImpactsConnectivity"] = known != kImpacting.end() || code == "login-state" || code == "wantrunning-false";
+    // login-state (medium) and wantrunning-false (low) do not impact connectivity (as the real
+    // daemon says: tests/tailnet/ts-status-check-real.sh).
+    w["ImpactsConnectivity"] = known != kImpacting.end();
     sorted[code] = w;
   }
   Json warnings = Json::object();
