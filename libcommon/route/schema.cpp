@@ -329,7 +329,7 @@ constexpr Key kKeys[] = {
   {S::kDnsRule, "geoip", T::kListable, A::kRemoved},
   {S::kDnsRule, "ip_cidr", T::kListable, A::kRefused},
   {S::kDnsRule, "ip_is_private", T::kBool, A::kRefused},
-  {S::kDnsRule, "ip_accept_any", T::kBool, A::kRefused},
+  {S::kDnsRule, "ip_accept_any", T::kBool, A::kCarried},
   {S::kDnsRule, "source_ip_cidr", T::kListable, A::kCarried},
   {S::kDnsRule, "source_ip_is_private", T::kBool, A::kCarried},
   {S::kDnsRule, "source_port", T::kListable, A::kCarried},
