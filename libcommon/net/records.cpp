@@ -37,6 +37,8 @@ Json conn_record(const ConnInfo& c, std::string_view event) {
   j["error"] = str_or_null(c.error);
   j["process"] = process_json(c.process);
   j["dns_server"] = str_or_null(c.dns_server);
+  j["exit_node"] = c.exit_node ? Json{{"id", c.exit_node->id}, {"name", c.exit_node->name}, {"online", c.exit_node->online}}
+                               : Json(nullptr);
   return j;
 }
 

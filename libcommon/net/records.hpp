@@ -5,7 +5,8 @@
 //   {"v":1,"type":"conn","event":"open"|"close","id":N,"inbound","protocol","user","source",
 //    "destination":{"host","port","ip"},"rule","action","outbound","generation","bytes_up",
 //    "bytes_down","duration_ms","error","process":{"pid","name","path","user","user_id"}|null,
-//    "dns_server":"<DNS server tag or dns.rules[i]>"|null}
+//    "dns_server":"<DNS server tag or dns.rules[i]>"|null,
+//    "exit_node":{"id","name","online"}|null}  (the exit node it left by: libcommon/net/exit_path.hpp)
 // Passwords never appear in any record.
 
 #include <cstdint>
@@ -34,6 +35,11 @@ struct ConnInfo {
   int64_t duration_ms = 0;
   std::string error;
   std::optional<tb::route::SocketOwner> process;  // the client's process, when looked up and found
+  struct ExitNode {
+    std::string id, name;
+    bool online = false;
+  };
+  std::optional<ExitNode> exit_node;  // the tailnet exit node the connection left by
 };
 
 tb::core::Json conn_record(const ConnInfo& c, std::string_view event);

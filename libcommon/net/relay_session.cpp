@@ -11,6 +11,7 @@
 
 #include "libcommon/core/output.hpp"
 #include "libcommon/net/dns_router.hpp"
+#include "libcommon/net/exit_path.hpp"
 #include "libcommon/net/http_proxy.hpp"
 #include "libcommon/net/process_lookup.hpp"
 #include "libcommon/net/pump.hpp"
@@ -216,6 +217,7 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
       out.dial = co_await connect_outbound(plan, *ob, target);
     }
     s.info.ip = out.dial.ip;
+    if (auto e = exit_node_for(plan, *ob, s.info.ip)) s.info.exit_node = ConnInfo::ExitNode{e->id, e->name, e->online};
     if (!out.dial.dns_server.empty()) s.info.dns_server = out.dial.dns_server;
     if (s.info.ip.empty() && is_ip_literal(target.host)) s.info.ip = target.host;  // known even when the dial failed
   }
