@@ -20,6 +20,14 @@ Json strings(const std::vector<std::string>& v) {
   return a;
 }
 
+// magic_dns.dns_route_resolvers: route suffix → its resolvers ({} without a DNS config).
+Json route_resolvers_json(const std::optional<DnsConfig>& c) {
+  Json out = Json::object();
+  if (c)
+    for (const auto& [suffix, addrs] : c->route_resolvers) out[suffix] = strings(addrs);
+  return out;
+}
+
 std::string owner(const Status& s, const PeerStatus& p) {
   int64_t uid = p.alt_sharer_user_id ? p.alt_sharer_user_id : p.user_id;
   if (const UserProfile* u = s.user(uid)) return u->login_name;
@@ -157,7 +165,9 @@ Json status_record(const Status& s, const RecordOptions& opts) {
   j["magic_dns"] = Json{{"enabled", s.current_tailnet ? s.current_tailnet->magic_dns_enabled : false},
                         {"suffix", s.magic_dns_suffix}, {"extra_records", std::move(records)},
                         {"search_domains", strings(s.dns_config ? s.dns_config->domains : std::vector<std::string>{})},
-                        {"dns_routes", strings(s.dns_config ? s.dns_config->routes : std::vector<std::string>{})}};
+                        {"dns_routes", strings(s.dns_config ? s.dns_config->routes : std::vector<std::string>{})},
+                        {"dns_route_resolvers", route_resolvers_json(s.dns_config)},
+                        {"default_resolvers", strings(s.dns_config ? s.dns_config->resolvers : std::vector<std::string>{})}};
   j["tailnet"] = s.current_tailnet ? Json{{"name", s.current_tailnet->name}} : Json(nullptr);
   return j;
 }
@@ -175,7 +185,8 @@ Json unreachable_status_record(const core::Error& e) {
   j["health"] = Json::array();
   j["health_warnings"] = Json::array();
   j["magic_dns"] = Json{{"enabled", false}, {"suffix", ""}, {"extra_records", Json::array()},
-                        {"search_domains", Json::array()}, {"dns_routes", Json::array()}};
+                        {"search_domains", Json::array()}, {"dns_routes", Json::array()},
+                        {"dns_route_resolvers", Json::object()}, {"default_resolvers", Json::array()}};
   j["tailnet"] = nullptr;
   j["error"] = e.line();
   return j;

@@ -141,8 +141,20 @@ core::Result<DnsConfig> parse_dns_config(std::string_view body) {
   if (!doc->is_object()) return core::fail(core::ExitCode::kProtocol, "dns-config: the daemon's reply is not a JSON object");
   DnsConfig c;
   c.domains = get_strings(*doc, "Domains");
+  // []*dnstype.Resolver: the Addr of each (BootstrapResolution and UseWithExitNode are not used).
+  auto addrs = [](const Json& list) {
+    std::vector<std::string> out;
+    if (list.is_array())
+      for (const auto& r : list)
+        if (r.is_object() && !get_string(r, "Addr").empty()) out.push_back(get_string(r, "Addr"));
+    return out;
+  };
   if (const Json* routes = core::get_object(*doc, "Routes"))
-    for (auto it = routes->begin(); it != routes->end(); ++it) c.routes.push_back(it.key());
+    for (auto it = routes->begin(); it != routes->end(); ++it) {
+      c.routes.push_back(it.key());
+      if (auto a = addrs(it.value()); !a.empty()) c.route_resolvers[it.key()] = std::move(a);
+    }
+  if (auto it = doc->find("Resolvers"); it != doc->end()) c.resolvers = addrs(*it);
   std::sort(c.routes.begin(), c.routes.end());  // Go sends them sorted; a stand-in may not
   return c;
 }

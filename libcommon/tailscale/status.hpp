@@ -71,6 +71,10 @@ struct DnsRecord {
 struct DnsConfig {
   std::vector<std::string> domains;  // DNS.Domains, as control sent them
   std::vector<std::string> routes;   // the keys of DNS.Routes, sorted bytewise
+  // Each route's resolvers (dnstype.Resolver.Addr: "ip", "ip:port" or an https:// URL), for the
+  // routes that have any (null: answered by MagicDNS alone), and the default Resolvers.
+  std::map<std::string, std::vector<std::string>> route_resolvers;
+  std::vector<std::string> resolvers;
 };
 
 struct Tailnet {

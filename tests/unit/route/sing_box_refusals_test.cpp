@@ -32,7 +32,8 @@ TEST(SingBoxRefusals, ImpendingDeprecationsAreErrorsUnlessTheVariableIsTrue) {
   unsetenv("ENABLE_DEPRECATED_LEGACY_DNS_SERVERS");
   EXPECT_EQ(errors(legacy), msg);
   setenv("ENABLE_DEPRECATED_LEGACY_DNS_SERVERS", "true", 1);
-  EXPECT_EQ(errors(legacy), "");
+  // sing-box then runs it; sb-relay cannot carry a legacy server out (config_dns.cpp).
+  EXPECT_EQ(errors(legacy), "dns.servers[0]: legacy DNS server format is not supported by tailbox; use a typed server\n");
   EXPECT_EQ(warnings(legacy), msg);
   setenv("ENABLE_DEPRECATED_LEGACY_DNS_SERVERS", "yes", 1);  // not a Go bool
   EXPECT_EQ(errors(legacy), msg);
@@ -65,15 +66,19 @@ TEST(SingBoxRefusals, LegacyInboundFieldsWithAValue) {
   EXPECT_EQ(errors(R"({"inbounds":[{"type":"mixed","sniff":false,"domain_strategy":""}]})"), "");
 }
 
-// dns/transport_manager.go, Create.
+// dns/transport_manager.go, Create. Each fakeip server is also refused as not supported by tailbox
+// (sb-relay hands out no fake addresses).
 TEST(SingBoxRefusals, FakeipCannotBeTheDefaultServerAndThereIsOne) {
+  const std::string f0 = "dns.servers[0].type: DNS server type \"fakeip\" is not supported by tailbox\n";
+  const std::string f1 = "dns.servers[1].type: DNS server type \"fakeip\" is not supported by tailbox\n";
+  const std::string f2 = "dns.servers[2].type: DNS server type \"fakeip\" is not supported by tailbox\n";
   EXPECT_EQ(errors(R"({"dns":{"servers":[{"type":"fakeip","tag":"f"}]}})"),
-            "dns.servers[0]: default server cannot be fakeip\n");
+            f0 + "dns.servers[0]: default server cannot be fakeip\n");
   EXPECT_EQ(errors(R"({"dns":{"servers":[{"type":"local","tag":"l"},{"type":"fakeip","tag":"f"}],"final":"f"}})"),
-            "dns.final: default server cannot be fakeip\n");
+            f1 + "dns.final: default server cannot be fakeip\n");
   EXPECT_EQ(errors(R"({"dns":{"servers":[{"type":"local","tag":"l"},{"type":"fakeip","tag":"f"},
-    {"type":"fakeip","tag":"g"}]}})"), "dns.servers[2]: multiple fakeip server are not supported\n");
-  EXPECT_EQ(errors(R"({"dns":{"servers":[{"type":"local","tag":"l"},{"type":"fakeip","tag":"f"}]}})"), "");
+    {"type":"fakeip","tag":"g"}]}})"), f1 + f2 + "dns.servers[2]: multiple fakeip server are not supported\n");
+  EXPECT_EQ(errors(R"({"dns":{"servers":[{"type":"local","tag":"l"},{"type":"fakeip","tag":"f"}]}})"), f1);
 }
 
 TEST(SingBoxRefusals, EmptyInlineRuleSetAndTopLevelUnknownKeyPath) {

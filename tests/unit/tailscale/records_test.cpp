@@ -75,10 +75,13 @@ TEST(Records, DnsConfigInMagicDns) {
   Status s = load(k1102);
   EXPECT_EQ(status_record(s)["magic_dns"]["search_domains"], Json::array());
   EXPECT_EQ(status_record(s)["magic_dns"]["dns_routes"], Json::array());
+  EXPECT_EQ(status_record(s)["magic_dns"]["dns_route_resolvers"], Json::object());
   s.dns_config = *c;
   Json r = status_record(s);
   EXPECT_EQ(r["magic_dns"]["search_domains"], Json::array({"tail1234.ts.net", "corp.example"}));
   EXPECT_EQ(r["magic_dns"]["dns_routes"], Json::array({"a.example", "corp.example"}));
+  EXPECT_EQ(r["magic_dns"]["dns_route_resolvers"], Json({{"corp.example", Json::array({"10.0.0.53"})}}));
+  EXPECT_EQ(r["magic_dns"]["default_resolvers"], Json::array({"1.1.1.1"}));
   auto empty = parse_dns_config("{}\n");
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->domains.empty() && empty->routes.empty());
