@@ -39,6 +39,7 @@ struct Proof {
   std::vector<const char*> files;
 };
 const char* const kDialTest = "tests/net/net-dial-options.sh";
+const char* const kProtectTest = "tests/unit/net/protect_test.cpp";  // every field read back from real sockets
 const char* const kDnsTest = "tests/cli/sb-relay-dns.sh";
 const char* const kSplitDnsTest = "tests/tailnet/dns-split-real.sh";
 const char* const kProcessTest = "tests/cli/sb-relay-process.sh";
@@ -56,8 +57,8 @@ const std::vector<Proof> kProofs = {
     {"log.*", {"tests/cli/sb-relay-log.sh"}},
     {"listen.listen", {"tests/cli/sb-relay-accept.sh"}},
     {"listen.listen_port", {"tests/cli/sb-relay-accept.sh"}},
-    {"listen.routing_mark", {"tests/net/net-mark.sh", kDialTest}},
-    {"listen.*", {kDialTest}},
+    {"listen.routing_mark", {kDialTest}},
+    {"listen.*", {kProtectTest}},
     {"inbound.users", {"tests/cli/sb-relay-limits.sh"}},
     {"inbound.domain_resolver", {kDnsTest}},
     {"user.*", {"tests/cli/sb-relay-limits.sh"}},
@@ -66,7 +67,9 @@ const std::vector<Proof> kProofs = {
     {"dial.netns", {"tests/net/net-netns.sh"}},
     {"dial.routing_mark", {"tests/cli/sb-relay-mark.sh", "tests/net/net-mark.sh"}},
     {"dial.domain_resolver", {kDnsTest}},
-    {"dial.*", {kDialTest}},
+    {"dial.inet4_bind_address", {kDialTest}},
+    {"dial.inet6_bind_address", {kDialTest}},
+    {"dial.*", {kProtectTest}},
     {"outbound.network", {"tests/cli/sb-relay-route-options.sh"}},
     {"outbound.*", {"tests/cli/sb-relay-chain.sh"}},
     {"tailscale.*", {"tests/cli/ts-auth-config.sh", "tests/cli/ts-auth-config-prefs.sh", "tests/tailnet/ts-auth-real-config.sh"}},
@@ -75,7 +78,7 @@ const std::vector<Proof> kProofs = {
     {"route.final", {"tests/cli/sb-relay-chain.sh"}},
     {"route.find_process", {kProcessTest}},
     {"route.auto_detect_interface", {"tests/net/net-auto-detect-interface.sh"}},
-    {"route.default_interface", {kDialTest}},
+    {"route.default_interface", {kProtectTest}},
     {"route.default_mark", {"tests/cli/sb-relay-mark.sh"}},
     {"route.default_domain_resolver", {kDnsTest}},
     {"rule_set.*", {"tests/cli/sb-route-plan.sh", "tests/fixtures/singbox/route_cases.json"}},
