@@ -90,6 +90,27 @@ last_conn regex '.action == "route" and .rule == 1 and .process.name == "curl"'
 conn_records regex | jq -se 'map(select(.event == "close")) | first | .rule == 0 and .action == "reject"' >/dev/null ||
   fail "process_path_regex record: $(conn_records regex | head -1)"
 
+# sb-route decide --find-process decides the same for a python3 socket held open to the web server,
+# with and without the destination the socket is connected to.
+sb=$(tool sb-route)
+mkfifo "$t/hold.in"
+python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()' "$web" <"$t/hold.in" >"$t/hold.out" &
+track_pid $!
+exec 8>"$t/hold.in"
+wait_for 10 grep -q '[0-9]' "$t/hold.out"
+held=$(cat "$t/hold.out")
+for dst in "127.0.0.1:$web" "127.0.0.1:9"; do
+  d=$(jq -nc --arg s "127.0.0.1:$held" --arg d "$dst" '{inbound: "mixed-in", source: $s, destination: $d}' |
+    "$sb" decide -c "$t/regex.json" --find-process) || fail "sb-route decide --find-process failed"
+  jq -e '.action == "reject" and .matched_rule == 0 and .matched_items[0].process_path_regex != null' <<<"$d" >/dev/null ||
+    fail "sb-route decide --find-process (destination $dst): $d"
+done
+exec 8>&-
+
 # 3. No process rule, no find_process: no lookup. find_process alone: the record names the process.
 config none '{"rules": []}'
 start_relay none --threads 1 -c "$t/none.json"
