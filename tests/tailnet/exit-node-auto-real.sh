@@ -9,10 +9,16 @@
 #   - marking the current one offline (lab admin online X false) moves the node's exit node to the
 #     other: the status record's exit_node, exit-nodes' "current", and the inet server's answer;
 #   - ts-auth set --exit-node none clears it (and the automatic choice); by name picks one;
+#   - the pipeline's records: sb-route's plan carries the exit node; sb-relay's conn record names
+#     the exit node a plain direct connection left by (and follows the failover), and none for one
+#     with tailscale's bypass mark 0x80000 or after --exit-node none;
 #   - exit_node "auto:any" in a sing-box endpoint (ts-auth up -c) sets the same preference.
 . "$(dirname "$0")/lib.sh"
 ST=$(tool ts-status)
 AU=$(tool ts-auth)
+SR=$(tool sb-route)
+tool sb-relay >/dev/null
+mark_config 3s >"$t/proxy.json"
 
 lab_up
 node_login
@@ -59,6 +65,21 @@ left_by() { [ "$(inet_saw)" = "inet saw $1" ]; }
 wait_for 15 left_by "$first_saw"
 echo "ok: auto:any chose $first; traffic leaves by it (inet saw $first_saw)"
 
+# The pipeline's records: the plan carries the exit node; sb-relay's conn record names it for a
+# plain direct connection, and not for one with tailscale's bypass mark (it leaves by wan0).
+plan=$("$ST" --socket "$NODE_SOCK" --json | "$SR" plan -c "$t/proxy.json") || fail "sb-route plan exited $?"
+jq -e --arg n "$first" '.tailnet.exit_node.name == $n and .tailnet.exit_node.online' <<<"$plan" >/dev/null ||
+  fail "plan's exit node: $(jq -c .tailnet.exit_node <<<"$plan")"
+start_proxy -c "$t/proxy.json"
+proxy_left_by() {  # EXIT_NAME SAW
+  get "http://198.18.0.10/" 1080 && [ "$BODY" = "inet saw $2" ] && [ "$(conn_field .exit_node.name)" = "$1" ]
+}
+wait_for 15 proxy_left_by "$first" "$first_saw"
+PLAIN=$CONN
+get "http://198.18.0.10/" 1081 || fail "marked: $(cat "$t/curl.err")"
+[ "$BODY" = "inet saw 198.18.1.2" ] && [ "$(conn_field .exit_node)" = null ] || fail "marked: '$BODY' $CONN"
+echo "ok: conn record: exit_node $(jq -c .exit_node <<<"$PLAIN") for the plain connection, null for the marked one"
+
 # The chosen exit node goes offline: tailscaled moves to the other one.
 lab admin online "$first" false >/dev/null
 moved() { [ "$(current)" = "$other" ]; }
@@ -67,6 +88,7 @@ rec=$(exits)
 jq -e --arg f "$first" --arg o "$other" '.current.name == $o and ([.nodes[] | select(.name == $f)][0].online == false)' <<<"$rec" >/dev/null ||
   fail "after $first went offline: $rec"
 wait_for 15 left_by "$other_saw"
+wait_for 15 proxy_left_by "$other" "$other_saw"
 echo "ok: $first offline → tailscaled moved to $other (inet saw $other_saw); records: $(jq -c '{current, auto}' <<<"$rec")"
 
 # none: no exit node, no automatic choice; the node's own way out again.
@@ -75,6 +97,9 @@ out=$("$AU" --socket "$NODE_SOCK" set --exit-node none --json) || fail "set --ex
 jq -e '.exit_node.mode == "none" and .exit_node.auto == null' <<<"$out" >/dev/null || fail "none: $out"
 [ "$(lab_lapi node /localapi/v0/prefs | jq -r '.AutoExitNode // ""')" = "" ] || fail "AutoExitNode still set after none"
 wait_for 15 left_by 198.18.1.2
+no_exit() { get "http://198.18.0.10/" 1080 && [ "$BODY" = "inet saw 198.18.1.2" ] && [ "$(conn_field .exit_node)" = null ]; }
+wait_for 15 no_exit
+stop_proxy
 # By name, and again: the second time nothing changes.
 "$AU" --socket "$NODE_SOCK" set --exit-node "$other" >/dev/null || fail "set --exit-node $other exited $?"
 out=$("$AU" --socket "$NODE_SOCK" set --exit-node "$other" --json) || fail "set again exited $?"
