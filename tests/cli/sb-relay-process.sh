@@ -90,6 +90,46 @@ last_conn regex '.action == "route" and .rule == 1 and .process.name == "curl"'
 conn_records regex | jq -se 'map(select(.event == "close")) | first | .rule == 0 and .action == "reject"' >/dev/null ||
   fail "process_path_regex record: $(conn_records regex | head -1)"
 
+# UDP ASSOCIATE: the datagrams carry the process of the association's TCP connection.
+cat >"$t/udp.py" <<'PY'
+import socket, struct, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+c.sendall(b"\x05\x01\x00")
+assert c.recv(2) == b"\x05\x00"
+c.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+r = c.recv(10)
+assert r[1] == 0, r
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(float(sys.argv[3]))
+dst = socket.inet_aton("127.0.0.1") + struct.pack(">H", int(sys.argv[2]))
+u.sendto(b"\x00\x00\x00\x01" + dst + b"ping", ("127.0.0.1", struct.unpack(">H", r[8:10])[0]))
+try:
+    print(u.recv(100)[10:].decode())
+except socket.timeout:
+    print("no answer")
+PY
+python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    d, a = s.recvfrom(100)
+    s.sendto(d, a)' >"$t/uecho.port" &
+track_pid $!
+wait_for 10 grep -q '[0-9]' "$t/uecho.port"
+config udp '{"rules": [{"process_path_regex": ["/python3[.0-9]*$"], "network": "udp", "action": "reject"}]}'
+start_relay udp --threads 1 -c "$t/udp.json"
+out=$(python3 "$t/udp.py" "$RELAY_PORT" "$(cat "$t/uecho.port")" 1)
+[ "$out" = "no answer" ] || fail "UDP from python3 not rejected: $out"
+wait_conns udp 1
+last_conn udp '.protocol == "socks5-udp" and .action == "reject" and .rule == 0 and .process.path == $py'
+start_relay udp2 --threads 1 -c "$t/name.json"  # process_name curl: python3's datagrams pass
+out=$(python3 "$t/udp.py" "$RELAY_PORT" "$(cat "$t/uecho.port")" 5)
+[ "$out" = "ping" ] || fail "UDP from python3 through a curl rule: $out"
+wait_conns udp2 1
+last_conn udp2 '.protocol == "socks5-udp" and .action == "route" and .process.path == $py'
+
 # sb-route decide --find-process decides the same for a python3 socket held open to the web server,
 # with and without the destination the socket is connected to.
 sb=$(tool sb-route)
