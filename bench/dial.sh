@@ -18,11 +18,10 @@ relay=$(tool sb-relay)
 lab_up --userspace
 node_login
 in_peer() { ip netns exec "$PEER_NS" "$@"; }
-for s in "sink 5201" "echo 5202"; do
-  set -- $s
-  in_peer "$tbl" "$1" --listen "0.0.0.0:$2" >"$t/$1.out" 2>&1 &
+for s in sink:5201 echo:5202; do
+  in_peer "$tbl" "${s%:*}" --listen "0.0.0.0:${s#*:}" >"$t/${s%:*}.out" 2>&1 &
   track_pid $!
-  wait_for 10 grep -q '^ready' "$t/$1.out"
+  wait_for 10 grep -q '^ready' "$t/${s%:*}.out"
 done
 cat >"$t/dial.json" <<'JSON'
 {"endpoints": [{"type": "tailscale", "tag": "ts-ep"}],
