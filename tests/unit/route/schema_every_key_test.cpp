@@ -209,50 +209,11 @@ Json sample(const Key& k, const std::string& variant) {
   }
 }
 
-// The config around the key: a socks outbound "o" (index 0) where dial fields go, a direct "d",
-// a local DNS server "dns0", a tailscale endpoint "ts", an inline rule-set "s"; the key's object
-// is always the first of its list. Returns the key's path.
-std::string place(const Key& k, const std::string& variant, const Json& v, Json& cfg) {
-  cfg = Json::parse(R"({"inbounds": [{"type": "mixed", "tag": "in"}],
-    "outbounds": [{"type": "socks", "tag": "o", "server": "127.0.0.1", "server_port": 1080}, {"type": "direct", "tag": "d"}],
-    "endpoints": [{"type": "tailscale", "tag": "ts"}],
-    "dns": {"servers": [{"type": "local", "tag": "dns0"}]},
-    "route": {"rule_set": [{"type": "inline", "tag": "s", "rules": [{"domain": "a.example"}]}], "final": "d"}})");
+// place() for the rules, their actions and the DNS section.
+std::string place_rule(const Key& k, const std::string& variant, const Json& v, Json& cfg) {
   std::string key(k.name);
   auto rule = [&](Json r) { r[key] = v; return r; };
   switch (k.section) {
-    case Section::kTop: cfg[key] = v; return key;
-    case Section::kLog: cfg["log"] = {{key, v}}; return "log." + key;
-    case Section::kListen:
-    case Section::kLegacyInbound:
-    case Section::kInbound:
-      cfg["inbounds"][0] = {{"type", variant.empty() ? "mixed" : variant}, {"tag", "in"}, {key, v}};
-      return "inbounds[0]." + key;
-    case Section::kUser:
-      cfg["inbounds"][0]["users"] = Json::array({{{"username", "u"}, {"password", "p"}}});
-      cfg["inbounds"][0]["users"][0][key] = v;
-      return "inbounds[0].users[0]." + key;
-    case Section::kDial: cfg["outbounds"][0][key] = v; return "outbounds[0]." + key;
-    case Section::kOutbound:
-      cfg["outbounds"][0] = {{"type", variant}, {"tag", "o"}, {"server", "127.0.0.1"}, {"server_port", 1080}};
-      if (variant == "direct") cfg["outbounds"][0] = {{"type", "direct"}, {"tag", "o"}};
-      cfg["outbounds"][0][key] = v;
-      return "outbounds[0]." + key;
-    case Section::kTailscale: cfg["endpoints"][0][key] = v; return "endpoints[0]." + key;
-    case Section::kRoute:
-      if (key == "default_network_strategy") cfg["route"]["auto_detect_interface"] = true;
-      cfg["route"][key] = v;
-      return "route." + key;
-    case Section::kRuleSet: {
-      Json s = {{"type", variant.empty() ? "inline" : variant}, {"tag", "s"}};
-      if (s["type"] == "inline") s["rules"] = Json::parse(R"([{"domain": "a.example"}])");
-      if (s["type"] == "local") s["path"] = kSrc + "/tests/fixtures/relay/rule-set-local.json";
-      if (s["type"] == "remote") s["url"] = "https://x.example/s.srs";
-      if (s["type"] != "inline") s["format"] = "source";
-      s[key] = v;
-      cfg["route"]["rule_set"][0] = s;
-      return "route.rule_set[0]." + key;
-    }
     case Section::kRouteRuleAction:
     case Section::kRouteOptions: {
       std::string action = variant.empty() ? (k.section == Section::kRouteOptions ? "route-options" : "route") : variant;
@@ -303,6 +264,64 @@ std::string place(const Key& k, const std::string& variant, const Json& v, Json&
       cfg["route"]["rules"] = Json::array({rule(Json::parse(
           R"({"type": "logical", "mode": "and", "rules": [{"domain": "a.example"}], "action": "route", "outbound": "d"})"))});
       return "route.rules[0]." + key;
+    default: return key;
+  }
+}
+
+// The config around the key: a socks outbound "o" (index 0) where dial fields go, a direct "d",
+// a local DNS server "dns0", a tailscale endpoint "ts", an inline rule-set "s"; the key's object
+// is always the first of its list. Returns the key's path.
+std::string place(const Key& k, const std::string& variant, const Json& v, Json& cfg) {
+  cfg = Json::parse(R"({"inbounds": [{"type": "mixed", "tag": "in"}],
+    "outbounds": [{"type": "socks", "tag": "o", "server": "127.0.0.1", "server_port": 1080}, {"type": "direct", "tag": "d"}],
+    "endpoints": [{"type": "tailscale", "tag": "ts"}],
+    "dns": {"servers": [{"type": "local", "tag": "dns0"}]},
+    "route": {"rule_set": [{"type": "inline", "tag": "s", "rules": [{"domain": "a.example"}]}], "final": "d"}})");
+  std::string key(k.name);
+  switch (k.section) {
+    case Section::kTop: cfg[key] = v; return key;
+    case Section::kLog: cfg["log"] = {{key, v}}; return "log." + key;
+    case Section::kListen:
+    case Section::kLegacyInbound:
+    case Section::kInbound:
+      cfg["inbounds"][0] = {{"type", variant.empty() ? "mixed" : variant}, {"tag", "in"}, {key, v}};
+      return "inbounds[0]." + key;
+    case Section::kUser:
+      cfg["inbounds"][0]["users"] = Json::array({{{"username", "u"}, {"password", "p"}}});
+      cfg["inbounds"][0]["users"][0][key] = v;
+      return "inbounds[0].users[0]." + key;
+    case Section::kDial: cfg["outbounds"][0][key] = v; return "outbounds[0]." + key;
+    case Section::kOutbound:
+      cfg["outbounds"][0] = {{"type", variant}, {"tag", "o"}, {"server", "127.0.0.1"}, {"server_port", 1080}};
+      if (variant == "direct") cfg["outbounds"][0] = {{"type", "direct"}, {"tag", "o"}};
+      cfg["outbounds"][0][key] = v;
+      return "outbounds[0]." + key;
+    case Section::kTailscale: cfg["endpoints"][0][key] = v; return "endpoints[0]." + key;
+    case Section::kRoute:
+      if (key == "default_network_strategy") cfg["route"]["auto_detect_interface"] = true;
+      cfg["route"][key] = v;
+      return "route." + key;
+    case Section::kRuleSet: {
+      Json s = {{"type", variant.empty() ? "inline" : variant}, {"tag", "s"}};
+      if (s["type"] == "inline") s["rules"] = Json::parse(R"([{"domain": "a.example"}])");
+      if (s["type"] == "local") s["path"] = kSrc + "/tests/fixtures/relay/rule-set-local.json";
+      if (s["type"] == "remote") s["url"] = "https://x.example/s.srs";
+      if (s["type"] != "inline") s["format"] = "source";
+      s[key] = v;
+      cfg["route"]["rule_set"][0] = s;
+      return "route.rule_set[0]." + key;
+    }
+    case Section::kRouteRuleAction:
+    case Section::kRouteOptions:
+    case Section::kResolver:
+    case Section::kDns:
+    case Section::kDnsServer:
+    case Section::kLegacyDnsServer:
+    case Section::kDnsRuleAction:
+    case Section::kRule:
+    case Section::kDnsRule:
+    case Section::kHeadlessRule:
+    case Section::kLogicalRule: return place_rule(k, variant, v, cfg);
     case Section::kExperimental: cfg["experimental"] = {{key, v}}; return "experimental." + key;
     case Section::kCacheFile: cfg["experimental"]["cache_file"] = {{key, v}}; return "experimental.cache_file." + key;
     case Section::kClashApi: cfg["experimental"]["clash_api"] = {{key, v}}; return "experimental.clash_api." + key;
