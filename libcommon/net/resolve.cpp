@@ -11,17 +11,20 @@
 #include "libcommon/net/address.hpp"
 #include "libcommon/net/dns.hpp"
 #include "libcommon/net/dns_router.hpp"
+#include "libcommon/net/protect.hpp"
 
 namespace tb::net {
 
 using namespace std::chrono_literals;
 
-awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout) {
+awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout,
+                            const DialOptions* dial) {
+  static const DialOptions kNone;
   auto ex = co_await asio::this_coro::executor;
-  udp::socket sock(ex);
+  auto opened = co_await open_udp(server, dial ? *dial : kNone);  // protect.hpp: the one protection path
+  if (!opened.ok()) co_return Resolved{{}, "DNS socket: " + opened.error, {}};
+  udp::socket sock = std::move(*opened.socket);
   std::error_code ec;
-  sock.open(server.protocol(), ec);
-  if (ec) co_return Resolved{{}, "DNS socket: " + ec.message(), {}};
   const std::string who = server.address().to_string();
   auto failed = [&](const std::string& why) { return Resolved{{}, "ask " + who + " for " + name + ": " + why, {}}; };
   struct Ask {
@@ -83,8 +86,11 @@ awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, cons
     co_return r;
   }
   const std::string& suffix = plan.magic_dns_suffix;
-  if (!suffix.empty() && (name == suffix || (name.size() > suffix.size() + 1 && name.ends_with("." + suffix))))
-    co_return co_await ask_dns(name, udp::endpoint(asio::ip::make_address_v4("100.100.100.100"), 53), 2s);
+  if (!suffix.empty() && (name == suffix || (name.size() > suffix.size() + 1 && name.ends_with("." + suffix)))) {
+    const OutboundSpec* ob = plan.outbound(via.outbound);  // its dial fields protect the query
+    co_return co_await ask_dns(name, udp::endpoint(asio::ip::make_address_v4("100.100.100.100"), 53), 2s,
+                               ob ? &ob->dial : nullptr);
+  }
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [re, results] = co_await resolver.async_resolve(name, "", use_tuple);

@@ -44,6 +44,10 @@ awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, cons
 // tailnet suffix), asked at once on one socket, each query with its own random ID; an answer
 // counts only when its ID, type and question match one of ours. Both answers, or whatever came
 // within `timeout`; A before AAAA.
-awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout);
+// The socket is opened and protected with `dial` (protect.hpp), the dial fields of the outbound
+// whose destination is resolved (none: nullptr; a pointer because g++ 12 destroys a class-type
+// default argument of a coroutine twice).
+awaitable<Resolved> ask_dns(const std::string& name, udp::endpoint server, std::chrono::milliseconds timeout,
+                            const DialOptions* dial = nullptr);
 
 }  // namespace tb::net
