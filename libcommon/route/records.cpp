@@ -172,6 +172,14 @@ Json plan_to_json(const Router& r, const std::vector<std::string>& config_paths)
   }
   tn["peers"] = peers;
   tn["preferred"] = preferred_json(r);
+  // How sb-relay reaches the tailnet for each tailscale endpoint by default (sb-relay(1), TAILNET
+  // TRANSPORTS; --tailscale-transport may force another): the kernel TUN, tailscaled's Local API
+  // dial transport in userspace mode without a detour, else the detour's proxy.
+  Json transports = Json::object();
+  for (const auto& o : c.outbounds)
+    if (o.endpoint && o.type == "tailscale")
+      transports[o.tag] = t.tun ? "tun" : o.dial.detour.empty() ? "dial" : "socks5";
+  tn["transports"] = transports;
   j["tailnet"] = tn;
   Json names = Json::object();
   for (const auto& [name, ips] : r.magic_dns()) {

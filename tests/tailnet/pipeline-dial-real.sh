@@ -5,6 +5,7 @@
 # the tailnet anyway: the tailscale endpoint has no detour, the status says tun:false, so sb-relay
 # asks tailscaled to open each connection (POST /localapi/v0/dial, Upgrade: ts-dial, 101, raw
 # stream; man/sb-relay.1, "TAILNET TRANSPORTS"). Checked:
+#   - the plan record's tailnet.transports says "dial" for ts-ep;
 #   - peer.<suffix>:8080, peer:8080, the peer's 100.x and fd7a:: addresses answer "peer" through ts-ep;
 #   - while a connection to the peer is held open, sb-relay holds a connection on tailscaled's
 #     Local API socket (the raw stream), and nothing listens on 127.0.0.1:1055;
@@ -51,6 +52,10 @@ pipeline_stop() {
   for p in $(stages); do kill -TERM "$p" 2>/dev/null || true; done
   wait_for 10 sh -c '[ -z "$(for p in $(ip netns pids "$0"); do ps -o comm= -p "$p"; done | grep -E "^(ts-status|sb-route|sb-relay)$")" ]' "$NODE_NS"
 }
+
+# The plan record names the transport sb-relay takes by default.
+transports=$("$ts_status_bin" --socket "$NODE_SOCK" --json | "$sb_route" plan -c "$t/config.json" | jq -c .tailnet.transports)
+[ "$transports" = '{"ts-ep":"dial"}' ] || fail "the plan's tailnet.transports: $transports"
 
 pipeline
 peer_by_every_name
