@@ -5,8 +5,6 @@
 // --probe, one disco ping each (latency and path). A table, or one v1 `exit_nodes` record.
 // Exit: 0 running, 1 not running, the usual Local API codes otherwise.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 
