@@ -127,13 +127,20 @@ awaitable<DialResult> http_upstream(DialResult up, const OutboundSpec& ob, const
   co_return up;
 }
 
+// A destination that did not resolve: host unreachable, with the DNS server that said so.
+DialResult resolve_failure(const Resolved& res) {
+  auto r = failure(res.error, socks5::Reply::kHostUnreachable, 502);
+  r.dns_server = res.server;
+  return r;
+}
+
 }  // namespace
 
 awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob, const HostPort& dst) {
   if (ob.type == "block") co_return failure("blocked by outbound " + ob.tag, socks5::Reply::kNotAllowed, 403);
   if (ob.type == "direct") {
     auto res = co_await resolve_host(dst.host, plan, ResolveVia::dial(ob.tag));
-    if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kHostUnreachable, 502);
+    if (!res.error.empty()) co_return resolve_failure(res);
     auto r = co_await dial_addresses(std::move(res.addresses), dst.port, ob.dial);
     r.dns_server = res.server;
     co_return r;
@@ -171,9 +178,11 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
         co_return failure("tailscale endpoint " + ob.tag +
                               ": the status says tailscaled uses a TUN but there is no tailscale0 interface",
                           socks5::Reply::kNetworkUnreachable, 502);
-      auto res = co_await resolve_host(target.host, plan);
-      if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kHostUnreachable, 502);
-      co_return co_await dial_addresses(std::move(res.addresses), target.port, ob.dial);
+      auto res = co_await resolve_host(target.host, plan, ResolveVia::dial(ob.tag));
+      if (!res.error.empty()) co_return resolve_failure(res);
+      auto r = co_await dial_addresses(std::move(res.addresses), target.port, ob.dial);
+      r.dns_server = res.server;
+      co_return r;
     }
     // Userspace networking: through tailscaled's own proxy.
     if (target.host == "127.0.0.1" || target.host == "::1") {

@@ -4,9 +4,9 @@ address a client ends up with names the server that answered. AAAA questions get
 NOERROR answer; names under --nxdomain get NXDOMAIN. It logs each question it answers to
 stdout as "<proto> <name> <type>" and starts with one line "ready udp=P tcp=P https=P".
 
-  dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K]
+  dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K] [--listen ADDR]
 
-UDP and TCP (RFC 1035) on 127.0.0.1, and with --cert/--key DNS over HTTPS (RFC 8484, POST)
+UDP and TCP (RFC 1035) on ADDR (default 127.0.0.1), and with --cert/--key DNS over HTTPS (RFC 8484, POST)
 on 127.0.0.1, each on a port the kernel chooses.
 """
 import argparse
@@ -47,10 +47,11 @@ def main():
     p.add_argument("--nxdomain", action="append", default=[])
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--listen", default="127.0.0.1")
     args = p.parse_args()
 
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
+    udp.bind((args.listen, 0))
 
     def serve_udp():
         while True:
@@ -69,7 +70,7 @@ def main():
 
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True
-    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Tcp)
+    tcp = socketserver.ThreadingTCPServer((args.listen, 0), Tcp)
 
     class Doh(http.server.BaseHTTPRequestHandler):
         def reply(self, msg):

@@ -40,6 +40,7 @@ import (
 	"tailscale.com/derp/derpserver"
 	"tailscale.com/net/stunserver"
 	"tailscale.com/tailcfg"
+	"tailscale.com/types/dnstype"
 	"tailbox.test/tailnet/testcontrol" // tailscale.com/tstest/integration/testcontrol, patched by lab build
 	"tailscale.com/types/key"
 )
@@ -253,6 +254,27 @@ func (l *lab) adminMux() *http.ServeMux {
 		}
 		l.ctl.AddDNSRecords(tailcfg.DNSRecord{Name: strings.TrimSuffix(name, "."), Type: typ, Value: a.String()})
 		return map[string]string{"name": name, "ip": a.String()}, nil
+	})
+	// A split-DNS route: names under suffix go to the resolvers (none: answered by MagicDNS alone).
+	// testcontrol has no setter: the routes are set on its DNS config, and an empty AddDNSRecords
+	// sends every node the new netmap.
+	post("/dns-route", func(r *http.Request) (any, error) {
+		suffix := strings.TrimSuffix(r.URL.Query().Get("suffix"), ".")
+		if suffix == "" {
+			return nil, fmt.Errorf("want suffix=DOMAIN [resolver=ADDR...]")
+		}
+		var resolvers []*dnstype.Resolver
+		for _, a := range r.URL.Query()["resolver"] {
+			resolvers = append(resolvers, &dnstype.Resolver{Addr: a})
+		}
+		l.mu.Lock()
+		if l.ctl.DNSConfig.Routes == nil {
+			l.ctl.DNSConfig.Routes = map[string][]*dnstype.Resolver{}
+		}
+		l.ctl.DNSConfig.Routes[suffix+"."] = resolvers
+		l.mu.Unlock()
+		l.ctl.AddDNSRecords()
+		return map[string]any{"suffix": suffix, "resolvers": r.URL.Query()["resolver"]}, nil
 	})
 	post("/expire-keys", func(r *http.Request) (any, error) {
 		l.ctl.SetExpireAllNodes(true)
