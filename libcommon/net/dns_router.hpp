@@ -7,6 +7,7 @@
 #include <string>
 
 #include "libcommon/net/bytes.hpp"
+#include "libcommon/net/dialer.hpp"
 #include "libcommon/net/io.hpp"
 #include "libcommon/net/plan.hpp"
 #include "libcommon/net/resolve.hpp"
@@ -32,5 +33,10 @@ awaitable<tb::route::Decision> decide_resolving(const Plan& plan, const tb::rout
 // (the query's type as the strategy); any other type is answered NOTIMP. Empty when `query` is
 // not a query (the caller drops it).
 awaitable<Buffer> dns_answer(const Plan& plan, Bytes query, const tb::route::Request* req);
+
+// hijack-dns on a stream (a SOCKS CONNECT or HTTP CONNECT): a connected loopback socket for the
+// relay to pump the client's bytes into; its other end reads DNS messages with their two-byte
+// length (RFC 1035 §4.2.2) and answers each with dns_answer, until the relay closes it.
+awaitable<DialResult> hijack_dns_stream(std::shared_ptr<const Plan> plan, tb::route::Request req);
 
 }  // namespace tb::net

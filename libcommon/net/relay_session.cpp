@@ -201,7 +201,14 @@ awaitable<Outcome> decide_and_dial(Session& s, const HostPort& dst, const std::s
                (out.drop ? " (drop)" : ""),
            socks5::Reply::kNotAllowed, 403);
   } else if (d.action == tb::route::ActionType::kHijackDns) {
-    failed("hijack-dns is not supported by sb-relay", socks5::Reply::kGeneralFailure, 502);
+    // sing-box answers the stream's (or the datagrams') DNS queries with its DNS router
+    // (route/dns.go); so does sb-relay (dns_router.hpp).
+    emit_open(s);
+    if (network == "udp") {
+      out.hijack_dns = true;
+      co_return out;
+    }
+    out.dial = co_await hijack_dns_stream(s.plan, req);
   } else if (const OutboundSpec* ob = plan.outbound(d.outbound); !ob) {
     failed("outbound not found: " + d.outbound, socks5::Reply::kGeneralFailure, 502);
   } else {

@@ -151,4 +151,51 @@ awaitable<Buffer> dns_answer(const Plan& plan, Bytes query, const tb::route::Req
   co_return dns::response(q.value, 0, texts, 60);
 }
 
+namespace {
+
+// Answers length-prefixed DNS queries on `sock` until the other end closes it.
+awaitable<void> serve_dns_stream(tcp::socket sock, std::shared_ptr<const Plan> plan, tb::route::Request req) {
+  for (;;) {
+    std::array<uint8_t, 2> len{};
+    auto [e1, n1] = co_await asio::async_read(sock, asio::buffer(len), use_tuple);
+    if (e1) co_return;
+    Buffer msg(static_cast<size_t>(len[0] << 8 | len[1]));
+    auto [e2, n2] = co_await asio::async_read(sock, asio::buffer(msg), use_tuple);
+    if (e2) co_return;
+    Buffer answer = co_await dns_answer(*plan, Bytes(msg.data(), msg.size()), &req);
+    if (answer.empty()) co_return;  // not a query: the stream is not DNS
+    Buffer framed(answer.size() + 2);
+    framed[0] = static_cast<uint8_t>(answer.size() >> 8);
+    framed[1] = static_cast<uint8_t>(answer.size());
+    std::copy(answer.begin(), answer.end(), framed.begin() + 2);
+    auto [e3, n3] = co_await asio::async_write(sock, asio::buffer(framed), use_tuple);
+    if (e3) co_return;
+  }
+}
+
+}  // namespace
+
+awaitable<DialResult> hijack_dns_stream(std::shared_ptr<const Plan> plan, tb::route::Request req) {
+  auto ex = co_await asio::this_coro::executor;
+  DialResult r;
+  std::error_code ec;
+  tcp::acceptor acceptor(ex);
+  tcp::endpoint loopback(asio::ip::address_v4::loopback(), 0);
+  acceptor.open(loopback.protocol(), ec);
+  if (!ec) acceptor.bind(loopback, ec);
+  if (!ec) acceptor.listen(1, ec);
+  tcp::socket relay_end(ex), dns_end(ex);
+  if (!ec) relay_end.connect(acceptor.local_endpoint(), ec);
+  if (!ec) acceptor.accept(dns_end, ec);
+  if (ec) {
+    r.error = "hijack-dns: loopback stream: " + ec.message();
+    r.reply = socks5::Reply::kGeneralFailure;
+    r.http_status = 502;
+    co_return r;
+  }
+  asio::co_spawn(ex, serve_dns_stream(std::move(dns_end), std::move(plan), std::move(req)), [](std::exception_ptr) {});
+  r.socket.emplace(std::move(relay_end));
+  co_return r;
+}
+
 }  // namespace tb::net

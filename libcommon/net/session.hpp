@@ -80,6 +80,7 @@ awaitable<bool> write_all(tcp::socket& sock, std::string_view data);
 struct Outcome {
   DialResult dial;
   bool drop = false;  // a reject rule's "drop": close without an answer
+  bool hijack_dns = false;  // hijack-dns on "udp": the association answers the datagrams itself
 };
 // The Router's decision for `dst`, then the outbound's dial (for "udp", the decision only: the
 // UDP relay dials per datagram). Records the connection's open event.

@@ -11,6 +11,7 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include "libcommon/net/dns_router.hpp"
 #include "libcommon/net/protect.hpp"
 #include "libcommon/net/session.hpp"
 #include "libcommon/net/socks5.hpp"
@@ -29,7 +30,7 @@ struct UdpAssoc {
   asio::ip::address client_addr;
   struct Route {
     udp::endpoint target;
-    udp::socket* out;
+    udp::socket* out;  // nullptr: hijack-dns, answered by the DNS router
   };
   std::map<std::string, std::optional<Route>> routes;  // "host:port" → target (nullopt = dropped)
   uint64_t up = 0, down = 0;
@@ -79,6 +80,7 @@ awaitable<udp::socket*> out_socket(std::shared_ptr<UdpAssoc> a, const OutboundSp
 awaitable<std::optional<UdpAssoc::Route>> udp_route(Session& s, std::shared_ptr<UdpAssoc> a, const HostPort& dst) {
   auto o = co_await decide_and_dial(s, dst, "udp");
   if (!o.dial.error.empty()) co_return std::nullopt;
+  if (o.hijack_dns) co_return UdpAssoc::Route{udp::endpoint(), nullptr};
   const OutboundSpec* ob = s.plan->outbound(s.info.outbound);
   if (!ob || !(ob->type == "direct" || (ob->type == "tailscale" && s.plan->tun))) {
     s.fail("UDP is not supported through outbound " + s.info.outbound);
@@ -124,6 +126,15 @@ awaitable<void> udp_loop(Session& s, std::shared_ptr<UdpAssoc> a) {
     if (!it->second) continue;
     size_t payload = n - h.used;
     a->up += payload;
+    if (!it->second->out) {  // hijack-dns: the answer comes back from the destination the client named
+      Buffer answer = co_await dns_answer(*s.plan, Bytes(buf.data() + h.used, payload), nullptr);
+      if (answer.empty() || a->done) continue;
+      Buffer pkt = socks5::udp_header(h.value);
+      pkt.insert(pkt.end(), answer.begin(), answer.end());
+      a->down += answer.size();
+      co_await a->relay.async_send_to(asio::buffer(pkt), from, use_tuple);
+      continue;
+    }
     co_await it->second->out->async_send_to(asio::buffer(buf.data() + h.used, payload), it->second->target, use_tuple);
   }
 }

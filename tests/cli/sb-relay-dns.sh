@@ -7,7 +7,8 @@
 # hosts (predefined) servers; an outbound's domain_resolver; route.default_domain_resolver; the
 # resolve action with and without a server (without: the DNS rules choose, dns.final otherwise);
 # DNS rule actions route, route-options (strategy), reject and predefined; ip_accept_any; NXDOMAIN failing the
-# connection without a fallback; and `sb-route check` refusing server types tailbox cannot carry.
+# connection without a fallback; hijack-dns on TCP and UDP; and `sb-route check` refusing
+# server types tailbox cannot carry.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/relay-lib.sh"
@@ -120,6 +121,39 @@ expect acceptany t.test 127.0.0.3 t
 expect acceptany elsewhere.test 127.0.0.2 u
 grep -q '^tcp x.v6.test 28$' "$t/T.log" || fail "route-options strategy ipv6_only was not applied: $(cat "$t/T.log")"
 grep -q '^tcp x.v6.test 1$' "$t/T.log" && fail "ipv6_only still asked for A: $(cat "$t/T.log")"
+# hijack-dns: DNS queries on a SOCKS5 CONNECT (TCP, length-prefixed) and in a UDP ASSOCIATE to
+# port 53 are answered by the DNS router (here the rules: dns.final u, hj6.test by t), never sent on.
+config hijack '' ', "default_domain_resolver": "u", "rules": [{"port": [53], "action": "hijack-dns"}]' \
+  ', "final": "u", "rules": [{"domain": ["hj6.test"], "server": "t"}]'
+ask_socks() {  # ask_socks tcp|udp NAME → the A answer's address (or the rcode) via the relay
+  python3 - "$RELAY_PORT" "$1" "$2" <<'PY'
+import socket, struct, sys
+port, mode, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+q = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"".join(
+    bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack("!HH", 1, 1)
+c = socket.create_connection(("127.0.0.1", port), timeout=10)
+c.sendall(b"\x05\x01\x00"); assert c.recv(2) == b"\x05\x00"
+dst = b"\x01" + socket.inet_aton("192.0.2.53") + struct.pack("!H", 53)
+if mode == "tcp":
+    c.sendall(b"\x05\x01\x00" + dst); rep = c.recv(10); assert rep[1] == 0, rep
+    c.sendall(struct.pack("!H", len(q)) + q)
+    n = struct.unpack("!H", c.recv(2, socket.MSG_WAITALL))[0]; a = c.recv(n, socket.MSG_WAITALL)
+else:
+    c.sendall(b"\x05\x03\x00\x01\0\0\0\0\0\0"); rep = c.recv(10); assert rep[1] == 0, rep
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(10)
+    u.sendto(b"\0\0\0" + dst + q, ("127.0.0.1", struct.unpack("!H", rep[8:10])[0]))
+    pkt = u.recv(65535); assert pkt[3:10] == dst, pkt[:10]; a = pkt[10:]
+assert a[:2] == b"\x12\x34" and a[2] & 0x80, a
+rcode, ancount = a[3] & 15, struct.unpack("!H", a[6:8])[0]
+print(socket.inet_ntoa(a[-4:]) if rcode == 0 and ancount else "rcode %d" % rcode)
+PY
+}
+[ "$(ask_socks tcp hj.test)" = 127.0.0.2 ] || fail "hijack-dns over TCP: $(ask_socks tcp hj.test 2>&1)"
+[ "$(ask_socks udp hj.test)" = 127.0.0.2 ] || fail "hijack-dns over UDP: $(ask_socks udp hj.test 2>&1)"
+[ "$(ask_socks udp hj6.test)" = 127.0.0.3 ] || fail "hijack-dns: the DNS rules did not choose t: $(ask_socks udp hj6.test 2>&1)"
+[ "$(ask_socks tcp www.nx.test)" = "rcode 3" ] || fail "hijack-dns: NXDOMAIN expected: $(ask_socks tcp www.nx.test 2>&1)"
+grep -q '^udp hj.test 1$' "$t/U.log" || fail "hijack-dns: u was not asked: $(cat "$t/U.log")"
+
 # Server types and keys tailbox cannot carry are refused at check with their path.
 refused() {  # refused SERVER_JSON PATH
   printf '{"outbounds": [{"type": "direct", "tag": "d"}], "route": {"default_domain_resolver": "x"}, "dns": {"servers": [%s]}}\n' "$1" >"$t/refused.json"
