@@ -107,3 +107,47 @@ TEST(Dns, RandomIds) {
   for (int i = 0; i < 64; ++i) seen.insert(dns::random_id());
   EXPECT_GT(seen.size(), 32u);  // 64 draws from 65536 values: a repeat or two at most, not a clock
 }
+
+// hijack-dns: a query parses to its one question, and the response built for it answers the
+// question's type only, echoing ID, RD and class; a response, or two questions, is not a query.
+TEST(Dns, QueryParsesAndIsAnswered) {
+  auto q = dns::query(0x4242, "Hj.Test", dns::kTypeA);
+  auto p = dns::parse_query(Bytes(q.data(), q.size()));
+  ASSERT_TRUE(p.ok()) << p.error;
+  EXPECT_EQ(p.value.id, 0x4242);
+  EXPECT_EQ(p.value.qname, "Hj.Test");
+  EXPECT_EQ(p.value.qtype, dns::kTypeA);
+  EXPECT_EQ(p.value.qclass, 1);
+  EXPECT_TRUE(p.value.recursion_desired);
+  auto r = dns::response(p.value, 0, {"127.0.0.2", "::1", "junk", "127.0.0.3"}, 60);
+  auto back = dns::parse_response(Bytes(r.data(), r.size()));
+  ASSERT_TRUE(back.ok()) << back.error;
+  EXPECT_EQ(back.value.id, 0x4242);
+  EXPECT_EQ(back.value.qname, "Hj.Test");
+  EXPECT_EQ(back.value.addresses, (std::vector<std::string>{"127.0.0.2", "127.0.0.3"}));
+  EXPECT_EQ(back.value.ttl, 60u);
+  EXPECT_EQ(r[2] & 0x01, 0x01);  // RD echoed
+  auto nx = dns::response(p.value, 3, {"127.0.0.2"}, 60);
+  auto nxp = dns::parse_response(Bytes(nx.data(), nx.size()));
+  ASSERT_TRUE(nxp.ok());
+  EXPECT_EQ(nxp.value.rcode, 3);
+  EXPECT_TRUE(nxp.value.addresses.empty());
+  EXPECT_FALSE(dns::parse_query(Bytes(r.data(), r.size())).ok());  // a response
+  Buffer two = q;
+  two[5] = 2;
+  EXPECT_FALSE(dns::parse_query(Bytes(two.data(), two.size())).ok());
+  EXPECT_FALSE(dns::parse_query(Bytes(q.data(), 14)).ok());  // cut in the name
+}
+
+// The TC bit and the smallest TTL of the address answers.
+TEST(Dns, TruncatedAndTtl) {
+  auto q = dns::query(7, "t.test", dns::kTypeA);
+  auto p = dns::parse_query(Bytes(q.data(), q.size()));
+  ASSERT_TRUE(p.ok());
+  auto r = dns::response(p.value, 0, {"127.0.0.2"}, 300);
+  r[2] |= 0x02;
+  auto back = dns::parse_response(Bytes(r.data(), r.size()));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back.value.truncated);
+  EXPECT_EQ(back.value.ttl, 300u);
+}
