@@ -52,7 +52,7 @@ std::string peer_labels(const Json& p) {
 }
 
 // Paths, handshake ages and, when probed, latencies.
-void path_metrics(Writer& w, const Json& peers, int64_t now, const Json& probes) {
+void path_metrics(Writer& w, const Json& peers, const Json& probes) {
   const char* paths[] = {"direct", "relay", "peer_relay"};
   w.family("tailbox_peers_connected", "Peers with a path for traffic now, by path (direct, relay = DERP, peer_relay).");
   for (const char* path : paths) {
@@ -63,9 +63,11 @@ void path_metrics(Writer& w, const Json& peers, int64_t now, const Json& probes)
   w.family("tailbox_peer_path", "1 for the peer's current path: direct, relay (DERP), peer_relay or none.");
   for (const auto& p : peers)
     w.sample("tailbox_peer_path", peer_labels(p) + ",path=\"" + label_value(p.value("path", "none")) + "\"", 1);
-  w.family("tailbox_peer_handshake_age_seconds", "Seconds since the last WireGuard handshake with the peer (absent: never).");
+  // A timestamp, not an age, so that two runs in a row write the same text: the age is
+  // time() - this (contrib/prometheus records it as tailbox:peer_handshake_age_seconds).
+  w.family("tailbox_peer_last_handshake_timestamp_seconds", "When the last WireGuard handshake with the peer was (absent: never).");
   for (const auto& p : peers)
-    if (auto t = time_of(p["last_handshake"])) w.sample("tailbox_peer_handshake_age_seconds", peer_labels(p), static_cast<double>(now - *t));
+    if (auto t = time_of(p["last_handshake"])) w.sample("tailbox_peer_last_handshake_timestamp_seconds", peer_labels(p), static_cast<double>(*t));
   if (!probes.is_object()) return;
   w.family("tailbox_peer_probe_success", "1 if the peer answered this run's ping (--probe), 0 if not; absent: not pinged.");
   for (const auto& p : peers)
@@ -149,7 +151,7 @@ std::string render_prometheus(const Json& rec, bool up, int64_t now, const Json&
   for (const auto& p : peers) {
     if (auto t = time_of(p["key_expiry"])) w.sample("tailbox_peer_key_expiry_timestamp_seconds", labels(p), static_cast<double>(*t));
   }
-  path_metrics(w, peers, now, probes);
+  path_metrics(w, peers, probes);
   return w.out;
 }
 

@@ -5,7 +5,7 @@
 #   - exit-nodes lists the lab's exit node (online, IPs as `tailscale status` has them, not in use)
 #     and --probe measures it; without the suggest-exit-node capability the daemon suggests nothing;
 #   - --format prometheus --probe passes promtool check metrics and carries each peer's latency
-#     and path, peers_connected{path="direct"} and handshake ages;
+#     and path, peers_connected{path="direct"} and the last handshake's time;
 #   - with the peer's tailscaled stopped, ping gets no reply (exit 1); an unknown name is 65.
 . "$(dirname "$0")/lib.sh"
 ST=$(tool ts-status)
@@ -47,7 +47,7 @@ for p in peer exit; do
 done
 grep -q '^tailbox_peer_path{peer="peer",.*,path="direct"} 1$' <<<"$prom" || fail "peer's path: $(grep peer_path <<<"$prom")"
 grep -Eq '^tailbox_peers_connected\{path="direct"\} [1-9]' <<<"$prom" || fail "peers_connected: $(grep peers_connected <<<"$prom")"
-grep -q '^tailbox_peer_handshake_age_seconds{peer="peer",' <<<"$prom" || fail "handshake age: $(grep handshake <<<"$prom")"
+grep -Eq '^tailbox_peer_last_handshake_timestamp_seconds\{peer="peer",.*\} [0-9]{10}$' <<<"$prom" || fail "handshake: $(grep handshake <<<"$prom")"
 echo "ok: prometheus --probe: $(grep -c '^tailbox_peer_latency_seconds{' <<<"$prom") latencies, promtool clean"
 
 expect_exit 65 "$ST" --socket "$NODE_SOCK" ping nosuchpeer 2>/dev/null
