@@ -11,6 +11,7 @@
 st=$(tool ts-status)
 chk() { local rc=0; "$st" --socket "$NODE_SOCK" check "$@" >"$t/out" 2>"$t/err" || rc=$?; echo "$rc"; }
 lab_up
+wait_for 15 state_is node NeedsLogin  # a fresh daemon passes through NoState first
 
 stream_open watch "$st" --socket "$NODE_SOCK" watch --no-events
 stream_until '.health_warnings | any(.code == "wantrunning-false")' 10 "a logged-out record with the wantrunning-false warning"
