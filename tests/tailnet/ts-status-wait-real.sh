@@ -12,6 +12,7 @@
 st=$(tool ts-status)
 w() { "$st" --socket "$NODE_SOCK" wait "$@"; }
 lab_up
+wait_for 15 state_is node NeedsLogin  # a fresh daemon passes through NoState first
 
 rc=0; w --for running --timeout 1s 2>"$t/err" || rc=$?
 [ "$rc" = 75 ] && grep -q 'waiting for running (state: needs_login)' "$t/err" || fail "logged out: $rc $(cat "$t/err")"
