@@ -5,6 +5,8 @@
 
 #include "cmd/sb-route/commands.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/strings.hpp"
+#include "libcommon/route/dns_settings.hpp"
 #include "libcommon/route/records.hpp"
 #include "libcommon/route/router.hpp"
 
@@ -85,6 +87,19 @@ int run_explain(const CommonArgs& common, const ExplainArgs& args) {
   }
   if (d.destination != req->destination_host || d.destination_port != req->destination_port)
     out += "  destination rewritten to " + d.destination + ":" + std::to_string(d.destination_port) + "\n";
+  // With dns.servers: the server sb-relay asks for a name it dials (docs/singbox.md, "DNS").
+  if (const auto& dns = loaded->config->dns; dns && d.action == ActionType::kRoute && !tb::route::IpAddr::parse(d.destination)) {
+    tb::route::MatchContext c;
+    std::string name = tb::core::without_trailing_dot(d.destination);
+    c.domain = name;
+    c.inbound = req->inbound;
+    c.network = req->network;
+    c.sets = &routing->router.rule_sets();
+    const Action* resolve = nullptr;  // a resolve action's lookup is the one whose addresses are dialled
+    for (const auto& step : d.steps)
+      if (const auto& a = loaded->config->rules[step.rule_index].action; a.type == ActionType::kResolve) resolve = &a;
+    out += "  dns: " + (resolve ? describe_dns_resolve(*dns, c, resolve->server) : describe_dns_choice(*dns, c, d.outbound)) + "\n";
+  }
   std::string verdict = d.action == ActionType::kRoute ? "outbound " + d.outbound
                         : d.action == ActionType::kReject ? "reject (" + d.reject_method + ")"
                                                           : std::string(action_name(d.action));

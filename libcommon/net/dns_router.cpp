@@ -235,30 +235,18 @@ awaitable<Resolved> dns_lookup(const Plan& plan, const DnsSettings& dns, const s
     if (!server) co_return Resolved{{}, "DNS server not found: " + ask.server, {}};
     co_return co_await l.addresses(*server, name, ask.strategy.empty() ? dns.strategy : ask.strategy, ask.disable_cache);
   }
-  // dns/router.go matchDNS: the rules in order; route-options adjust and go on; a route whose
-  // server is missing is skipped; with ip_accept_any an empty answer moves on to the next rule.
+  // dns/router.go matchDNS (choose_dns); with ip_accept_any an empty answer moves on to the
+  // rules after it.
   auto c = rule_context(plan, name, via);
-  DnsAsk options = ask;
-  for (const auto& r : dns.rules) {
-    c.reset_flags();
-    if (!r.rule.match(c)) continue;
-    if (r.type == DnsActionType::kReject || r.type == DnsActionType::kPredefined) co_return rule_answer(r, name);
-    if (r.type == DnsActionType::kRoute && !dns.server(r.ask.server)) continue;
-    DnsAsk with = options;
-    if (!r.ask.strategy.empty()) with.strategy = r.ask.strategy;
-    with.disable_cache = with.disable_cache || r.ask.disable_cache;
-    if (r.type == DnsActionType::kRouteOptions) {
-      options = with;
-      continue;
-    }
-    auto out = co_await l.addresses(*dns.server(r.ask.server), name, with.strategy.empty() ? dns.strategy : with.strategy,
-                                    with.disable_cache);
-    if (!r.accept_any || !out.addresses.empty()) co_return out;
+  for (size_t from = 0;;) {
+    auto ch = tb::route::choose_dns(dns, c, ask, from);
+    if (!ch.error.empty()) co_return Resolved{{}, ch.error, {}};
+    if (!ch.server) co_return rule_answer(*ch.rule, name);
+    auto out = co_await l.addresses(*ch.server, name, ch.ask.strategy.empty() ? dns.strategy : ch.ask.strategy,
+                                    ch.ask.disable_cache);
+    if (!ch.rule || !ch.rule->accept_any || !out.addresses.empty()) co_return out;
+    from = ch.next;
   }
-  const DnsServerSpec* server = dns.server(dns.final_tag);
-  if (!server) co_return Resolved{{}, "default DNS server not found: " + dns.final_tag, {}};
-  co_return co_await l.addresses(*server, name, options.strategy.empty() ? dns.strategy : options.strategy,
-                                 options.disable_cache);
 }
 
 }  // namespace tb::net

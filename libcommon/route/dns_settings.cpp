@@ -167,6 +167,61 @@ DnsAsk DnsSettings::ask_for_outbound(const std::string& outbound) const {
   return a;
 }
 
+DnsChoice choose_dns(const DnsSettings& dns, MatchContext& c, DnsAsk ask, size_t from) {
+  DnsChoice out;
+  for (size_t i = from; i < dns.rules.size(); ++i) {
+    const auto& r = dns.rules[i];
+    c.reset_flags();
+    if (!r.rule.match(c)) continue;
+    out.index = i;
+    out.next = i + 1;
+    if (r.type == DnsActionType::kReject || r.type == DnsActionType::kPredefined) {
+      out.rule = &r;
+      out.ask = ask;
+      return out;
+    }
+    if (r.type == DnsActionType::kRoute && !dns.server(r.ask.server)) continue;  // sing-box logs and skips it
+    if (!r.ask.strategy.empty()) ask.strategy = r.ask.strategy;
+    ask.disable_cache = ask.disable_cache || r.ask.disable_cache;
+    if (r.type == DnsActionType::kRouteOptions) continue;
+    out.rule = &r;
+    out.server = dns.server(r.ask.server);
+    out.ask = ask;
+    return out;
+  }
+  out.next = dns.rules.size();
+  out.ask = ask;
+  out.server = dns.server(dns.final_tag);
+  if (!out.server) out.error = "default DNS server not found: " + dns.final_tag;
+  return out;
+}
+
+std::string describe_dns_choice(const DnsSettings& dns, MatchContext& c, const std::string& outbound) {
+  DnsAsk ask = dns.ask_for_outbound(outbound);
+  if (!ask.server.empty()) {
+    std::string why = dns.outbound_resolvers.count(outbound) ? "domain_resolver of " + outbound
+                      : dns.default_resolver                 ? std::string("route.default_domain_resolver")
+                                                             : std::string("the only DNS server");
+    return "server " + ask.server + " (" + why + ")";
+  }
+  return describe_dns_resolve(dns, c, "");
+}
+
+std::string describe_dns_resolve(const DnsSettings& dns, MatchContext& c, const std::string& server) {
+  if (!server.empty()) return "server " + server + " (the resolve action)";
+  DnsAsk ask;
+  std::string out;
+  for (size_t from = 0;;) {
+    auto ch = choose_dns(dns, c, ask, from);
+    if (!ch.error.empty()) return out + ch.error;
+    if (!ch.server) return out + ch.rule->path + " answers";
+    out += "server " + ch.server->tag + " (" + (ch.rule ? ch.rule->path : std::string("dns.final")) + ")";
+    if (!ch.rule || !ch.rule->accept_any) return out;
+    out += ", else ";
+    from = ch.next;
+  }
+}
+
 std::shared_ptr<const DnsSettings> dns_settings(const RouteConfig& config) {
   auto dns = config.source.find("dns");
   if (dns == config.source.end() || !dns->is_object()) return nullptr;

@@ -76,6 +76,25 @@ struct DnsSettings {
   DnsAsk ask_for_outbound(const std::string& outbound) const;
 };
 
+// One step of dns/router.go's matchDNS from rule `from` on: the server to ask (`rule` set when a
+// DNS rule chose it, null for dns.final), or the reject / predefined rule that answers instead
+// (server null), with the options in effect. `next` is where the rules go on when the answer of an
+// ip_accept_any rule has no address. The context carries the name and the connection.
+struct DnsChoice {
+  const DnsServerSpec* server = nullptr;
+  const DnsRuleSpec* rule = nullptr;
+  size_t index = 0, next = 0;  // the rule's index; the next to try
+  DnsAsk ask;
+  std::string error;  // dns.final names nothing
+};
+DnsChoice choose_dns(const DnsSettings& dns, MatchContext& c, DnsAsk ask, size_t from);
+
+// For people (sb-route explain): which server answers a dial of `outbound` for the name in `c`,
+// and why ("server u (domain_resolver of outbound direct)", "server t (dns.rules[2])", …).
+std::string describe_dns_choice(const DnsSettings& dns, MatchContext& c, const std::string& outbound);
+// The same for a resolve action naming `server` ("" = the DNS rules).
+std::string describe_dns_resolve(const DnsSettings& dns, MatchContext& c, const std::string& server);
+
 // nullptr when the config has no dns.servers (sb-relay then resolves as before: the plan's
 // MagicDNS table, tailscaled's resolver for the tailnet suffix, the system resolver).
 std::shared_ptr<const DnsSettings> dns_settings(const RouteConfig& config);

@@ -87,6 +87,8 @@ expect_failure byudp www.nx.test 'NXDOMAIN'
 config bytcp ', "domain_resolver": {"server": "t", "strategy": "ipv4_only"}' ', "default_domain_resolver": "u"' ''
 expect bytcp b.test 127.0.0.3 t
 grep -q '^tcp b.test 1$' "$t/T.log" || fail "the tcp responder was not asked over TCP: $(cat "$t/T.log")"
+"$sb" explain -c "$t/bytcp.json" "b.test:$hp" | grep -qxF '  dns: server t (domain_resolver of direct)' ||
+  fail "sb-route explain should name the server: $("$sb" explain -c "$t/bytcp.json" "b.test:$hp")"
 grep -q '^tcp b.test 28$' "$t/T.log" && fail "ipv4_only still asked for AAAA: $(cat "$t/T.log")"
 # route.default_domain_resolver when the outbound names none: DoH, POST and GET.
 config bydoh '' ', "default_domain_resolver": "h"' ''
@@ -106,6 +108,8 @@ dnsrules=', "final": "u", "rules": [
    {"domain": ["blocked.test"], "action": "reject"},
    {"domain": ["fixed.test"], "action": "predefined", "answer": ["fixed.test. IN A 127.0.0.6"]}]'
 config rules '' ', "default_domain_resolver": "u", '"$rules" "$dnsrules"
+"$sb" explain -c "$t/rules.json" --dns x.via-doh.test=127.0.0.4 "x.via-doh.test:$hp" | grep -qxF '  dns: server h (dns.rules[0])' ||
+  fail "sb-route explain: the resolve action asks the DNS rules: $("$sb" explain -c "$t/rules.json" "x.via-doh.test:$hp" 2>&1)"
 expect rules named.test 127.0.0.3 t
 expect rules x.via-doh.test 127.0.0.4 h
 expect rules x.via-tcp.test 127.0.0.3 t
