@@ -231,7 +231,8 @@ def report(lb, a, load_start):
         p("| %s | %s | %s | %s | %s | %s | %s |" % (label, " / ".join(fmt(lb.med(r, "sb-relay", col)) for r in runs), what,
                                                " | ".join(cells), spread(rs), g, "yes" if ok else "**no**"))
     p("\nRatios are sb-relay's median over the other's in the same run (above 1 is better for throughput and conn/s, "
-      "below 1 for latency and memory); spread is the range of that ratio over the runs.\n")
+      "below 1 for latency and memory); spread is the range of that ratio over the runs. Idle RSS and USS are taken once, "
+      "after a peer starts and before its first connection, so they are the same in every run.\n")
     for r in runs:
         p("### Run %d: medians of %d repetitions\n" % (r, a.reps))
         p("| figure | " + " | ".join(ORDER) + " |")

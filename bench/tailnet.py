@@ -273,6 +273,9 @@ FIGURES = [("throughput, 1 stream (MB/s)", "tput1"), ("throughput, 8 streams (MB
            ("conn/s, concurrency 64", "c64"), ("p50 at concurrency 64 (µs)", "c64_p50"), ("p99 at concurrency 64 (µs)", "c64_p99"),
            ("RSS idle (kB)", "rss_idle"), ("USS idle (kB)", "uss_idle"),
            ("RSS with 1000 connections (kB)", "rss1000"), ("USS with 1000 connections (kB)", "uss1000")]
+SHARED_NOTE = ("The tailscaled and sb-relay-dial rows share one userspace tailscaled, whose Go heap grows over the "
+               "run and is not returned at once: their RSS/USS with 1000 connections are that process's high-water mark "
+               "so far, not each row's own. Idle figures were taken once, before the first connection.")
 STACK = {"limit": "the node's kernel tailscaled", "sb-relay": "ts-status + sb-route + sb-relay + the node's kernel tailscaled",
          "sb-relay-dial": "ts-status + sb-route + sb-relay (--tailscale-transport dial) + the userspace tailscaled",
          "tailscaled": "tailscaled (userspace networking, SOCKS5)", "sing-box": "sing-box (tsnet + gVisor inside)"}
@@ -301,7 +304,7 @@ def report(tn, a, load_start):
     p()
     for row, why in tn.failed.items():
         p("**%s: not measured, it did not start or answer:** %s\n" % (row, why))
-    p("Memory goals compare whole stacks: %s.\n" % "; ".join("%s = %s" % kv for kv in STACK.items()))
+    p("Memory goals compare whole stacks: %s. %s\n" % ("; ".join("%s = %s" % kv for kv in STACK.items()), SHARED_NOTE))
     for r in runs:
         p("### Run %d: medians of %d repetitions\n" % (r, a.reps))
         p("| figure | " + " | ".join(ROWS) + " |")
