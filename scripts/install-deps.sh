@@ -10,6 +10,7 @@ build_pkgs=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libasio-dev
   libqrencode-dev libc-ares-dev libyaml-cpp-dev
+  libssl-dev  # OpenSSL, which sb-relay's DNS over HTTPS links for tls.certificate (libcommon/net)
 )
 # Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps,
 # microsocks as an upstream for the relay chaining test, clang and its libFuzzer/sanitizer runtimes
@@ -21,7 +22,8 @@ test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db 
             zsh dpkg-dev file  # zsh -n on the zsh completions; dpkg-shlibdeps and file for make package
             debhelper lintian  # make package (dpkg-buildpackage over debian/) and its lintian check
             debootstrap shellcheck  # the Debian 12 roots of tests/systemd and make test-fresh; cli/shellcheck-scripts
-            prometheus )  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
+            prometheus  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
+            openssl )  # the self-signed certificate of cli/sb-relay-dns's DoH server
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
 
