@@ -52,7 +52,8 @@ for section in ${BENCH_SECTIONS:-status route startup relay tailnet}; do
   fi
 done
 rm -f "$tmp.section" "$tmp.err"
-[ ! -f "$here/agreement.md" ] || cat "$here/agreement.md" >>"$tmp"
+# Sections measured once by hand (their scripts and commands are in them): carried into every RESULTS.md.
+for f in "$here"/sections/*.md "$here/agreement.md"; do [ ! -f "$f" ] || cat "$f" >>"$tmp"; done
 mv "$tmp" "$results"
 trap - EXIT
 echo "bench: wrote $results" >&2
