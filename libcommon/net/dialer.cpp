@@ -139,7 +139,8 @@ DialResult resolve_failure(const Resolved& res) {
 awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob, const HostPort& dst) {
   if (ob.type == "block") co_return failure("blocked by outbound " + ob.tag, socks5::Reply::kNotAllowed, 403);
   if (ob.type == "direct") {
-    auto res = co_await resolve_host(dst.host, plan, ResolveVia::dial(ob.tag));
+    const ResolveVia via = ResolveVia::dial(ob.tag);  // named: see resolve.hpp (g++ 12)
+    auto res = co_await resolve_host(dst.host, plan, via);
     if (!res.error.empty()) co_return resolve_failure(res);
     auto r = co_await dial_addresses(std::move(res.addresses), dst.port, ob.dial);
     r.dns_server = res.server;
@@ -154,7 +155,8 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
       up = co_await connect_outbound(plan, *via, ob.server);   // (missing tags, cycles: refused at compile)
       if (!up.ok()) co_return up;
     } else {
-      auto res = co_await resolve_host(ob.server.host, plan, ResolveVia::dial(ob.tag));
+      const ResolveVia by = ResolveVia::dial(ob.tag);
+      auto res = co_await resolve_host(ob.server.host, plan, by);
       if (!res.error.empty()) co_return failure(res.error, socks5::Reply::kGeneralFailure, 502);
       up = co_await dial_addresses(std::move(res.addresses), ob.server.port, ob.dial);
     }
@@ -178,7 +180,8 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
         co_return failure("tailscale endpoint " + ob.tag +
                               ": the status says tailscaled uses a TUN but there is no tailscale0 interface",
                           socks5::Reply::kNetworkUnreachable, 502);
-      auto res = co_await resolve_host(target.host, plan, ResolveVia::dial(ob.tag));
+      const ResolveVia by = ResolveVia::dial(ob.tag);
+      auto res = co_await resolve_host(target.host, plan, by);
       if (!res.error.empty()) co_return resolve_failure(res);
       auto r = co_await dial_addresses(std::move(res.addresses), target.port, ob.dial);
       r.dns_server = res.server;
@@ -186,7 +189,8 @@ awaitable<DialResult> connect_outbound(const Plan& plan, const OutboundSpec& ob,
     }
     // Userspace networking: through tailscaled's own proxy.
     if (target.host == "127.0.0.1" || target.host == "::1") {
-      auto res = co_await resolve_host(target.host, plan);
+      const ResolveVia none;
+      auto res = co_await resolve_host(target.host, plan, none);
       co_return co_await dial_addresses(std::move(res.addresses), target.port, ob.dial);
     }
     OutboundSpec proxy;

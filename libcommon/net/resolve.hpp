@@ -38,7 +38,10 @@ struct ResolveVia {
   }
 };
 
-awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, const ResolveVia& via = {});
+// `via` has no default and callers pass a named object: g++ 12 destroyed a coroutine's temporary
+// argument (a default `{}` or a prvalue) twice, and sb-relay aborted with free(): invalid pointer on
+// its first dial over tailscale0.
+awaitable<Resolved> resolve_host(const std::string& host, const Plan& plan, const ResolveVia& via);
 
 // A and AAAA for `name` from one DNS server (tailscaled's 100.100.100.100:53 for names under the
 // tailnet suffix), asked at once on one socket, each query with its own random ID; an answer

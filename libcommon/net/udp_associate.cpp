@@ -86,7 +86,8 @@ awaitable<std::optional<UdpAssoc::Route>> udp_route(Session& s, std::shared_ptr<
     s.fail("UDP is not supported through outbound " + s.info.outbound);
     co_return std::nullopt;
   }
-  auto r = co_await resolve_host(dst.host, *s.plan, ResolveVia::dial(ob->tag));
+  const ResolveVia via = ResolveVia::dial(ob->tag);  // named: see resolve.hpp (g++ 12)
+  auto r = co_await resolve_host(dst.host, *s.plan, via);
   if (!r.server.empty()) s.info.dns_server = r.server;
   if (r.addresses.empty()) {
     s.fail(r.error);
