@@ -154,6 +154,7 @@ class Compiler {
   void rule_references();
   void detours();
   void domain_resolvers();
+  void resolver_support();
   // config_dns.cpp
   void dns(const Json& obj);
   void dns_references(const Json& obj, const std::vector<std::string>& detours,

@@ -199,11 +199,11 @@ void Compiler::dns_server_dial(const Json& s, const std::string& p, const std::s
 
 // What a DNS rule may say that sb-relay's lookups cannot carry out: response-address conditions
 // (sing-box matches them against the answer and retries the next rule), EDNS client subnet and
-// TTL rewriting. Logical rules are looked into.
+// TTL rewriting, and query types (a lookup asks A and AAAA at once). Logical rules are looked into.
 void Compiler::dns_rule_unsupported(const Json& r, const std::string& p) {
   if (!r.is_object()) return;
   static const char* const kKeys[] = {"ip_cidr", "ip_is_private", "ip_accept_any", "rule_set_ip_cidr_accept_empty",
-                                      "client_subnet", "rewrite_ttl"};
+                                      "client_subnet", "rewrite_ttl", "query_type"};
   // ip_accept_any is carried on a top-level rule that is not inverted (dns_settings.hpp).
   bool top = p.find("].rules[") == std::string::npos;
   bool inverted = r.contains("invert") && r["invert"] == true;

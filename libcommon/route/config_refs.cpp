@@ -23,6 +23,7 @@ void Compiler::references() {
   rule_references();
   detours();
   domain_resolvers();
+  resolver_support();
 }
 
 void Compiler::rule_references() {
@@ -108,6 +109,37 @@ void Compiler::domain_resolvers() {
   if (!tag.empty() && !names_dns_server(c_, tag))
     rd_.error("route.default_domain_resolver", "default domain resolver not found: " + tag,
               c_.final_from == "implicit_direct" && c_.outbounds.empty() ? "start" : "create");
+}
+
+// The fields of every domain resolver object (route.default_domain_resolver, an inbound's,
+// outbound's, endpoint's or DNS server's domain_resolver) against the schema: a refused one
+// (rewrite_ttl, client_subnet) is an error with its path, as in a resolve action.
+void Compiler::resolver_support() {
+  auto check = [this](const Json& obj, const std::string& path) {
+    auto r = obj.find("domain_resolver");
+    if (r == obj.end() || !r->is_object()) return;
+    for (auto it = r->begin(); it != r->end(); ++it)
+      route::report_support(schema::find(schema::Section::kResolver, it.key()), it.key(), *it,
+                     key_path(key_path(path, "domain_resolver"), it.key()), rd_);
+  };
+  auto route = c_.source.find("route");
+  if (route != c_.source.end() && route->is_object() && route->contains("default_domain_resolver")) {
+    const Json& d = (*route)["default_domain_resolver"];
+    if (d.is_object())
+      for (auto it = d.begin(); it != d.end(); ++it)
+        route::report_support(schema::find(schema::Section::kResolver, it.key()), it.key(), *it,
+                       key_path("route.default_domain_resolver", it.key()), rd_);
+  }
+  for (const char* section : {"inbounds", "outbounds", "endpoints"}) {
+    auto list = c_.source.find(section);
+    if (list == c_.source.end() || !list->is_array()) continue;
+    for (size_t i = 0; i < list->size(); ++i)
+      if ((*list)[i].is_object()) check((*list)[i], index_path(section, i));
+  }
+  if (auto dns = c_.source.find("dns"); dns != c_.source.end() && dns->is_object())
+    if (auto servers = dns->find("servers"); servers != dns->end() && servers->is_array())
+      for (size_t i = 0; i < servers->size(); ++i)
+        if ((*servers)[i].is_object()) check((*servers)[i], index_path("dns.servers", i));
 }
 
 }  // namespace tb::route::detail

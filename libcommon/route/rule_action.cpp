@@ -201,11 +201,13 @@ std::optional<Action> RuleCompiler::compile_action(const Json& j, const std::str
       ok = false;
       continue;
     }
-    if (!dns && !read_action_field(k, j.at(k), kp, rd, a, any_option)) ok = false;
+    // A DNS rule's reject reads the same method / no_drop as a route rule's (RejectActionOptions).
+    bool read = !dns || (a.type == ActionType::kReject && (k == "method" || k == "no_drop"));
+    if (read && !read_action_field(k, j.at(k), kp, rd, a, any_option)) ok = false;
     if (!report_support(action_key(name, k), k, j.at(k), kp, rd)) ok = false;
   }
   if (!ok) return std::nullopt;
-  if (!dns && !check_action(a, path, any_option, rd)) return std::nullopt;
+  if ((!dns || a.type == ActionType::kReject) && !check_action(a, path, any_option, rd)) return std::nullopt;
   return a;
 }
 

@@ -52,6 +52,21 @@ for line in open(sys.argv[1]):
                 rule["outbound"] = "d"
             cfg["route"] = {"rules": [rule]}
             path = "route.rules[0]." + name
+        elif sec == "resolver":
+            cfg["dns"] = {"servers": [{"type": "local", "tag": "l"}]}
+            cfg["route"] = {"default_domain_resolver": {"server": "l", name: v}}
+            path = "route.default_domain_resolver." + name
+        elif sec == "dns_server":
+            cfg["dns"] = {"servers": [{"type": only or "local", "tag": "l", name: v}]}
+            path = "dns.servers[0]." + name
+        elif sec in ("dns_rule", "dns_rule_action"):
+            rule = {"domain": "a.example", name: v}
+            if sec == "dns_rule_action":
+                rule["action"] = only or "route"
+            if rule.get("action", "route") == "route":
+                rule["server"] = "l"
+            cfg["dns"] = {"servers": [{"type": "local", "tag": "l"}], "rules": [rule]}
+            path = "dns.rules[0]." + name
         else:
             print("unplaced\t%s.%s\t-\t-" % (sec, name))
             continue

@@ -43,6 +43,7 @@ const char* const kProtectTest = "tests/unit/net/protect_test.cpp";  // every fi
 const char* const kDnsTest = "tests/cli/sb-relay-dns.sh";
 const char* const kSplitDnsTest = "tests/tailnet/dns-split-real.sh";
 const char* const kProcessTest = "tests/cli/sb-relay-process.sh";
+const char* const kDnsSettingsTest = "tests/unit/route/dns_settings_test.cpp";
 const char* const kRuleProof[] = {"tests/singbox/difftest/gen.go", "tests/fixtures/singbox/route_cases.json"};
 const std::vector<Proof> kProofs = {
     // The sections themselves: their keys are proven one by one below.
@@ -84,11 +85,20 @@ const std::vector<Proof> kProofs = {
     {"rule_set.*", {"tests/cli/sb-route-plan.sh", "tests/fixtures/singbox/route_cases.json"}},
     {"route_rule_action.*", {"tests/fixtures/singbox/route_cases.json", "tests/singbox/difftest/gen.go"}},
     {"route_options.*", {"tests/cli/sb-relay-route-options.sh"}},
+    {"resolver.disable_cache", {kDnsSettingsTest}},
     {"resolver.*", {kDnsTest}},
+    {"dns.disable_cache", {kDnsSettingsTest, "tests/unit/net/dns_cache_test.cpp"}},
+    {"dns.disable_expire", {kDnsSettingsTest, "tests/unit/net/dns_cache_test.cpp"}},
+    {"dns.independent_cache", {kDnsSettingsTest, "tests/unit/net/dns_cache_test.cpp"}},
+    {"dns.cache_capacity", {kDnsSettingsTest}},
     {"dns.*", {kDnsTest}},
     {"dns_server.endpoint", {kSplitDnsTest}},
     {"dns_server.accept_default_resolvers", {kSplitDnsTest}},
+    {"dns_server.headers", {kDnsSettingsTest}},
     {"dns_server.*", {kDnsTest}},
+    {"dns_rule_action.disable_cache", {kDnsSettingsTest}},
+    {"dns_rule_action.method", {kDnsSettingsTest}},
+    {"dns_rule_action.no_drop", {kDnsSettingsTest}},
     {"dns_rule_action.*", {kDnsTest}},
     {"clash_api.default_mode", {"tests/cli/sb-route-clash-mode.sh"}},
     {"rule.process_name", {kProcessTest}},
@@ -108,7 +118,7 @@ const std::vector<Proof> kProofs = {
     {"headless_rule.process_name", {kProcessTest}},
     {"headless_rule.process_path", {kProcessTest}},
     {"headless_rule.process_path_regex", {kProcessTest}},
-    {"headless_rule.query_type", {kDnsTest}},
+    {"headless_rule.query_type", {"tests/cli/sb-route-query-type.sh"}},
     {"headless_rule.*", {kRuleProof[0], kRuleProof[1]}},
     {"logical_rule.*", {kRuleProof[0], kRuleProof[1]}},
 };
