@@ -2,7 +2,9 @@
 # pipeline-real.sh with the node's tailscaled in userspace networking (`lab up --userspace`:
 # --tun=userspace-networking --socks5-server=127.0.0.1:1055). The status says tun:false, so the
 # tailscale endpoint has no kernel route to use and goes through tailscaled's SOCKS5 on
-# 127.0.0.1:1055 (the default without a detour). Through 127.0.0.1:1080 in the node's namespace:
+# 127.0.0.1:1055 (forced with --tailscale-transport socks5: without it, tailbox-proxy's --socket
+# lets sb-relay take the Local API dial transport, which pipeline-dial-real.sh tests). Through
+# 127.0.0.1:1080 in the node's namespace:
 #   - there is no tailscale0 in the namespace, and while a connection to the peer is held open,
 #     sb-relay holds an established connection to 127.0.0.1:1055 and tailscaled its other end;
 #   - peer.<suffix>:8080, peer:8080 and the peer's 100.x and fd7a:: addresses answer "peer";
@@ -33,7 +35,7 @@ lab_up --userspace
 [ "$(jq -r .socks5 <<<"$LAB")" = 127.0.0.1:1055 ] || fail "the lab's node has no SOCKS5 server: $LAB"
 node_login --accept-routes
 in_node ip link show tailscale0 >/dev/null 2>&1 && fail "userspace networking, yet the node's namespace has a tailscale0"
-start_proxy -c "$t/config.json"
+start_proxy -c "$t/config.json" --tailscale-transport socks5
 
 peer_by_every_name
 
