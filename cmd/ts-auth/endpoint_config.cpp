@@ -49,7 +49,7 @@ const char* not_applicable(std::string_view key) {
       {"system_interface", "tailscaled's --tun flag decides between a kernel TUN and userspace networking"},
       {"system_interface_name", "the TUN name is tailscaled's --tun flag"},
       {"system_interface_mtu", "the TUN MTU is set by tailscaled, not by a client"},
-      {"udp_timeout", "a relay setting: sb-relay applies it to UDP sessions, tailscaled has no such pref"},
+      {"udp_timeout", "sing-box 1.13.19 keeps it but never uses it, and tailscaled has no such pref"},
   };
   for (const auto& [k, why] : table)
     if (k == key) return why;

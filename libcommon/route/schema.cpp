@@ -59,7 +59,7 @@ constexpr Key kKeys[] = {
   {S::kListen, "tcp_keep_alive_interval", T::kDuration, A::kCarried},
   {S::kListen, "tcp_fast_open", T::kBool, A::kCarried},
   {S::kListen, "tcp_multi_path", T::kBool, A::kCarried},
-  {S::kListen, "udp_fragment", T::kBool, A::kCarried},
+  {S::kListen, "udp_fragment", T::kBool, A::kWarned, "", "sing-box's mixed, socks and http inbounds never read it (their UDP socket does not)"},
   {S::kListen, "udp_timeout", T::kDuration, A::kRefused, "", "a per-inbound UDP timeout; sb-relay's --idle-timeout (5m, sing-box's default) applies"},
   {S::kListen, "detour", T::kString, A::kRefused},
   {S::kListen, "proxy_protocol", T::kBool, A::kLater},
