@@ -19,6 +19,12 @@ bool is_ip_literal(std::string_view host) {
   return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
 }
 
+bool has_control_or_space(std::string_view host) {
+  for (unsigned char c : host)
+    if (c <= 0x20 || c == 0x7f) return true;
+  return false;
+}
+
 std::string normalize_name(std::string_view name) {
   return tb::core::lower(tb::core::without_trailing_dot(name));
 }

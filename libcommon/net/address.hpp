@@ -22,6 +22,10 @@ std::optional<HostPort> parse_host_port(std::string_view text, uint16_t default_
 // True for a dotted IPv4 or an IPv6 literal.
 bool is_ip_literal(std::string_view host);
 
+// True when a client's host name holds a byte no name has: a control character (CR, LF, NUL …),
+// a space or DEL. Such a name would break the header lines it is written into upstream.
+bool has_control_or_space(std::string_view host);
+
 // Lower-case copy with a trailing dot removed (names compare this way).
 std::string normalize_name(std::string_view name);
 

@@ -26,17 +26,18 @@ const char* rcode_name(int rcode) {
   return rcode >= 0 && rcode < 6 ? kNames[rcode] : "error rcode";
 }
 
-// One cache per DNS settings (a new plan starts a new one, as a reload does in sing-box).
-DnsCache& cache_for(const DnsSettings& dns) {
+// One cache per DNS settings (a new plan starts a new one, as a reload does in sing-box). Shared:
+// a lookup of the old plan that is suspended across a reload keeps its cache alive.
+std::shared_ptr<DnsCache> cache_for(const DnsSettings& dns) {
   static std::mutex mu;
   static const DnsSettings* owner = nullptr;
-  static std::unique_ptr<DnsCache> cache;
+  static std::shared_ptr<DnsCache> cache;
   std::lock_guard lock(mu);
   if (owner != &dns || !cache) {
-    cache = std::make_unique<DnsCache>(dns.cache_capacity, dns.independent_cache, dns.disable_expire);
+    cache = std::make_shared<DnsCache>(dns.cache_capacity, dns.independent_cache, dns.disable_expire);
     owner = &dns;
   }
-  return *cache;
+  return cache;
 }
 
 struct Lookup {
@@ -62,7 +63,8 @@ awaitable<Resolved> Lookup::server_address(const DnsServerSpec& s) {
   if (!via || via == &s)
     co_return Resolved{{}, "DNS server " + s.tag + ": its address " + s.server + " is a domain and it has no domain_resolver", {}};
   Lookup inner{plan, dns, depth + 1};
-  auto r = co_await inner.addresses(*via, normalize_name(s.server), dns.strategy, false);
+  const std::string host = normalize_name(s.server);  // named: g++ 12 and coroutine temporaries
+  auto r = co_await inner.addresses(*via, host, dns.strategy, false);
   if (!r.error.empty()) r.error = "DNS server " + s.tag + ": " + r.error;
   co_return r;
 }
@@ -91,10 +93,10 @@ awaitable<DnsReply> Lookup::ask_resolver(const DnsServerSpec& s, const std::stri
     std::string rest = resolver.substr(8);
     auto slash = rest.find('/');
     doh.http_path = slash == std::string::npos ? "/dns-query" : rest.substr(slash);
-    std::string hostport = rest.substr(0, slash);
-    auto colon = hostport.rfind(':');
-    doh.server = colon == std::string::npos ? hostport : hostport.substr(0, colon);
-    doh.port = colon == std::string::npos ? 443 : static_cast<uint16_t>(std::atoi(hostport.c_str() + colon + 1));
+    auto hp = parse_host_port(rest.substr(0, slash), 443);  // [v6]:port too
+    if (!hp) co_return DnsReply{{}, 0, 0, "tailscale resolver " + resolver + ": not a URL"};
+    doh.server = hp->host;
+    doh.port = hp->port;
     doh.resolver = dns.final_tag;
     co_return co_await exchange(doh, name, qtype);
   }
@@ -103,7 +105,8 @@ awaitable<DnsReply> Lookup::ask_resolver(const DnsServerSpec& s, const std::stri
   if (!hp || !ep) co_return DnsReply{{}, 0, 0, "tailscale resolver " + resolver + ": not an address"};
   auto conn = co_await connect_outbound(plan, *ep, *hp);
   if (!conn.ok()) co_return DnsReply{{}, 0, 0, "tailscale resolver " + resolver + ": " + conn.error};
-  co_return co_await exchange_on(*conn.socket, name, qtype, "tailscale resolver " + resolver + ": ");
+  const std::string label = "tailscale resolver " + resolver + ": ";  // named: g++ 12
+  co_return co_await exchange_on(*conn.socket, name, qtype, label);
 }
 
 // protocol/tailscale/dns_transport.go: the MagicDNS hosts, else the longest route suffix's
@@ -146,7 +149,8 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
   if (strategy != "ipv6_only") types.push_back(dns::kTypeA);
   if (strategy != "ipv4_only") types.push_back(dns::kTypeAAAA);
   bool use_cache = !dns.disable_cache && !disable_cache;
-  DnsCache& cache = cache_for(dns);
+  const std::shared_ptr<DnsCache> cache_ref = cache_for(dns);
+  DnsCache& cache = *cache_ref;
   Resolved v4, v6;
   std::string error;
   for (uint16_t qtype : types) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -143,8 +144,15 @@ DnsReply https_blocking(const tb::route::DnsServerSpec& s, const asio::ip::addre
   cli.set_socket_options([&, protect_error](socket_t fd) {
     *protect_error = protect_socket_blocking(fd, SocketKind::kTcp, ip, s.dial);
     if (protect_error->empty()) return;
-    int dead = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (dead >= 0) ::dup2(dead, fd), ::close(dead);
+    // An unconnected Unix socket, kept once opened: dup2 onto fd needs no free descriptor (EMFILE
+    // may be why protection failed), so the half-protected socket can never connect.
+    static std::atomic<int> dead{-1};
+    if (dead.load() < 0) {
+      int d = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int expected = -1;
+      if (d >= 0 && !dead.compare_exchange_strong(expected, d)) ::close(d);
+    }
+    if (dead.load() < 0 || ::dup2(dead.load(), fd) < 0) ::shutdown(fd, SHUT_RDWR);
   });
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kDnsTimeout).count();
   cli.set_connection_timeout(seconds, 0);

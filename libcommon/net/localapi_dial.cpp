@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <memory>
 
@@ -112,18 +114,28 @@ struct Attempt {
 };
 
 awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, const DialOptions& opts) {
+  Attempt a;
+  std::string where = "tailscaled dial at " + socket_path;
+  // The name goes into a request header: a CR, LF, space or other control byte (a SOCKS5 or 4a
+  // client may send one) would let a client write its own Local API request.
+  for (unsigned char c : dst.host)
+    if (c <= 0x20 || c == 0x7f) {
+      a.result = dial_failure(where + ": the destination name has a control character or space",
+                              socks5::Reply::kGeneralFailure, 400);
+      co_return a;
+    }
   auto ex = co_await asio::this_coro::executor;
   auto s = std::make_shared<unix_socket>(ex);
   asio::steady_timer watchdog(ex, opts.connect_timeout);
-  bool timed_out = false;
-  watchdog.async_wait([s, &timed_out](std::error_code ec) {
+  // Shared with the handler, which may run after this frame is gone (expired with the last read).
+  auto expired = std::make_shared<bool>(false);
+  watchdog.async_wait([s, expired](std::error_code ec) {
     if (ec) return;
-    timed_out = true;
+    *expired = true;
     std::error_code ignored;
     s->close(ignored);
   });
-  Attempt a;
-  std::string where = "tailscaled dial at " + socket_path;
+  const bool& timed_out = *expired;
   auto [ec] = co_await s->async_connect(asio::local::stream_protocol::endpoint(socket_path), use_tuple);
   if (ec) {
     a.unavailable = !timed_out;
@@ -136,8 +148,8 @@ awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, 
   if (!wec) head = co_await read_head(*s);  // (g++ 12: no co_await inside ?: or braces)
   std::optional<Head> h;
   if (head) h = parse_head(*head);
-  watchdog.cancel();
   if (!h) {
+    watchdog.cancel();
     std::string why = timed_out ? "timed out after " + std::to_string(opts.connect_timeout.count()) + " ms"
                                 : "no HTTP reply";
     a.result = dial_failure(where + ": " + why, timed_out ? socks5::Reply::kTtlExpired : socks5::Reply::kGeneralFailure,
@@ -145,10 +157,13 @@ awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, 
     co_return a;
   }
   if (h->status == 101) {
+    watchdog.cancel();
     tcp::socket out(ex);
     std::error_code aec;
-    out.assign(tcp::v4(), s->release(), aec);  // a stream socket: reads, writes and shutdown are the same
+    int fd = s->release();
+    out.assign(tcp::v4(), fd, aec);  // a stream socket: reads, writes and shutdown are the same
     if (aec) {
+      ::close(fd);
       a.result = dial_failure(where + ": " + aec.message(), socks5::Reply::kGeneralFailure, 502);
       co_return a;
     }
@@ -156,10 +171,12 @@ awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, 
     co_return a;
   }
   if (h->status == 200 && lower(h->dial_self) == "true") {
+    watchdog.cancel();
     a.result = co_await dial_self(h->dial_addr, opts);
     co_return a;
   }
-  std::string body = co_await read_body(*s, h->content_length);
+  std::string body = co_await read_body(*s, h->content_length);  // still under the watchdog
+  watchdog.cancel();
   a.unavailable = h->status == 404;
   bool refused = body.find("refused") != std::string::npos;
   a.result = dial_failure(where + ": HTTP " + std::to_string(h->status) + (body.empty() ? "" : ": " + body),

@@ -37,6 +37,8 @@ Parsed<Request> parse_request(Bytes in) {
     if (host_end == used) return Parsed<Request>::bad("SOCKS4a empty host name");
     if (host_end - used > kMaxField) return Parsed<Request>::bad("SOCKS4a host name too long");
     r.destination.host.assign(reinterpret_cast<const char*>(in.data() + used), host_end - used);
+    if (has_control_or_space(r.destination.host))
+      return Parsed<Request>::bad("SOCKS4a control character or space in host name");
     r.socks4a = true;
     used = host_end + 1;
   } else {

@@ -44,6 +44,10 @@ AddrParse parse_address(Bytes in) {
         r.parsed = Parsed<HostPort>::bad("NUL byte in domain name");
         return r;
       }
+      if (has_control_or_space(hp.host)) {
+        r.parsed = Parsed<HostPort>::bad("control character or space in domain name");
+        return r;
+      }
       break;
     }
     default:

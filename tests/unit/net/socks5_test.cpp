@@ -1,6 +1,9 @@
 // SOCKS5 codec (RFC 1928, RFC 1929 username/password) with the RFCs' byte layouts.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "libcommon/net/socks5.hpp"
 
 using namespace tb::net;
@@ -57,6 +60,17 @@ TEST(Socks5, RequestAddressTypes) {
   auto d = socks5::parse_request(B(bad));
   EXPECT_EQ(d.parsed.status, ParseStatus::kBad);
   EXPECT_EQ(d.bad_reply, socks5::Reply::kAddressTypeNotSupported);
+}
+
+TEST(Socks5, DomainWithControlCharacterOrSpaceIsBad) {
+  // "a\r\nX: y" would become a header line where the name is written upstream (an HTTP proxy's
+  // CONNECT, tailscaled's Local API dial request): refused at parse.
+  for (std::string name : {std::string("a\r\nX: y"), std::string("a b"), std::string("a\x7f")}) {
+    std::vector<uint8_t> req{0x05, 0x01, 0x00, 0x03, static_cast<uint8_t>(name.size())};
+    req.insert(req.end(), name.begin(), name.end());
+    req.insert(req.end(), {0x01, 0xBB});
+    EXPECT_EQ(socks5::parse_request(B(req)).parsed.status, ParseStatus::kBad) << name;
+  }
 }
 
 TEST(Socks5, ReplyAndUdpHeader) {
