@@ -10,7 +10,9 @@
 
 #include "cmd/ts-status/probe_commands.hpp"
 #include "libcommon/core/cli.hpp"
+#include "libcommon/core/exit_code.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/process.hpp"
 #include "libcommon/core/strings.hpp"
 #include "libcommon/tailscale/records.hpp"
 
@@ -157,6 +159,8 @@ int run_exit_nodes(const CommonArgs& common, const ExitNodesArgs& args) {
   }
   std::sort(nodes.begin(), nodes.end(), [](const Json& a, const Json& b) { return a.value("name", "") < b.value("name", ""); });
   rec["nodes"] = std::move(nodes);
+  // Ctrl-C during the suggestion or a probe: no record or table of what was cut short.
+  if (core::interrupted()) return core::to_int(core::ExitCode::kInterrupted);
   if (args.json) core::emit_record(rec);
   else core::write_stdout(render(rec, args.probe));
   return 0;

@@ -29,8 +29,9 @@ constexpr const char* kFooter = R"(Examples:
   ts-status wait --for peer-online:nas --for dns:nas --timeout 2m
   ts-status --format prometheus --output /var/lib/prometheus/node-exporter/tailscale.prom
 
-Exit status: 0 running, 1 not running (logged out, stopped, …), 2 usage, 69 tailscaled
-unreachable, 75 timeout, 76 protocol error, 77 access denied, 130 interrupted.
+Exit status: 0 running, 1 not running (logged out, stopped, …), 2 usage, 65 no such peer (ping),
+69 tailscaled unreachable, 74 --output not written, 75 timeout, 76 protocol error, 77 access
+denied, 130 interrupted, 141 closed pipe.
 `check` exits 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See ts-status(1) and tailbox(7).)";
 
 bool argv_has_check(int argc, char** argv) {

@@ -8,6 +8,7 @@
 
 #include "cmd/ts-status/follower.hpp"
 #include "libcommon/core/output.hpp"
+#include "libcommon/core/strings.hpp"
 #include "libcommon/core/time.hpp"
 #include "libcommon/tailscale/dns_query.hpp"
 
@@ -35,11 +36,14 @@ std::optional<Condition> parse_condition(const std::string& c) {
   return std::nullopt;
 }
 
-// The peer a NAME means: short name, FQDN (with or without its dot), host name or IP.
+// The peer a NAME means: short name, FQDN (with or without its dot), host name or IP; names
+// compared case-insensitively, as ping's.
 const Json* find_peer(const Json& rec, std::string want) {
   if (!want.empty() && want.back() == '.') want.pop_back();
+  want = core::lower(want);
   for (const auto& p : rec["peers"]) {
-    bool match = p.value("name", "") == want || p.value("dns_name", "") == want || p.value("host_name", "") == want;
+    bool match = core::lower(p.value("name", "")) == want || core::lower(p.value("dns_name", "")) == want ||
+                 core::lower(p.value("host_name", "")) == want;
     for (const auto& ip : p["ips"]) match = match || ip.get<std::string>() == want;
     if (match) return &p;
   }
