@@ -23,7 +23,9 @@ test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db 
             debhelper lintian  # make package (dpkg-buildpackage over debian/) and its lintian check
             debootstrap shellcheck  # the Debian 12 roots of tests/systemd and make test-fresh; cli/shellcheck-scripts
             prometheus  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
-            openssl )  # the self-signed certificate of cli/sb-relay-dns's DoH server
+            openssl  # the self-signed certificate of cli/sb-relay-dns's DoH server
+            build-essential  # dpkg-checkbuilddeps requires it before dpkg-buildpackage (cli/package-deb)
+            unzip )  # the Go toolchain below
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
 
@@ -43,18 +45,45 @@ for p in "${want[@]}"; do
   fi
 done
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+need_root() {
+  [ -z "$SUDO" ] || command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; install: $*" >&2; exit 77; }
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#want[@]} packages present" >&2
-  exit 0
+else
+  need_root "${missing[*]}"
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq </dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  echo "install-deps: done" >&2
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: not root and no sudo; install: ${missing[*]}" >&2; exit 77; }
-  SUDO="sudo"
+# Go, for the test references only (make lab: tailscale; make singbox; cli/sb-route-difftest), never
+# for the product. Debian 12's golang (1.19) cannot build them, so when no go is on PATH the
+# toolchain that tests/*/go.mod asks for comes from the Go module proxy as the module
+# golang.org/toolchain (what Go's own GOTOOLCHAIN download fetches) into /usr/local/go, linked from
+# /usr/local/bin.
+go_version=1.26.8
+if ! command -v go >/dev/null; then
+  case $(uname -m) in x86_64) go_arch=amd64 ;; aarch64) go_arch=arm64 ;; *) go_arch=$(uname -m) ;; esac
+  go_proxy=${GOPROXY:-https://proxy.golang.org}
+  go_proxy=${go_proxy%%,*}
+  [ "$go_proxy" != direct ] && [ "$go_proxy" != off ] || go_proxy=https://proxy.golang.org
+  go_mod="golang.org/toolchain@v0.0.1-go$go_version.linux-$go_arch"
+  need_root "Go $go_version"
+  echo "install-deps: installing Go $go_version from $go_proxy ($go_mod) into /usr/local/go" >&2
+  go_tmp=$(mktemp -d)
+  curl -fsSL --retry 3 -o "$go_tmp/go.zip" "$go_proxy/golang.org/toolchain/@v/v0.0.1-go$go_version.linux-$go_arch.zip" ||
+    { rm -rf "$go_tmp"; echo "install-deps: could not download Go $go_version from $go_proxy" >&2; exit 1; }
+  unzip -q "$go_tmp/go.zip" -d "$go_tmp"
+  $SUDO rm -rf /usr/local/go
+  $SUDO mv "$go_tmp/$go_mod" /usr/local/go
+  $SUDO ln -sfn /usr/local/go/bin/go /usr/local/bin/go
+  $SUDO ln -sfn /usr/local/go/bin/gofmt /usr/local/bin/gofmt
+  rm -rf "$go_tmp"
+  /usr/local/bin/go version >&2
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq </dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-echo "install-deps: done" >&2
