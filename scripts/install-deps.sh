@@ -25,7 +25,8 @@ test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db 
             prometheus  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
             openssl  # the self-signed certificate of cli/sb-relay-dns's DoH server
             build-essential  # dpkg-checkbuilddeps requires it before dpkg-buildpackage (cli/package-deb)
-            unzip )  # the Go toolchain below
+            unzip ca-certificates )  # the Go toolchain below, over HTTPS (curl does not pull them in
+                                     # with --no-install-recommends)
 # Benchmarks: hyperfine and the relay's peers.
 bench_pkgs=( hyperfine time dante-server v2ray )
 
