@@ -72,7 +72,7 @@ constexpr Key kKeys[] = {
   {S::kLegacyInbound, "udp_disable_domain_unmapping", T::kBool, A::kWarned},
   // option.HTTPMixedInboundOptions / SocksInboundOptions
   {S::kInbound, "users", T::kList, A::kCarried, "mixed socks http"},
-  {S::kInbound, "domain_resolver", T::kAny, A::kCarried, "mixed socks http"},
+  {S::kInbound, "domain_resolver", T::kAny, A::kWarned, "mixed socks http", "sing-box 1.13.19 declares it for these inbounds and never uses it"},
   {S::kInbound, "set_system_proxy", T::kBool, A::kRefused, "mixed http", "setting the desktop's proxy"},
   {S::kInbound, "tls", T::kObject, A::kRefused, "mixed http"},
   // auth.User

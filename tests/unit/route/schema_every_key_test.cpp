@@ -61,7 +61,6 @@ const std::vector<Proof> kProofs = {
     {"listen.routing_mark", {kDialTest}},
     {"listen.*", {kProtectTest}},
     {"inbound.users", {"tests/cli/sb-relay-limits.sh"}},
-    {"inbound.domain_resolver", {kDnsTest}},
     {"user.*", {"tests/cli/sb-relay-limits.sh"}},
     {"dial.detour", {"tests/cli/sb-relay-chain.sh"}},
     {"dial.protect_path", {"tests/net/net-protect-path.sh", "tests/net/net-protect-udp-dns.sh"}},
