@@ -75,7 +75,8 @@ TEST(Outbound, DefaultInterfaceBeforeAutoDetect) {
   auto cfg = tb::route::compile_config(tb::core::Json::parse(
       R"({"route":{"auto_detect_interface":true,"default_interface":"wan0"}})"));
   ASSERT_TRUE(cfg->ok());
-  const auto& d = outbounds_from_config(*cfg).at("direct").dial;  // the implicit direct outbound
+  const auto outs = outbounds_from_config(*cfg);
+  const auto& d = outs.at("direct").dial;  // the implicit direct outbound
   EXPECT_EQ(d.default_interface, "wan0");
   EXPECT_FALSE(d.auto_detect_interface);
   EXPECT_EQ(d.udp_fragment, true);
