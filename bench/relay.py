@@ -215,6 +215,12 @@ def report(lb, a, load_start):
       "per figure; tbload and the proxies share the machine's %d cores. Load average %s at the start, %s at the end. "
       "Compare ratios within a run, not absolute figures across runs.\n"
       % (a.runs, a.reps, a.secs, os.cpu_count(), load_start, " ".join(open("/proc/loadavg").read().split()[:3])))
+    if os.environ.get("TB_BENCH_NETNS") == "1":
+        p("Every peer ran in one network namespace of its own (bench/run.sh) with net.ipv4.tcp_max_tw_buckets=%s: "
+          "the connection-rate figures close some 100,000 loopback connections a minute, and dante, which binds each "
+          "outgoing socket before it connects, ran out of ephemeral ports to the TIME_WAIT sockets on an idle machine "
+          "(its 1000-connection hold failed). The limit applies to every peer alike.\n"
+          % open("/proc/sys/net/ipv4/tcp_max_tw_buckets").read().strip())
     p("### Goals\n")
     p("| figure | sb-relay | compared with | " + " | ".join("run %d" % r for r in runs) + " | spread | goal | met in every run |")
     p("|---|---|---|" + "---|" * len(runs) + "---|---|---|")
