@@ -158,6 +158,20 @@ def memory_kb(pids):
     return rss, uss
 
 
+def pss_kb(pids):
+    """PSS in kB summed over PIDS: each shared page counted once over all the processes that map it,
+    which is what a stack of several processes costs (summed RSS counts a shared library once per
+    process)."""
+    pss = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                pss += sum(int(v.split()[0]) for k, _, v in (line.partition(":") for line in f) if k == "Pss")
+        except OSError:
+            pass
+    return pss
+
+
 def parse_kv(line):
     return {k: v for k, _, v in (w.partition("=") for w in line.split()) if _}
 
