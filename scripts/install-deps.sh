@@ -24,6 +24,7 @@ test_pkgs=( curl jq python3 iproute2 procps wireguard-go wireguard-tools man-db 
             debootstrap shellcheck  # the Debian 12 roots of tests/systemd and make test-fresh; cli/shellcheck-scripts
             prometheus  # promtool: check metrics on ts-status's output, test rules on contrib/prometheus
             openssl  # the self-signed certificate of cli/sb-relay-dns's DoH server
+            python3-yaml  # PyYAML: cli/sb-route-wild gives sing-box check the wild YAML configs as JSON
             build-essential  # dpkg-checkbuilddeps requires it before dpkg-buildpackage (cli/package-deb)
             unzip ca-certificates )  # the Go toolchain below, over HTTPS (curl does not pull them in
                                      # with --no-install-recommends)
