@@ -216,7 +216,7 @@ def report(lb, a, load_start):
       "Compare ratios within a run, not absolute figures across runs.\n"
       % (a.runs, a.reps, a.secs, os.cpu_count(), load_start, " ".join(open("/proc/loadavg").read().split()[:3])))
     if os.environ.get("TB_BENCH_NETNS") == "1":
-        p("Every peer ran in one network namespace of its own (bench/run.sh) with net.ipv4.tcp_max_tw_buckets=%s: "
+        p("The whole section (every peer, tbload and its servers) ran in a network namespace of its own (bench/run.sh) with net.ipv4.tcp_max_tw_buckets=%s: "
           "the connection-rate figures close some 100,000 loopback connections a minute, and dante, which binds each "
           "outgoing socket before it connects, ran out of ephemeral ports to the TIME_WAIT sockets on an idle machine "
           "(its 1000-connection hold failed). The limit applies to every peer alike.\n"
