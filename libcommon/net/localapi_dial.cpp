@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "libcommon/net/address.hpp"
 #include "libcommon/net/io.hpp"
 
 namespace tb::net {
@@ -118,12 +119,11 @@ awaitable<Attempt> attempt(const std::string& socket_path, const HostPort& dst, 
   std::string where = "tailscaled dial at " + socket_path;
   // The name goes into a request header: a CR, LF, space or other control byte (a SOCKS5 or 4a
   // client may send one) would let a client write its own Local API request.
-  for (unsigned char c : dst.host)
-    if (c <= 0x20 || c == 0x7f) {
-      a.result = dial_failure(where + ": the destination name has a control character or space",
-                              socks5::Reply::kGeneralFailure, 400);
-      co_return a;
-    }
+  if (has_control_or_space(dst.host)) {
+    a.result = dial_failure(where + ": the destination name has a control character or space",
+                            socks5::Reply::kGeneralFailure, 400);
+    co_return a;
+  }
   auto ex = co_await asio::this_coro::executor;
   auto s = std::make_shared<unix_socket>(ex);
   asio::steady_timer watchdog(ex, opts.connect_timeout);
