@@ -65,8 +65,8 @@ else
 fi
 
 # Go, for the test references only (make lab: tailscale; make singbox; cli/sb-route-difftest), never
-# for the product. Debian 12's golang (1.19) cannot build them, so when no go is on PATH the
-# toolchain that tests/*/go.mod asks for comes from the Go module proxy as the module
+# for the product. Debian 12's golang (1.19) cannot build them, so when no go is on PATH a
+# toolchain new enough for tests/*/go.mod (go 1.26.6 there) comes from the Go module proxy as the module
 # golang.org/toolchain (what Go's own GOTOOLCHAIN download fetches) into /usr/local/go, linked from
 # /usr/local/bin.
 go_version=1.26.8
