@@ -3,6 +3,7 @@
 
 #include "libcommon/net/dns_transport.hpp"
 
+#include <dlfcn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -10,16 +11,18 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
-#include <httplib.h>
-
 #include "libcommon/net/dialer.hpp"
 #include "libcommon/net/dns.hpp"
+#include "libcommon/net/doh_module.hpp"
 #include "libcommon/net/protect.hpp"
 
 namespace tb::net {
@@ -131,55 +134,101 @@ awaitable<DnsReply> exchange_tcp(tcp::endpoint server, const std::string& name, 
 
 namespace {
 
-// The blocking DoH request, on a worker thread. The socket gets the dial fields before connect;
-// when that fails the descriptor is swapped for one no connect() to an IP address can use, so the
-// request fails and nothing goes out unprotected.
+// sb-relay-doh.so (doh_module.hpp), loaded once, on the first DoH query: beside the executable (the
+// build tree), then ../lib/tailbox (the installed layout, /usr/bin → /usr/lib/tailbox). A failure
+// is kept, not retried per query; its reason is the dlerror of the last candidate file that
+// exists (a broken module says why), else of the last attempt.
+struct DohModule {
+  doh::PostFn post = nullptr;
+  std::string error;
+};
+
+DohModule load_doh_module() {
+  std::array<char, PATH_MAX> exe{};
+  ssize_t n = ::readlink("/proc/self/exe", exe.data(), exe.size() - 1);
+  if (n <= 0) return {nullptr, std::string("readlink /proc/self/exe: ") + std::strerror(errno)};
+  std::string dir(exe.data(), static_cast<size_t>(n));
+  dir.erase(dir.rfind('/'));
+  std::string error;
+  bool existing_failed = false;
+  for (const auto& path : {dir + "/" + doh::kModuleFile, dir + "/../lib/tailbox/" + doh::kModuleFile}) {
+    const bool exists = ::access(path.c_str(), F_OK) == 0;
+    if (existing_failed && !exists) continue;
+    void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (h != nullptr) {
+      ::dlerror();
+      if (void* sym = ::dlsym(h, doh::kEntrySymbol)) return {reinterpret_cast<doh::PostFn>(sym), {}};
+      const char* e = ::dlerror();
+      error = e != nullptr ? e : path + ": no " + doh::kEntrySymbol;
+      ::dlclose(h);
+    } else {
+      const char* e = ::dlerror();
+      error = e != nullptr ? e : path + ": dlopen failed";
+    }
+    existing_failed = existing_failed || exists;
+  }
+  return {nullptr, error};
+}
+
+const DohModule& doh_module() {
+  static const DohModule module = load_doh_module();  // once, thread-safe (a magic static)
+  return module;
+}
+
+struct Protect {
+  const asio::ip::address& ip;
+  const DialOptions& dial;
+  std::string error;
+};
+
+// The module calls this with its socket before connect. When protection fails the descriptor is
+// swapped for one no connect() to an IP address can use, so the request fails and nothing goes out
+// unprotected.
+void protect_doh_socket(void* ctx, int fd) {
+  auto& p = *static_cast<Protect*>(ctx);
+  p.error = protect_socket_blocking(fd, SocketKind::kTcp, p.ip, p.dial);
+  if (p.error.empty()) return;
+  // An unconnected Unix socket, kept once opened: dup2 onto fd needs no free descriptor (EMFILE
+  // may be why protection failed), so the half-protected socket can never connect.
+  static std::atomic<int> dead{-1};
+  if (dead.load() < 0) {
+    int d = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int expected = -1;
+    if (d >= 0 && !dead.compare_exchange_strong(expected, d)) ::close(d);
+  }
+  if (dead.load() < 0 || ::dup2(dead.load(), fd) < 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+// The blocking DoH request, on a worker thread, through the module.
 DnsReply https_blocking(const tb::route::DnsServerSpec& s, const asio::ip::address& ip, const std::string& name,
                         uint16_t qtype) {
   const std::string label = "https " + s.server + ": ";
-  const std::string host = s.tls_server_name.empty() ? s.server : s.tls_server_name;
-  httplib::SSLClient cli(host, s.port);
-  if (host != ip.to_string()) cli.set_hostname_addr_map({{host, ip.to_string()}});
-  auto protect_error = std::make_shared<std::string>();
-  cli.set_socket_options([&, protect_error](socket_t fd) {
-    *protect_error = protect_socket_blocking(fd, SocketKind::kTcp, ip, s.dial);
-    if (protect_error->empty()) return;
-    // An unconnected Unix socket, kept once opened: dup2 onto fd needs no free descriptor (EMFILE
-    // may be why protection failed), so the half-protected socket can never connect.
-    static std::atomic<int> dead{-1};
-    if (dead.load() < 0) {
-      int d = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      int expected = -1;
-      if (d >= 0 && !dead.compare_exchange_strong(expected, d)) ::close(d);
-    }
-    if (dead.load() < 0 || ::dup2(dead.load(), fd) < 0) ::shutdown(fd, SHUT_RDWR);
-  });
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kDnsTimeout).count();
-  cli.set_connection_timeout(seconds, 0);
-  cli.set_read_timeout(seconds, 0);
-  cli.set_write_timeout(seconds, 0);
-  cli.enable_server_certificate_verification(!s.tls_insecure);
-  if (!s.tls_ca_path.empty()) cli.set_ca_cert_path(s.tls_ca_path.c_str());
-  if (!s.tls_ca_pem.empty()) {
-    BIO* bio = BIO_new_mem_buf(s.tls_ca_pem.data(), static_cast<int>(s.tls_ca_pem.size()));
-    X509_STORE* store = X509_STORE_new();
-    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-      X509_STORE_add_cert(store, cert);
-      X509_free(cert);
-    }
-    BIO_free(bio);
-    cli.set_ca_cert_store(store);
-  }
-  httplib::Headers headers{{"Accept", "application/dns-message"}};
-  for (const auto& [k, v] : s.headers) headers.emplace(k, v);
+  const DohModule& module = doh_module();
+  if (module.post == nullptr)
+    return DnsReply{{}, 0, 0,
+                    label + "DNS over HTTPS needs " + doh::kModuleFile + ", which could not be loaded: " + module.error};
+  doh::Request req;
+  req.host = s.tls_server_name.empty() ? s.server : s.tls_server_name;
+  req.port = s.port;
+  req.connect_ip = ip.to_string();
+  req.path = s.http_path;
+  for (const auto& [k, v] : s.headers) req.headers.emplace_back(k, v);
+  req.timeout_ms = std::chrono::duration_cast<std::chrono::seconds>(kDnsTimeout).count() * 1000;
+  req.verify = !s.tls_insecure;
+  req.ca_path = s.tls_ca_path;
+  req.ca_pem = s.tls_ca_pem;
   auto q = dns::query(0, name, qtype);  // RFC 8484 §4.1: ID 0
-  std::string body(q.begin(), q.end());
+  req.body.assign(q.begin(), q.end());
+  Protect protect{ip, s.dial, {}};
+  req.socket_options = protect_doh_socket;
+  req.socket_options_ctx = &protect;
+  doh::Response res;
   // Always POST, as sing-box 1.13.19's https transport (it reads `method` and does not use it).
-  httplib::Result res = cli.Post(s.http_path.c_str(), headers, body, "application/dns-message");
-  if (!protect_error->empty()) return DnsReply{{}, 0, 0, label + *protect_error};
-  if (!res) return DnsReply{{}, 0, 0, label + httplib::to_string(res.error())};
-  if (res->status != 200) return DnsReply{{}, 0, 0, label + "HTTP status " + std::to_string(res->status)};
-  const auto& b = res->body;
+  module.post(&req, &res);
+  if (!protect.error.empty()) return DnsReply{{}, 0, 0, label + protect.error};
+  if (!res.error.empty()) return DnsReply{{}, 0, 0, label + res.error};
+  if (res.status != 200) return DnsReply{{}, 0, 0, label + "HTTP status " + std::to_string(res.status)};
+  const auto& b = res.body;
   auto out = reply_from(Bytes(reinterpret_cast<const uint8_t*>(b.data()), b.size()), 0, name, qtype);
   if (!out.error.empty()) out.error = label + out.error;
   return out;

@@ -30,7 +30,8 @@ awaitable<DnsReply> exchange_tcp(tcp::endpoint server, const std::string& name, 
 // The same on a connected stream (a resolver reached through an outbound); errors start with `label`.
 awaitable<DnsReply> exchange_on(tcp::socket& sock, const std::string& name, uint16_t qtype, const std::string& label);
 // DNS over HTTPS (RFC 8484) to `ip`, with the server's path, method, headers and tls fields
-// (cpp-httplib on a worker thread; its socket goes through protect_socket_blocking).
+// (on a worker thread, by sb-relay-doh.so, loaded on the first query: doh_module.hpp; its socket
+// goes through protect_socket_blocking). Without the module each query fails, saying so.
 awaitable<DnsReply> exchange_https(const tb::route::DnsServerSpec& s, asio::ip::address ip, const std::string& name,
                                    uint16_t qtype);
 // The system resolver (getaddrinfo off the event loop) for one family: the local server type.
