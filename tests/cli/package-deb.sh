@@ -39,8 +39,8 @@ grep -q 'daemon-only' <<<"$(field Description)" || fail "Description: $(field De
 
 # Contents: /usr, the units in /lib/systemd/system, the settings in /etc/default; no tests.
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$t/files"
-for f in /usr/bin/ts-status /usr/bin/ts-auth /usr/bin/sb-route /usr/bin/sb-relay /usr/bin/tailbox-proxy \
-    /usr/bin/tailbox-healthcheck /usr/share/man/man1/ts-status.1.gz /usr/share/man/man1/tailbox-healthcheck.1.gz \
+for f in /usr/bin/ts-status /usr/bin/ts-auth /usr/bin/sb-route /usr/bin/sb-relay /usr/lib/tailbox/sb-relay-doh.so \
+    /usr/bin/tailbox-proxy /usr/bin/tailbox-healthcheck /usr/share/man/man1/ts-status.1.gz /usr/share/man/man1/tailbox-healthcheck.1.gz \
     /usr/share/man/man1/tailbox-proxy.1.gz /usr/share/man/man5/sb-route.json.5.gz /usr/share/man/man7/tailbox.7.gz \
     /lib/systemd/system/tailbox-proxy.service /lib/systemd/system/tailbox-healthcheck.service \
     /lib/systemd/system/tailbox-healthcheck.timer /etc/default/tailbox-proxy /etc/default/tailbox-healthcheck \
