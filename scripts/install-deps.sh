@@ -10,7 +10,7 @@ build_pkgs=(
   libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libexpected-dev libasio-dev
   libqrencode-dev libc-ares-dev libyaml-cpp-dev
-  libssl-dev  # OpenSSL, which sb-relay's DNS over HTTPS links for tls.certificate (libcommon/net)
+  libssl-dev  # OpenSSL, which sb-relay-doh.so (sb-relay's DNS over HTTPS) links for tls.certificate (libcommon/net)
 )
 # Tests: curl as the client, jq, python3, iproute2 and WireGuard for the namespace tailnet, procps,
 # microsocks as an upstream for the relay chaining test, clang and its libFuzzer/sanitizer runtimes
