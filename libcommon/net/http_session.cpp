@@ -194,10 +194,10 @@ awaitable<bool> http_forward(Session& s, const http::RequestHead& head) {
 
 // Proxy-Authorization against the inbound's users; false (with 407 sent) when it does not match.
 awaitable<bool> authorize(Session& s, const http::RequestHead& head) {
-  if (s.users.empty()) co_return true;
+  if (s.users->empty()) co_return true;
   const std::string* auth = head.find("Proxy-Authorization");
   auto creds = auth ? http::parse_basic_auth(*auth) : std::nullopt;
-  if (!creds || !check_user(s.users, creds->first, creds->second))
+  if (!creds || !check_user(*s.users, creds->first, creds->second))
     co_return co_await http_error(s, 407, auth ? "authentication failed" : "proxy authentication required");
   s.info.user = creds->first;
   co_return true;

@@ -75,7 +75,7 @@ void emit_open(Session& s) {
 // What the Router is asked for one destination of this session.
 tb::route::Request route_request(const Session& s, const HostPort& dst, const std::string& network) {
   tb::route::Request req;
-  req.inbound = s.ctx.spec.tag;
+  req.inbound = s.ctx.spec->tag;
   req.network = network;
   if (s.peer.port() != 0) {
     req.source_ip = tb::route::IpAddr::parse(unmapped(s.peer.address()).to_string());
@@ -263,7 +263,7 @@ awaitable<void> serve_socks5(Session& s) {
   if (!g.ok()) co_return s.fail(g.error.empty() ? "incomplete SOCKS5 greeting" : g.error);
   auto offered = [&](uint8_t m) { return std::find(g.value.methods.begin(), g.value.methods.end(), m) != g.value.methods.end(); };
   uint8_t method = socks5::kMethodNone;
-  if (!s.users.empty()) {
+  if (!s.users->empty()) {
     if (offered(socks5::kMethodUserPass)) method = socks5::kMethodUserPass;
   } else if (offered(socks5::kMethodNoAuth)) {
     method = socks5::kMethodNoAuth;
@@ -274,7 +274,7 @@ awaitable<void> serve_socks5(Session& s) {
   if (method == socks5::kMethodUserPass) {
     auto up = co_await read_parsed<socks5::UserPass>(s, 513, socks5::parse_user_pass);
     if (!up.ok()) co_return s.fail(up.error.empty() ? "incomplete authentication" : up.error);
-    bool ok = check_user(s.users, up.value.user, up.value.password);
+    bool ok = check_user(*s.users, up.value.user, up.value.password);
     Buffer msg6 = socks5::user_pass_reply(ok);
     co_await write_all(s.client, Bytes(msg6));
     if (!ok) co_return s.fail("authentication failed");
@@ -326,7 +326,7 @@ awaitable<void> serve_socks4(Session& s) {
   s.disarm();
   s.info.host = req.value.destination.host;
   s.info.port = req.value.destination.port;
-  if (!s.users.empty()) {
+  if (!s.users->empty()) {
     Buffer msg11 = socks4::reply(socks4::kRejected);
     co_await write_all(s.client, Bytes(msg11));
     co_return s.fail("SOCKS4 has no passwords and this inbound requires users");
@@ -350,7 +350,7 @@ awaitable<void> serve_socks4(Session& s) {
 awaitable<void> serve(Session& s) {
   if (!co_await read_more(s, 512)) co_return;  // one read: usually the whole greeting or request head
   uint8_t first = s.buf[0];
-  const std::string& type = s.ctx.spec.type;
+  const std::string& type = s.ctx.spec->type;
   bool socks = first == socks5::kVersion || first == socks4::kVersion;
   if (type == "socks" && !socks) co_return s.fail("not a SOCKS request on a socks inbound");
   if (type == "http" && socks) co_return s.fail("a SOCKS request on an http inbound");
@@ -380,11 +380,11 @@ awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx c
   } active{*ctx.shared};
   Session s(std::move(client), peer, std::move(ctx));
   s.plan = s.ctx.shared->current();
-  s.users = s.ctx.spec.users;
+  s.users = &s.ctx.spec->users;
   for (const auto& in : s.plan->inbounds)
-    if (in.tag == s.ctx.spec.tag) s.users = in.users;
+    if (in.tag == s.ctx.spec->tag) s.users = &in.users;
   s.info.id = s.ctx.shared->next_id.fetch_add(1);
-  s.info.inbound = s.ctx.spec.tag;
+  s.info.inbound = s.ctx.spec->tag;
   s.info.generation = s.plan->generation;
   std::error_code ec;
   if (peer.port() != 0) s.info.source = endpoint_text(peer);
@@ -410,7 +410,7 @@ awaitable<void> refuse_session(tcp::socket client, tcp::endpoint peer, InboundCt
   } guard{*ctx.shared};
   ConnInfo info;
   info.id = ctx.shared->next_id.fetch_add(1);
-  info.inbound = ctx.spec.tag;
+  info.inbound = ctx.spec->tag;
   info.error = "connection limit reached";
   std::error_code ec;
   if (peer.port() != 0) info.source = endpoint_text(peer);

@@ -34,7 +34,9 @@ struct RelayShared {
 };
 
 struct InboundCtx {
-  InboundSpec spec;  // tag, type and listen address; users come from the session's plan
+  // Tag, type and listen address; users come from the session's plan. Shared, not copied: every
+  // session of the inbound points at the one spec (a copy cost each held connection ~0.9 KB).
+  std::shared_ptr<const InboundSpec> spec;
   std::shared_ptr<RelayShared> shared;
 };
 

@@ -97,14 +97,14 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
       // Out of descriptors (or another transient failure): back off instead of spinning.
       auto now = std::chrono::steady_clock::now();
       if (now - last_warn > 5s) {
-        spdlog::warn("accept on {}: {}; backing off", ctx.spec.tag, ec.message());
+        spdlog::warn("accept on {}: {}; backing off", ctx.spec->tag, ec.message());
         last_warn = now;
       }
       backoff.expires_after(ec == asio::error::no_descriptors || ec.value() == ENFILE ? 100ms : 10ms);
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    set_keep_alive(sock.native_handle(), ctx.spec.socket);  // as Go's ListenConfig does for each accepted conn
+    set_keep_alive(sock.native_handle(), ctx.spec->socket);  // as Go's ListenConfig does for each accepted conn
     auto& sh = *ctx.shared;
     if (sh.active.load() >= sh.opts.max_connections) {
       if (sh.refusing.fetch_add(1) >= 64) {  // refusals are bounded too
@@ -279,7 +279,7 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
   }
   for (auto& w : impl_->workers) {
     for (size_t i = 0; i < w->acceptors.size(); ++i) {
-      InboundCtx ctx{plan->inbounds[i], impl_->shared};
+      InboundCtx ctx{std::make_shared<const InboundSpec>(plan->inbounds[i]), impl_->shared};
       asio::co_spawn(w->io, accept_loop(*w->acceptors[i], ctx), [](std::exception_ptr e) {
         if (e) spdlog::error("accept loop ended with an exception");
       });

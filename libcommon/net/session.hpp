@@ -28,7 +28,8 @@ struct Session {
   tcp::endpoint peer;
   InboundCtx ctx;
   std::shared_ptr<const Plan> plan;
-  std::vector<std::pair<std::string, std::string>> users;
+  // The inbound's users, in `plan` (or the spec): not copied per connection.
+  const std::vector<std::pair<std::string, std::string>>* users = nullptr;
   ConnInfo info;
   Buffer buf;
   Clock::time_point start = Clock::now();

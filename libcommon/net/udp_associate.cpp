@@ -177,10 +177,10 @@ awaitable<void> udp_associate(Session& s) {
   std::string error;
   if (!ec) a->client_addr = unmapped(peer.address());
   // The inbound's listen fields, as sing-box's listener.ListenPacket applies them.
-  int fd = ec ? -1 : open_socket_fd(SocketKind::kUdp, local.address().is_v6(), s.ctx.spec.socket, error);
+  int fd = ec ? -1 : open_socket_fd(SocketKind::kUdp, local.address().is_v6(), s.ctx.spec->socket, error);
   if (fd >= 0) a->relay.assign(local.address().is_v6() ? udp::v6() : udp::v4(), fd, ec);
   if (fd >= 0 && ec) ::close(fd);
-  if (fd >= 0 && !ec) error = protect_listener(fd, SocketKind::kUdp, s.ctx.spec.socket);
+  if (fd >= 0 && !ec) error = protect_listener(fd, SocketKind::kUdp, s.ctx.spec->socket);
   if (fd >= 0 && !ec && error.empty()) a->relay.bind(udp::endpoint(local.address(), 0), ec);
   if (ec || !error.empty()) {
     s.fail("UDP relay socket: " + (ec ? ec.message() : error));
