@@ -6,7 +6,9 @@
 // bounded by the pipe, 1 MiB when the kernel allows); without a descriptor for the pipe it keeps copying. Idle
 // connections hold no buffer and no pipe. EOF on one side is passed
 // on as a half-close (shutdown SHUT_WR); a reset on one side resets the other (SO_LINGER 0).
-// The idle timeout is shared by both directions, so a one-way bulk transfer is never idle.
+// The idle timeout is shared by both directions, so a one-way bulk transfer is never idle; bytes
+// read or written count, so a slow reader that still takes bytes is not idle either.
+// Driven by readiness callbacks: a held connection costs one small object, no coroutine frames.
 // Internal header: it includes asio.
 
 #include <chrono>
