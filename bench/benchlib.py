@@ -109,6 +109,22 @@ def listeners(port, ns=None):
     return pids
 
 
+def wait_drained(port, ns=None, secs=30):
+    """Waits until the server on PORT (in NS) holds no established connection: a proxy that buffered
+    a bulk run's bytes (its sockets, a splice pipe) is still sending them after the client stopped,
+    and the next figure must not share the path with that tail. Bounded; raises when it does not end."""
+    deadline = time.time() + secs
+    while True:
+        out = subprocess.run(in_ns(ns, ["ss", "-tnH", "state", "established", "( sport = :%d )" % port]),
+                             capture_output=True, text=True).stdout
+        n = len(out.splitlines())
+        if n == 0:
+            return
+        if time.time() > deadline:
+            raise BenchError("the server on port %d still holds %d connections %d s after the figure ended" % (port, n, secs))
+        time.sleep(0.02)
+
+
 def wait_listening(proc, port, ns=None, secs=20, owners=None):
     """Until PORT listens and its owner is PROC or a descendant (or one of OWNERS); else BenchError."""
     end = time.time() + secs

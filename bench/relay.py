@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BenchError, Held, Proc, fmt, fmt_ratio, free_port, log, median, memory_kb,  # noqa: E402
-                      probe, ratio, spread, tbload, tree, wait_listening, wait_ready_line)
+                      probe, ratio, spread, tbload, tree, wait_drained, wait_listening, wait_ready_line)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -112,19 +112,22 @@ class Loopback:
 
     def measure(self, run, name):
         d, s, px = self.data[run][name], self.a.secs, self.proxy(name)
-        d["tput1"].append(tbload(self.exe, "tput", self.sink, px, streams=1, secs=s)["GB/s"])
-        d["tput8"].append(tbload(self.exe, "tput", self.sink, px, streams=8, secs=s)["GB/s"])
+        for n in (1, 8):  # each figure starts once the last one's connections are gone (wait_drained)
+            d["tput%d" % n].append(tbload(self.exe, "tput", self.sink, px, streams=n, secs=s)["GB/s"])
+            wait_drained(self.port["sink"])
         for c in (1, 64):
             r = tbload(self.exe, "conn", self.echo, px, clients=c, secs=s)
             d["c%d" % c].append(r["conn/s"])
             d["c%d_p50" % c].append(r["p50_us"])
             d["c%d_p99" % c].append(r["p99_us"])
             d["c%d_fails" % c].append(r["fails"])
+            wait_drained(self.port["echo"])
         if name in HTTP:
             for c in (1, 64):
                 r = tbload(self.exe, "conn", self.echo, self.proxy(name, "http"), clients=c, secs=s)
                 d["http_c%d" % c].append(r["conn/s"])
                 d["http_c%d_p99" % c].append(r["p99_us"])
+                wait_drained(self.port["echo"])
         if name != "direct":
             if not self.procs_alive(name):
                 raise BenchError("%s died during the run" % name)
@@ -132,6 +135,7 @@ class Loopback:
             time.sleep(0.5)
             rss, uss = memory_kb(tree(self.pid_of[name]))
             h.release()
+            wait_drained(self.port["echo"])
             d["rss1000"].append(rss)
             d["uss1000"].append(uss)
         if self.a.kit:

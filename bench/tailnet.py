@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BenchError, Held, Proc, comm, fmt, fmt_ratio, log, median, memory_kb, probe,  # noqa: E402
-                      pss_kb, ratio, spread, tbload, tree, wait_listening, wait_ready_line)
+                      pss_kb, ratio, spread, tbload, tree, wait_drained, wait_listening, wait_ready_line)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -195,11 +195,13 @@ class Tailnet:
         d, s, px, ns = self.data[run][row], self.a.secs, self.proxy[row], self.node_ns
         for n in (1, 8):
             d["tput%d" % n].append(tbload(self.exe, "tput", self.sink, px, ns=ns, streams=n, secs=s)["GB/s"] * 1000)
+            wait_drained(5201, self.peer_ns)  # each figure starts on an empty path
         for c in (1, 64):
             r = tbload(self.exe, "conn", self.echo, px, ns=ns, clients=c, secs=s)
             d["c%d" % c].append(r["conn/s"])
             d["c%d_p50" % c].append(r["p50_us"])
             d["c%d_p99" % c].append(r["p99_us"])
+            wait_drained(5202, self.peer_ns)
         h = Held(self.exe, self.echo, px, 1000, ns=ns, secs=180)
         time.sleep(0.5)
         if row == "sb-relay":
@@ -209,7 +211,7 @@ class Tailnet:
         rss, uss = memory_kb(self.mem_pids[row]())
         pss = pss_kb(self.mem_pids[row]())
         h.release()
-        time.sleep(1)  # the 1000 connections close before the next figure
+        wait_drained(5202, self.peer_ns)  # the 1000 connections close before the next figure
         d["rss1000"].append(rss)
         d["uss1000"].append(uss)
         d["pss1000"].append(pss)
