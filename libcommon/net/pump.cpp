@@ -66,7 +66,7 @@ template <typename Handler>
 class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
  public:
   PumpOp(Handler h, tcp::socket& client, tcp::socket& upstream, std::chrono::milliseconds idle)
-      : handler_(std::move(h)), timer_(client.get_executor()), idle_(idle), a_(client), b_(upstream) {
+      : handler_(std::move(h)), timer_(client.get_executor()), idle_(idle) {
     dir_[0].from = &client, dir_[0].to = &upstream, dir_[0].from_label = "client", dir_[0].to_label = "upstream";
     dir_[1].from = &upstream, dir_[1].to = &client, dir_[1].from_label = "upstream", dir_[1].to_label = "client";
   }
@@ -100,14 +100,14 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
 
   void wait_writable(int i) {
     dir_[i].to->async_wait(tcp::socket::wait_write, [self = this->shared_from_this(), i](std::error_code ec) {
-      if (ec) return self->end(i);
+      if (ec) return self->end();
       self->send(i);
     });
   }
 
   void on_readable(int i, std::error_code ec) {
     Direction& d = dir_[i];
-    if (ec || !d.from->is_open()) return end(i);
+    if (ec || !d.from->is_open()) return end();
     // Without a pipe (the budget is spent, or EMFILE) the direction keeps copying: slower, never
     // broken; it asks again after its next full read.
     if (d.bulk && d.pipe.fd[0] < 0) {
@@ -130,13 +130,13 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
     }
     if (n == 0) {  // EOF: half-close towards the other side, keep the other direction going
       if (d.to->is_open()) ::shutdown(d.to->native_handle(), SHUT_WR);
-      return end(i);
+      return end();
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return wait_readable(i);
       note_error(errno, d.from_label, "read");
       if (d.to->is_open()) reset_socket(*d.to);
-      return end(i);
+      return end();
     }
     d.count += static_cast<uint64_t>(n);
     last_ = std::chrono::steady_clock::now();
@@ -150,7 +150,7 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
   void send(int i) {
     Direction& d = dir_[i];
     while (d.left > 0) {
-      if (!d.to->is_open()) return end(i);
+      if (!d.to->is_open()) return end();
       ssize_t m = d.bulk ? ::splice(d.pipe.fd[0], nullptr, d.to->native_handle(), nullptr, d.left,
                                     SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
                          : ::send(d.to->native_handle(), d.data, d.left, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -169,7 +169,7 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
       }
       note_error(m < 0 ? errno : EPIPE, d.to_label, "write");
       if (d.from->is_open()) reset_socket(*d.from);
-      return end(i);
+      return end();
     }
     if (!d.rest.empty()) std::vector<uint8_t>().swap(d.rest);  // a held connection keeps no buffer
     if (d.full) d.bulk = true;
@@ -190,8 +190,8 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
       if (std::chrono::steady_clock::now() - self->last_ >= self->idle_) {
         if (self->error_.empty()) self->error_ = "idle timeout";
         std::error_code ignored;
-        if (self->a_.is_open()) self->a_.close(ignored);
-        if (self->b_.is_open()) self->b_.close(ignored);
+        for (tcp::socket* s : {self->dir_[0].from, self->dir_[0].to})
+          if (s->is_open()) s->close(ignored);
         return;
       }
       self->arm_idle();
@@ -200,8 +200,7 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
 
   // A direction is over; when both are, the pump completes (on this loop, from a completion
   // handler: neither socket has an operation left, and the caller may close them).
-  void end(int i) {
-    (void)i;
+  void end() {
     if (--running_ > 0) return;
     timer_.cancel();
     PumpResult r{dir_[0].count, dir_[1].count, std::move(error_)};
@@ -213,8 +212,6 @@ class PumpOp : public std::enable_shared_from_this<PumpOp<Handler>> {
   asio::steady_timer timer_;
   std::chrono::milliseconds idle_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-  tcp::socket& a_;
-  tcp::socket& b_;
   std::array<Direction, 2> dir_;
   int running_ = 2;
   std::string error_;
