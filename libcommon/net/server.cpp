@@ -277,9 +277,11 @@ tb::core::Result<std::vector<BoundInbound>> RelayServer::start(std::shared_ptr<c
     if (!b) return tl::unexpected(b.error());
     impl_->bound.push_back(std::move(*b));
   }
+  std::vector<std::shared_ptr<const InboundSpec>> specs;  // one per inbound, shared by every worker's sessions
+  for (const auto& in : plan->inbounds) specs.push_back(std::make_shared<const InboundSpec>(in));
   for (auto& w : impl_->workers) {
     for (size_t i = 0; i < w->acceptors.size(); ++i) {
-      InboundCtx ctx{std::make_shared<const InboundSpec>(plan->inbounds[i]), impl_->shared};
+      InboundCtx ctx{specs[i], impl_->shared};
       asio::co_spawn(w->io, accept_loop(*w->acceptors[i], ctx), [](std::exception_ptr e) {
         if (e) spdlog::error("accept loop ended with an exception");
       });
