@@ -55,7 +55,8 @@ std::string protect_socket_blocking(int fd, SocketKind kind, const asio::ip::add
 
 // TCP keep-alive as the keys say: on unless disable_tcp_keep_alive (idle tcp_keep_alive or 5 min,
 // interval tcp_keep_alive_interval or 75 s, 9 probes). Dials get it from protect_socket; an
-// inbound applies it to each accepted connection, as Go's ListenConfig does.
+// inbound sets it on its listening socket, and every accepted connection inherits it (Go's
+// ListenConfig sets it on each accepted connection instead).
 std::string set_keep_alive(int fd, const DialOptions& opts);
 
 // An inbound's listening socket (common/listener/listener_tcp.go) or its UDP ASSOCIATE relay

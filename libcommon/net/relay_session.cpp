@@ -388,7 +388,7 @@ awaitable<void> run_session(tcp::socket client, tcp::endpoint peer, InboundCtx c
   s.info.generation = s.plan->generation;
   std::error_code ec;
   if (peer.port() != 0) s.info.source = endpoint_text(peer);
-  s.client.set_option(tcp::no_delay(true), ec);
+  // TCP_NODELAY and keep-alive come from the listening socket (server.cpp, open_acceptor).
   s.arm(s.ctx.shared->opts.handshake_timeout);
   co_await serve(s);
   s.disarm();

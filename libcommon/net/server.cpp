@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <thread>
 
 #include "libcommon/net/protect.hpp"
@@ -104,7 +105,6 @@ awaitable<void> accept_loop(tcp::acceptor& acc, InboundCtx ctx) {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    set_keep_alive(sock.native_handle(), ctx.spec->socket);  // as Go's ListenConfig does for each accepted conn
     auto& sh = *ctx.shared;
     if (sh.active.load() >= sh.opts.max_connections) {
       if (sh.refusing.fetch_add(1) >= 64) {  // refusals are bounded too
@@ -185,6 +185,13 @@ std::string open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, bool reus
     return ec.message();
   }
   if (auto e = protect_listener(fd, SocketKind::kTcp, sock); !e.empty()) return e;
+  // Keep-alive as the inbound's keys say (Go's ListenConfig sets it on each accepted conn) and
+  // TCP_NODELAY: Linux copies both from the listening socket into every socket accept() returns,
+  // so they are set once here instead of five setsockopt() calls per connection.
+  if (auto e = set_keep_alive(fd, sock); !e.empty()) return e;
+  int nodelay = 1;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay) != 0)
+    return std::string("TCP_NODELAY: ") + std::strerror(errno);
   acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec && reuseport) {
     int one = 1;
