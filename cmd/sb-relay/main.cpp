@@ -211,6 +211,20 @@ void serve_until_stopped(bool standalone, const Args& a, Apply apply) {
   }
 }
 
+// "--tailscale-transport TAG=MODE: ..." for the first TAG the plan has no tailscale endpoint
+// of, naming the ones it has; "" when every TAG names one.
+std::string unknown_transport_text(const tb::net::Plan& plan) {
+  auto unknown = tb::net::unknown_transport_tags(plan);
+  if (unknown.empty()) return "";
+  std::string have;
+  for (const auto& [tag, ob] : plan.outbounds)
+    if (ob.type == "tailscale") have += (have.empty() ? "" : ", ") + tag;
+  const auto& mode = tb::net::dial_transport().by_tag.at(unknown.front());
+  return "--tailscale-transport " + unknown.front() + "=" + tb::net::tailnet_transport_name(mode) +
+         ": the config has no tailscale endpoint \"" + unknown.front() + "\" (" +
+         (have.empty() ? std::string("it has none") : "its tailscale endpoints: " + have) + ")";
+}
+
 int fail_with(const tb::core::Error& e) {
   if (!e.message.empty()) tb::core::print_error_line(kTool, e.line());
   return to_int(e.code);
@@ -234,6 +248,7 @@ int real_main(int argc, char** argv) {
     return fail_with(log.error());
   if (auto msg = tb::net::check_exposure((*plan)->inbounds, a.allow_open); !msg.empty())
     return fail_with({ExitCode::kConfig, msg, ""});
+  if (auto msg = unknown_transport_text(**plan); !msg.empty()) return fail_with({ExitCode::kUsage, msg, ""});
 
   tb::net::RelayServer server(relay_options(a));
   auto bound = server.start(*plan);
@@ -243,6 +258,7 @@ int real_main(int argc, char** argv) {
 
   watch_signals(hup);
   auto apply = [&server](PlanPtr p) {
+    if (auto msg = unknown_transport_text(*p); !msg.empty()) tb::core::print_error_line(kTool, msg + "; it applies to nothing");
     if (!server.set_plan(std::move(p)))
       tb::core::print_error_line(kTool, "the new plan changes inbound addresses; they apply after a restart");
   };

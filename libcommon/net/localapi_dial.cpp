@@ -224,6 +224,15 @@ tb::core::Result<void> configure_dial_transport(std::string socket, const std::v
 }
 const DialTransportSettings& dial_transport() { return g_settings; }
 
+std::vector<std::string> unknown_transport_tags(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const auto& [tag, mode] : g_settings.by_tag) {
+    const OutboundSpec* ob = plan.outbound(tag);
+    if (!ob || ob->type != "tailscale") out.push_back(tag);
+  }
+  return out;
+}
+
 std::string tailnet_transport_for(const Plan& plan, const OutboundSpec& ob) {
   TailnetTransport m = mode_for(ob.tag);
   if (m == TailnetTransport::kDial) return "dial";

@@ -46,6 +46,9 @@ void set_dial_transport(DialTransportSettings s);  // before any session starts
 // kUsage naming the bad value.
 tb::core::Result<void> configure_dial_transport(std::string socket, const std::vector<std::string>& specs);
 const DialTransportSettings& dial_transport();
+// The TAGs of --tailscale-transport TAG=MODE that name no tailscale endpoint of `plan` (a typo
+// would otherwise leave the endpoint on auto without a word), in order; empty when all do.
+std::vector<std::string> unknown_transport_tags(const Plan& plan);
 
 // The transport a tailscale endpoint takes under `plan` for a destination that is not this
 // host: "tun", "dial" or "socks5" (auto resolved; the dial fallback is not foreseen).

@@ -6,7 +6,9 @@
 #   - one that answers 200 with Dial-Self and Dial-Addr: sb-relay dials that address itself;
 #   - fake_tailscaled has no dial endpoint (404): a forced dial fails with it in the conn record;
 #   - no daemon at the socket: the error names the socket;
-#   - a bad --tailscale-transport is a usage error (2).
+#   - a bad --tailscale-transport is a usage error (2), and so is a TAG=MODE whose TAG names no
+#     tailscale endpoint of the config (a typo, or a direct outbound); a SIGHUP reload to a config
+#     without the TAG keeps serving and says, on one line, that the flag applies to nothing.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/relay-lib.sh"
@@ -80,4 +82,21 @@ rc=0; "$relay" -c "$t/c.json" --tailscale-transport sideways >/dev/null 2>"$t/er
 [ "$rc" = 2 ] && grep -q -- '--tailscale-transport sideways: want auto, dial or socks5' "$t/err" || fail "bad mode: $rc $(cat "$t/err")"
 rc=0; "$relay" -c "$t/c.json" --tailscale-transport =dial >/dev/null 2>"$t/err" || rc=$?
 [ "$rc" = 2 ] || fail "empty tag: $rc $(cat "$t/err")"
+for tag in ts-typo direct; do
+  printf '{"outbounds": [{"type": "direct", "tag": "direct"}]}\n' >"$t/direct.json"
+  rc=0; "$relay" -c "$t/c.json" -c "$t/direct.json" --tailscale-transport "$tag=dial" >"$t/out" 2>"$t/err" || rc=$?
+  [ "$rc" = 2 ] || fail "--tailscale-transport $tag=dial: exit $rc, want 2: $(cat "$t/err")"
+  [ "$(cat "$t/err")" = "sb-relay: --tailscale-transport $tag=dial: the config has no tailscale endpoint \"$tag\" (its tailscale endpoints: ts-ep)" ] ||
+    fail "--tailscale-transport $tag=dial: $(cat "$t/err")"
+  [ ! -s "$t/out" ] || fail "--tailscale-transport $tag=dial: records on stdout: $(cat "$t/out")"
+done
+# A reload to a config whose endpoint has another tag: one line, and the relay keeps serving.
+cp "$t/c.json" "$t/live.json"
+start_relay rhup -c "$t/live.json" --socket "$FAKE_SOCK" --tailscale-transport ts-ep=dial --events close
+sed 's/"ts-ep"/"ts-other"/g' "$t/c.json" >"$t/live.json"
+kill -HUP "$RELAY_PID"
+wait_for 10 grep -q "config reloaded" "$t/rhup.err"
+grep -qx 'sb-relay: --tailscale-transport ts-ep=dial: the config has no tailscale endpoint "ts-ep" (its tailscale endpoints: ts-other); it applies to nothing' "$t/rhup.err" ||
+  fail "reload without the tag: $(cat "$t/rhup.err")"
+kill -0 "$RELAY_PID" || fail "the relay stopped after the reload"
 echo ok
