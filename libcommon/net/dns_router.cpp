@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <optional>
+
+#include <asio/experimental/awaitable_operators.hpp>
 
 #include "libcommon/net/dialer.hpp"
 #include "libcommon/net/dns.hpp"
@@ -153,16 +156,34 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
   DnsCache& cache = *cache_ref;
   Resolved v4, v6;
   std::string error;
+  // The questions the cache cannot answer go out together, as client.go's task.Group asks A and
+  // AAAA at once: a lookup costs one round trip to the server, not two.
+  std::vector<uint16_t> ask;
   for (uint16_t qtype : types) {
     Resolved& part = qtype == dns::kTypeA ? v4 : v6;
-    auto now = DnsCache::Clock::now();
-    if (use_cache) {
-      if (auto hit = cache.get(name, qtype, s.tag, now)) {
-        for (const auto& a : hit->addresses) part.addresses.push_back(asio::ip::make_address(a));
-        continue;
-      }
+    auto hit = use_cache ? cache.get(name, qtype, s.tag, DnsCache::Clock::now()) : std::nullopt;
+    if (!hit) {
+      ask.push_back(qtype);
+      continue;
     }
-    auto reply = co_await exchange(s, name, qtype);
+    for (const auto& a : hit->addresses) part.addresses.push_back(asio::ip::make_address(a));
+  }
+  std::vector<DnsReply> replies;
+  if (ask.size() == 2) {
+    using namespace asio::experimental::awaitable_operators;
+    auto ask_first = exchange(s, name, ask[0]);  // named: g++ 12 and coroutine temporaries
+    auto ask_second = exchange(s, name, ask[1]);
+    auto both = co_await (std::move(ask_first) && std::move(ask_second));
+    replies.push_back(std::move(std::get<0>(both)));
+    replies.push_back(std::move(std::get<1>(both)));
+  } else if (ask.size() == 1) {
+    replies.push_back(co_await exchange(s, name, ask[0]));
+  }
+  for (size_t i = 0; i < ask.size(); ++i) {
+    const uint16_t qtype = ask[i];
+    Resolved& part = qtype == dns::kTypeA ? v4 : v6;
+    auto now = DnsCache::Clock::now();
+    DnsReply& reply = replies[i];
     if (!reply.error.empty()) {
       error = reply.error;
       continue;

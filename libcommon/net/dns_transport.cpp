@@ -240,19 +240,26 @@ awaitable<DnsReply> exchange_https(const tb::route::DnsServerSpec& s, asio::ip::
                                    uint16_t qtype) {
   auto ex = co_await asio::this_coro::executor;
   struct Shared {
-    explicit Shared(asio::any_io_executor e) : done(e, std::chrono::steady_clock::time_point::max()) {}
+    explicit Shared(asio::any_io_executor e) : done(e) {}
     asio::steady_timer done;
+    bool ready = false;
     DnsReply reply;
   };
   auto shared = std::make_shared<Shared>(ex);
+  // The module bounds each step and the body by kDnsTimeout; the session waits no longer than
+  // that and a second, whatever the worker thread is still stuck in (a TLS handshake or headers
+  // that never end). A late answer is dropped.
+  shared->done.expires_after(kDnsTimeout + std::chrono::seconds(1));
   std::thread([shared, s, ip, name, qtype, ex] {
     DnsReply r = https_blocking(s, ip, name, qtype);
     asio::post(ex, [shared, r = std::move(r)]() mutable {
       shared->reply = std::move(r);
+      shared->ready = true;
       shared->done.cancel();
     });
   }).detach();
   co_await shared->done.async_wait(use_tuple);
+  if (!shared->ready) co_return DnsReply{{}, 0, 0, "https " + s.server + ": timed out"};
   co_return shared->reply;
 }
 

@@ -4,9 +4,16 @@
 
 #include "libcommon/net/doh_module.hpp"
 
+#include <chrono>
 #include <exception>
 
 #include <httplib.h>
+
+namespace {
+// The most a DNS message can be (its length field over TCP is 16 bits); a bigger body is refused
+// while it arrives, not kept.
+constexpr size_t kMaxReply = 65535;
+}  // namespace
 
 extern "C" void tb_doh_post_v1(const tb::net::doh::Request* req, tb::net::doh::Response* out) noexcept {
   try {
@@ -35,15 +42,31 @@ extern "C" void tb_doh_post_v1(const tb::net::doh::Request* req, tb::net::doh::R
       BIO_free(bio);
       cli.set_ca_cert_store(store);  // the client's SSL_CTX owns it from here
     }
-    httplib::Headers headers{{"Accept", "application/dns-message"}};
-    for (const auto& [k, v] : r.headers) headers.emplace(k, v);
-    httplib::Result res = cli.Post(r.path.c_str(), headers, r.body, "application/dns-message");
-    if (!res) {
-      out->error = httplib::to_string(res.error());
+    // timeout_ms bounds each connect, read and write, and the body as a whole: a server that
+    // drips its answer a byte at a time is cut off at the deadline.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.timeout_ms);
+    httplib::Request hreq;
+    hreq.method = "POST";
+    hreq.path = r.path;
+    hreq.headers = {{"Accept", "application/dns-message"}, {"Content-Type", "application/dns-message"}};
+    for (const auto& [k, v] : r.headers) hreq.headers.emplace(k, v);
+    hreq.body = r.body;
+    const char* stopped = nullptr;
+    hreq.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      if (out->body.size() + n > kMaxReply) stopped = "the reply is larger than 65535 bytes, the most a DNS message can be";
+      else if (std::chrono::steady_clock::now() > deadline) stopped = "timed out while the reply arrived";
+      if (stopped) return false;
+      out->body.append(data, n);
+      return true;
+    };
+    httplib::Response hres;
+    httplib::Error err = httplib::Error::Success;
+    if (!cli.send(hreq, hres, err)) {
+      out->error = stopped ? stopped : httplib::to_string(err);
+      out->body.clear();
       return;
     }
-    out->status = res->status;
-    out->body = std::move(res->body);
+    out->status = hres.status;
   } catch (const std::exception& e) {
     out->error = e.what();
   } catch (...) {

@@ -22,7 +22,7 @@ struct Request {
   std::string connect_ip;  // the address to connect to (resolved by sb-relay), textual
   std::string path;        // e.g. /dns-query
   std::vector<std::pair<std::string, std::string>> headers;  // besides Accept: application/dns-message
-  int64_t timeout_ms = 10000;  // connect, read and write, each
+  int64_t timeout_ms = 10000;  // connect, read and write, each; and the reply's body as a whole
   bool verify = true;          // check the server's certificate and name
   std::string ca_path;         // a PEM file of trusted certificates, or empty
   std::string ca_pem;          // PEM text of trusted certificates, or empty
@@ -36,7 +36,7 @@ struct Request {
 struct Response {
   std::string error;  // no HTTP response: the transport's reason (httplib::to_string); else empty
   int status = 0;
-  std::string body;
+  std::string body;   // at most 65535 bytes: a bigger reply is an error
 };
 
 }  // namespace tb::net::doh

@@ -5,6 +5,10 @@ NOERROR answer; names under --nxdomain get NXDOMAIN. It logs each question it an
 stdout as "<proto> <name> <type>" and starts with one line "ready udp=P tcp=P https=P".
 
   dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K] [--listen ADDR]
+                   [--huge NAME] [--drip NAME] [--drip-head NAME]
+
+Over DoH, a question for a name under --huge gets a 1 MiB body, one under --drip gets its
+answer a byte every half second, and one under --drip-head its status line and headers so.
 
 UDP and TCP (RFC 1035) on ADDR (default 127.0.0.1), and with --cert/--key DNS over HTTPS (RFC 8484, POST)
 on 127.0.0.1, each on a port the kernel chooses.
@@ -17,6 +21,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 
 
 def parse_question(msg):
@@ -48,6 +53,9 @@ def main():
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--listen", default="127.0.0.1")
+    p.add_argument("--huge", action="append", default=[])
+    p.add_argument("--drip", action="append", default=[])
+    p.add_argument("--drip-head", action="append", default=[])
     args = p.parse_args()
 
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -75,11 +83,35 @@ def main():
     class Doh(http.server.BaseHTTPRequestHandler):
         def reply(self, msg):
             out = answer(msg, args, "https")
+            name = parse_question(msg)[0]
+            under = lambda names: any(name == s or name.endswith("." + s) for s in names)
+            if under(args.huge):
+                out += bytes(1 << 20)
+            if under(args.drip_head):
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/dns-message\r\nX-Pad: " + b"x" * 100
+                try:
+                    for i in range(len(head)):
+                        self.wfile.write(head[i:i + 1])
+                        time.sleep(0.5)
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/dns-message")
             self.send_header("Content-Length", str(len(out)))
             self.end_headers()
-            self.wfile.write(out)
+            try:
+                if under(args.drip):
+                    self.wfile.flush()
+                    for i in range(len(out)):
+                        self.wfile.write(out[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.5)
+                else:
+                    self.wfile.write(out)
+            except OSError:
+                pass  # the client gave up, as it should
 
         def do_POST(self):
             if self.path != "/dns-query" or self.headers.get("Content-Type") != "application/dns-message":

@@ -6,7 +6,8 @@
 # too. Covered: udp, tcp, https (DoH, a self-signed certificate given as tls.certificate_path) and
 # hosts (predefined) servers; an outbound's domain_resolver; route.default_domain_resolver; the
 # resolve action with and without a server (without: the DNS rules choose, dns.final otherwise);
-# DNS rule actions route, route-options (strategy), reject and predefined; ip_accept_any; NXDOMAIN failing the
+# DNS rule actions route, route-options (strategy), reject and predefined; ip_accept_any; a DoH reply
+# over 65535 bytes refused and one that drips cut off at 10 s; NXDOMAIN failing the
 # connection without a fallback; hijack-dns on TCP and UDP; and `sb-route check` refusing
 # server types tailbox cannot carry.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +37,8 @@ start_responder() {  # start_responder NAME MARKER [ARGS] → sets <NAME>_UDP <N
 }
 start_responder U 127.0.0.2
 start_responder T 127.0.0.3
-start_responder H 127.0.0.4 --cert "$t/doh.crt" --key "$t/doh.key"
+start_responder H 127.0.0.4 --cert "$t/doh.crt" --key "$t/doh.key" --huge huge.test --drip drip.test \
+  --drip-head drip-head.test
 
 servers='{"type": "udp", "tag": "u", "server": "127.0.0.1", "server_port": '$U_UDP'},
   {"type": "tcp", "tag": "t", "server": "127.0.0.1", "server_port": '$T_TCP'},
@@ -95,6 +97,17 @@ config bydoh '' ', "default_domain_resolver": "h"' ''
 expect bydoh c.test 127.0.0.4 h
 grep -q '^https c.test 1$' "$t/H.log" || fail "the DoH responder was not asked: $(cat "$t/H.log")"
 expect bydoh pinned.test 127.0.0.4 h  # hosts is not asked unless chosen
+# A DoH reply bigger than any DNS message is refused as it arrives. One that comes a byte every
+# half second (about 25 s in all) is cut off at the DNS timeout, 10 s, by the module; one whose
+# headers never end, by the session a second later. A and AAAA are asked at once, so either is
+# over well within 14 s.
+expect_failure bydoh www.huge.test 'https 127.0.0.1: the reply is larger than 65535 bytes'
+for name in www.drip.test www.drip-head.test; do
+  started=$SECONDS
+  if [ "$name" = www.drip.test ]; then want='https 127.0.0.1: timed out while the reply arrived'; else want='https 127.0.0.1: timed out$'; fi
+  expect_failure bydoh "$name" "$want"
+  [ $((SECONDS - started)) -le 14 ] || fail "$name: the slow DoH server held the connection $((SECONDS - started)) s"
+done
 config byhosts '' ', "default_domain_resolver": "hosts"' ''
 expect byhosts pinned.test 127.0.0.5 hosts
 expect_failure byhosts other.test 'NXDOMAIN'
