@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 namespace tb::net::dns {
@@ -86,21 +87,41 @@ Parsed<Answer> parse_response(Bytes in) {
     }
     pos += 4;
   }
-  for (size_t i = 0; i < an; ++i) {
-    pos = read_name(in, pos, name);
-    if (pos == 0 || pos + 10 > in.size()) return Parsed<Answer>::bad("truncated answer");
-    uint16_t type = u16(in, pos), rdlen = u16(in, pos + 8);
-    pos += 10;
-    if (pos + rdlen > in.size()) return Parsed<Answer>::bad("truncated rdata");
-    char text[INET6_ADDRSTRLEN] = {};
-    uint32_t ttl = static_cast<uint32_t>(u16(in, pos - 6)) << 16 | u16(in, pos - 4);
-    if ((type == kTypeA && rdlen == 4) || (type == kTypeAAAA && rdlen == 16)) {
-      inet_ntop(type == kTypeA ? AF_INET : AF_INET6, in.data() + pos, text, sizeof text);
-      a.ttl = a.addresses.empty() ? ttl : std::min(a.ttl, ttl);
-      a.addresses.emplace_back(text);
+  // The cache TTL as sing-box's client.go Exchange takes it: without answer records, the SOA of
+  // the authority section gives min(its TTL, its MINIMUM) (RFC 2308 §5); otherwise, or without
+  // an SOA, the smallest non-zero TTL of every record (answer, authority, additional; not OPT,
+  // whose TTL field holds flags).
+  uint32_t smallest = 0;
+  std::optional<uint32_t> negative;
+  auto u32 = [&](size_t p) { return static_cast<uint32_t>(u16(in, p)) << 16 | u16(in, p + 2); };
+  const size_t counts[3] = {an, u16(in, 8), u16(in, 10)};
+  for (int section = 0; section < 3; ++section) {
+    for (size_t i = 0; i < counts[section]; ++i) {
+      pos = read_name(in, pos, name);
+      if (pos == 0 || pos + 10 > in.size() || pos + 10 + u16(in, pos + 8) > in.size()) {
+        if (section == 0) return Parsed<Answer>::bad(pos == 0 || pos + 10 > in.size() ? "truncated answer" : "truncated rdata");
+        section = 3;  // a bad authority or additional section only costs the TTL it would have given
+        break;
+      }
+      uint16_t type = u16(in, pos), rdlen = u16(in, pos + 8);
+      uint32_t ttl = u32(pos + 4);
+      pos += 10;
+      if (type != kTypeOpt && ttl > 0 && (smallest == 0 || ttl < smallest)) smallest = ttl;
+      if (section == 0 && ((type == kTypeA && rdlen == 4) || (type == kTypeAAAA && rdlen == 16))) {
+        char text[INET6_ADDRSTRLEN] = {};
+        inet_ntop(type == kTypeA ? AF_INET : AF_INET6, in.data() + pos, text, sizeof text);
+        a.addresses.emplace_back(text);
+      }
+      if (section == 1 && type == kTypeSoa && !negative) {
+        std::string mname, rname;  // then SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM
+        size_t p = read_name(in, pos, mname);
+        if (p != 0) p = read_name(in, p, rname);
+        if (p != 0 && p + 20 <= pos + rdlen) negative = std::min(ttl, u32(p + 16));
+      }
+      pos += rdlen;
     }
-    pos += rdlen;
   }
+  a.ttl = an == 0 && negative ? *negative : smallest;
   return Parsed<Answer>::done(std::move(a), in.size());
 }
 

@@ -18,6 +18,8 @@ namespace tb::net::dns {
 
 inline constexpr uint16_t kTypeA = 1;
 inline constexpr uint16_t kTypeAAAA = 28;
+inline constexpr uint16_t kTypeSoa = 6;
+inline constexpr uint16_t kTypeOpt = 41;
 
 // A recursive query (RD set) for `name` (dots between labels; a label beyond 63 bytes is cut).
 Buffer query(uint16_t id, const std::string& name, uint16_t qtype);
@@ -33,7 +35,10 @@ struct Answer {
   uint16_t qtype = 0; // the first question's type
   std::vector<std::string> addresses;  // A and AAAA answers as text, in answer order
   bool truncated = false;              // TC: ask again over TCP
-  uint32_t ttl = 0;                    // the smallest TTL of those answers (0 without any)
+  // How long the answer may be kept, as sing-box's client.go takes it: with no answer records,
+  // min(TTL, MINIMUM) of the authority section's SOA (RFC 2308 §5); else, or without one, the
+  // smallest non-zero TTL of all records; 0 (not kept) when there is none.
+  uint32_t ttl = 0;
 };
 // kBad for anything that is not a whole, well-formed response (a query, a cut message, a name
 // that runs off the end or loops through its pointers).

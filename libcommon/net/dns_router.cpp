@@ -52,8 +52,10 @@ struct Lookup {
   awaitable<DnsReply> tailscale(const DnsServerSpec& s, const std::string& name, uint16_t qtype);
   awaitable<DnsReply> ask_resolver(const DnsServerSpec& s, const std::string& resolver, const std::string& name,
                                    uint16_t qtype);
+  // accept_any: the asking rule has ip_accept_any, so an answer without addresses is a rejection,
+  // which client.go does not cache (it returns ErrResponseRejected before storeCache).
   awaitable<Resolved> addresses(const DnsServerSpec& s, const std::string& name, const std::string& strategy,
-                                bool disable_cache);
+                                bool disable_cache, bool accept_any = false);
   awaitable<Resolved> server_address(const DnsServerSpec& s);
 };
 
@@ -147,7 +149,7 @@ awaitable<DnsReply> Lookup::tailscale(const DnsServerSpec& s, const std::string&
 
 // client.go Lookup: A and/or AAAA by strategy, each from the cache or the server.
 awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string& name, const std::string& strategy,
-                                      bool disable_cache) {
+                                      bool disable_cache, bool accept_any) {
   std::vector<uint16_t> types;
   if (strategy != "ipv6_only") types.push_back(dns::kTypeA);
   if (strategy != "ipv4_only") types.push_back(dns::kTypeAAAA);
@@ -166,6 +168,7 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
       ask.push_back(qtype);
       continue;
     }
+    if (hit->rcode != 0) error = "lookup " + name + " on " + s.tag + ": " + rcode_name(hit->rcode);
     for (const auto& a : hit->addresses) part.addresses.push_back(asio::ip::make_address(a));
   }
   std::vector<DnsReply> replies;
@@ -190,12 +193,14 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
     }
     if (reply.rcode != 0) {
       error = "lookup " + name + " on " + s.tag + ": " + rcode_name(reply.rcode);
+      if (use_cache && reply.rcode == 3 && !accept_any)
+        cache.put(name, qtype, s.tag, DnsCache::Entry{{}, s.tag, 3}, reply.ttl, now);
       continue;
     }
     part.addresses = reply.addresses;
     DnsCache::Entry e{{}, s.tag};
     for (const auto& a : reply.addresses) e.addresses.push_back(a.to_string());
-    if (use_cache) cache.put(name, qtype, s.tag, std::move(e), reply.ttl, now);
+    if (use_cache && !(accept_any && e.addresses.empty())) cache.put(name, qtype, s.tag, std::move(e), reply.ttl, now);
   }
   Resolved out;
   out.server = s.tag;
@@ -268,7 +273,7 @@ awaitable<Resolved> dns_lookup(const Plan& plan, const DnsSettings& dns, const s
     if (!ch.error.empty()) co_return Resolved{{}, ch.error, {}};
     if (!ch.server) co_return rule_answer(*ch.rule, name);
     auto out = co_await l.addresses(*ch.server, name, ch.ask.strategy.empty() ? dns.strategy : ch.ask.strategy,
-                                    ch.ask.disable_cache);
+                                    ch.ask.disable_cache, ch.rule && ch.rule->accept_any);
     if (!ch.rule || !ch.rule->accept_any || !out.addresses.empty()) co_return out;
     from = ch.next;
   }

@@ -313,10 +313,15 @@ DnsReply lookup_hosts(const tb::route::DnsServerSpec& s, const std::string& name
   auto keep = [&](const asio::ip::address& a) {
     if (a.is_v4() == (qtype == dns::kTypeA)) out.addresses.push_back(a);
   };
-  out.ttl = 600;  // C.DefaultDNSTTL
+  // dns/transport/hosts: FixedResponse with C.DefaultDNSTTL on each address record; an answer
+  // without one of the asked family, or NXDOMAIN, has no record and so no TTL: never cached.
+  auto done = [&] {
+    out.ttl = out.addresses.empty() ? 0 : 600;
+    return out;
+  };
   if (auto it = s.predefined.find(name); it != s.predefined.end()) {
     for (const auto& ip : it->second) keep(asio::ip::make_address(ip.str()));
-    return out;
+    return done();
   }
   static std::mutex mu;
   static std::map<std::string, HostsFile> files;
@@ -341,7 +346,7 @@ DnsReply lookup_hosts(const tb::route::DnsServerSpec& s, const std::string& name
     }
   }
   if (!found) out.rcode = 3;  // sing-box's hosts transport: no entry is NXDOMAIN
-  return out;
+  return done();
 }
 
 }  // namespace tb::net

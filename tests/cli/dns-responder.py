@@ -5,10 +5,11 @@ NOERROR answer; names under --nxdomain get NXDOMAIN. It logs each question it an
 stdout as "<proto> <name> <type>" and starts with one line "ready udp=P tcp=P https=P".
 
   dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K] [--listen ADDR]
-                   [--huge NAME] [--drip NAME] [--drip-head NAME]
+                   [--huge NAME] [--drip NAME] [--drip-head NAME] [--soa SECS]
 
 Over DoH, a question for a name under --huge gets a 1 MiB body, one under --drip gets its
 answer a byte every half second, and one under --drip-head its status line and headers so.
+With --soa, NXDOMAIN and empty answers carry an SOA whose TTL and MINIMUM are SECS.
 
 UDP and TCP (RFC 1035) on ADDR (default 127.0.0.1), and with --cert/--key DNS over HTTPS (RFC 8484, POST)
 on 127.0.0.1, each on a port the kernel chooses.
@@ -43,7 +44,12 @@ def answer(msg, args, proto):
     records = b""
     if qtype == 1 and not nx:
         records = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(args.marker)
-    return ident + struct.pack("!HHHHH", flags, 1, 1 if records else 0, 0, 0) + question + records
+    authority = b""
+    if args.soa and not records:  # RFC 2308: a negative answer carries the zone's SOA
+        rdata = b"\0\0" + struct.pack("!IIIII", 1, 3600, 600, 86400, args.soa)
+        authority = b"\xc0\x0c" + struct.pack("!HHIH", 6, 1, args.soa, len(rdata)) + rdata
+    return (ident + struct.pack("!HHHHH", flags, 1, 1 if records else 0, 1 if authority else 0, 0) + question
+            + records + authority)
 
 
 def main():
@@ -56,6 +62,7 @@ def main():
     p.add_argument("--huge", action="append", default=[])
     p.add_argument("--drip", action="append", default=[])
     p.add_argument("--drip-head", action="append", default=[])
+    p.add_argument("--soa", type=int, default=0)
     args = p.parse_args()
 
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

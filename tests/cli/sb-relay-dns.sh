@@ -4,7 +4,8 @@
 # A question with their own marker address in 127/8, so the address a connection went to (and the
 # conn record's destination.ip) names the server that answered; the record's dns_server names it
 # too. Covered: udp, tcp, https (DoH, a self-signed certificate given as tls.certificate_path) and
-# hosts (predefined) servers; an outbound's domain_resolver; route.default_domain_resolver; the
+# hosts (predefined) servers; negative answers cached by their SOA, not when ip_accept_any rejects
+# them; an outbound's domain_resolver; route.default_domain_resolver; the
 # resolve action with and without a server (without: the DNS rules choose, dns.final otherwise);
 # DNS rule actions route, route-options (strategy), reject and predefined; ip_accept_any; a DoH reply
 # over 65535 bytes refused and one that drips cut off at 10 s; NXDOMAIN failing the
@@ -39,12 +40,14 @@ start_responder U 127.0.0.2
 start_responder T 127.0.0.3
 start_responder H 127.0.0.4 --cert "$t/doh.crt" --key "$t/doh.key" --huge huge.test --drip drip.test \
   --drip-head drip-head.test
+start_responder N 127.0.0.7 --soa 30 --nxdomain gone.test
 
 servers='{"type": "udp", "tag": "u", "server": "127.0.0.1", "server_port": '$U_UDP'},
   {"type": "tcp", "tag": "t", "server": "127.0.0.1", "server_port": '$T_TCP'},
   {"type": "https", "tag": "h", "server": "127.0.0.1", "server_port": '$H_HTTPS',
    "tls": {"enabled": true, "certificate_path": "'$t/doh.crt'"}},
-  {"type": "hosts", "tag": "hosts", "predefined": {"pinned.test": ["127.0.0.5"]}}'
+  {"type": "hosts", "tag": "hosts", "predefined": {"pinned.test": ["127.0.0.5"]}},
+  {"type": "udp", "tag": "n", "server": "127.0.0.1", "server_port": '$N_UDP'}'
 
 config() {  # config NAME DIRECT_EXTRA ROUTE_EXTRA DNS_EXTRA
   cat >"$t/$1.json" <<JSON
@@ -136,6 +139,25 @@ config acceptany '' ', "default_domain_resolver": "u", "rules": [{"action": "res
 expect acceptany pinned.test 127.0.0.5 hosts
 expect acceptany t.test 127.0.0.3 t
 expect acceptany elsewhere.test 127.0.0.2 u
+# Negative answers are cached for min(TTL, MINIMUM) of their SOA (client.go): a second lookup of an
+# NXDOMAIN name, or of a name whose AAAA answer is empty, does not ask again (N's SOA says 30 s).
+config negcache '' ', "default_domain_resolver": "n"' ''
+for i in 1 2; do
+  expect_failure negcache www.nx.test 'NXDOMAIN'
+  expect negcache a.test 127.0.0.7 n
+done
+for q in 'www.nx.test 1' 'www.nx.test 28' 'a.test 1' 'a.test 28'; do
+  [ "$(grep -c "^udp $q\$" "$t/N.log")" = 1 ] ||
+    fail "negcache: '$q' was asked $(grep -c "^udp $q\$" "$t/N.log") times, want once: $(cat "$t/N.log")"
+done
+# An NXDOMAIN that an ip_accept_any rule rejects is not cached (with independent_cache, by server):
+# the rule's server is asked again, and the next server answers each time.
+config rejected '' ', "default_domain_resolver": "u", "rules": [{"action": "resolve"}]' \
+  ', "independent_cache": true, "final": "u", "rules": [{"ip_accept_any": true, "server": "n"}]'
+expect rejected www.gone.test 127.0.0.2 u
+expect rejected www.gone.test 127.0.0.2 u
+[ "$(grep -c '^udp www.gone.test 1$' "$t/N.log")" = 2 ] ||
+  fail "rejected: an answer ip_accept_any rejected was cached: $(cat "$t/N.log")"
 grep -q '^tcp x.v6.test 28$' "$t/T.log" || fail "route-options strategy ipv6_only was not applied: $(cat "$t/T.log")"
 grep -q '^tcp x.v6.test 1$' "$t/T.log" && fail "ipv6_only still asked for A: $(cat "$t/T.log")"
 # hijack-dns: DNS queries on a SOCKS5 CONNECT (TCP, length-prefixed) and in a UDP ASSOCIATE to

@@ -151,3 +151,66 @@ TEST(Dns, TruncatedAndTtl) {
   EXPECT_TRUE(back.value.truncated);
   EXPECT_EQ(back.value.ttl, 300u);
 }
+
+// How long an answer may be cached, as sing-box's client.go takes it: an NXDOMAIN or empty answer
+// by min(TTL, MINIMUM) of its authority SOA; otherwise the smallest non-zero TTL of every record
+// (a CNAME's too, not OPT's flags); nothing to go by is 0, never kept.
+TEST(Dns, CacheTtlFollowsClientGo) {
+  auto q = dns::query(9, "nx.test", dns::kTypeA);
+  // SOA for "test": MNAME ns.test, RNAME h.test, SERIAL 1, REFRESH 2, RETRY 3, EXPIRE 4, MINIMUM.
+  auto soa = [](uint32_t ttl, uint32_t minimum) {
+    Buffer r{4, 't', 'e', 's', 't', 0, 0, 6, 0, 1};
+    for (int s = 24; s >= 0; s -= 8) r.push_back(static_cast<uint8_t>(ttl >> s));
+    Buffer rdata{2, 'n', 's', 0xC0, 12 + 3, 1, 'h', 0xC0, 12 + 3};  // names point at "test" in the question
+    for (uint32_t v : {1u, 2u, 3u, 4u, minimum})
+      for (int s = 24; s >= 0; s -= 8) rdata.push_back(static_cast<uint8_t>(v >> s));
+    r.push_back(0);
+    r.push_back(static_cast<uint8_t>(rdata.size()));
+    r.insert(r.end(), rdata.begin(), rdata.end());
+    return r;
+  };
+  auto negative = [&](int rcode, const Buffer& authority) {
+    Buffer resp = q;
+    resp[2] |= 0x80;
+    resp[3] = static_cast<uint8_t>(0x80 | rcode);
+    resp[9] = 1;  // NSCOUNT
+    resp.insert(resp.end(), authority.begin(), authority.end());
+    return dns::parse_response(Bytes(resp.data(), resp.size()));
+  };
+  auto nx = negative(3, soa(900, 60));
+  ASSERT_TRUE(nx.ok()) << nx.error;
+  EXPECT_EQ(nx.value.rcode, 3);
+  EXPECT_EQ(nx.value.ttl, 60u);  // MINIMUM below the SOA's TTL
+  auto nodata = negative(0, soa(30, 3600));
+  ASSERT_TRUE(nodata.ok()) << nodata.error;
+  EXPECT_TRUE(nodata.value.addresses.empty());
+  EXPECT_EQ(nodata.value.ttl, 30u);  // the SOA's own TTL below MINIMUM
+  // No SOA: nothing to go by.
+  Buffer bare = q;
+  bare[2] |= 0x80;
+  bare[3] = 0x83;
+  auto none = dns::parse_response(Bytes(bare.data(), bare.size()));
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.value.ttl, 0u);
+  // With answers: the smallest non-zero TTL of all records, here a CNAME's (20) below the A's
+  // (60); a record with TTL 0 and an OPT (whose TTL field is 0x8000, the DO bit) change nothing.
+  Buffer cname{0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 20, 0, 2, 0xC0, 12};
+  Buffer a{0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 9};
+  Buffer zero{0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 127, 0, 0, 10};
+  Buffer opt{0, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 0};
+  Buffer resp = answer_to(q, {cname, a, zero});
+  resp[11] = 1;  // ARCOUNT
+  resp.insert(resp.end(), opt.begin(), opt.end());
+  auto with = dns::parse_response(Bytes(resp.data(), resp.size()));
+  ASSERT_TRUE(with.ok()) << with.error;
+  EXPECT_EQ(with.value.addresses, (std::vector<std::string>{"127.0.0.9", "127.0.0.10"}));
+  EXPECT_EQ(with.value.ttl, 20u);
+  // A cut authority section costs only its TTL, not the answer.
+  Buffer cut = answer_to(q, {a});
+  cut[9] = 1;
+  cut.push_back(0xC0);
+  auto partial = dns::parse_response(Bytes(cut.data(), cut.size()));
+  ASSERT_TRUE(partial.ok()) << partial.error;
+  EXPECT_EQ(partial.value.addresses, (std::vector<std::string>{"127.0.0.9"}));
+  EXPECT_EQ(partial.value.ttl, 60u);
+}
