@@ -121,7 +121,7 @@ Parsed<Answer> parse_response(Bytes in) {
       pos += rdlen;
     }
   }
-  a.ttl = an == 0 && negative ? *negative : smallest;
+  a.ttl = an == 0 && negative.value_or(0) > 0 ? *negative : smallest;  // an SOA saying 0: as if none
   return Parsed<Answer>::done(std::move(a), in.size());
 }
 

@@ -181,6 +181,9 @@ TEST(Dns, CacheTtlFollowsClientGo) {
   ASSERT_TRUE(nx.ok()) << nx.error;
   EXPECT_EQ(nx.value.rcode, 3);
   EXPECT_EQ(nx.value.ttl, 60u);  // MINIMUM below the SOA's TTL
+  auto zero_minimum = negative(3, soa(900, 0));  // an SOA that says 0 is as if there were none:
+  ASSERT_TRUE(zero_minimum.ok()) << zero_minimum.error;
+  EXPECT_EQ(zero_minimum.value.ttl, 900u);  // the smallest non-zero TTL, the SOA record's own
   auto nodata = negative(0, soa(30, 3600));
   ASSERT_TRUE(nodata.ok()) << nodata.error;
   EXPECT_TRUE(nodata.value.addresses.empty());
