@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "libcommon/net/dialer.hpp"
@@ -245,19 +246,36 @@ awaitable<DnsReply> exchange_https(const tb::route::DnsServerSpec& s, asio::ip::
     bool ready = false;
     DnsReply reply;
   };
+  // Each query is a worker thread until the module returns, which a stalling server can delay
+  // well past the session's wait: past kMaxDohInFlight of them a query fails at once instead of
+  // piling up threads.
+  static std::atomic<int> in_flight{0};
+  if (in_flight.fetch_add(1) >= kMaxDohInFlight) {
+    in_flight.fetch_sub(1);
+    co_return DnsReply{{}, 0, 0, "https " + s.server + ": " + std::to_string(kMaxDohInFlight) +
+                                     " DNS over HTTPS queries are already in flight"};
+  }
   auto shared = std::make_shared<Shared>(ex);
   // The module bounds each step and the body by kDnsTimeout; the session waits no longer than
   // that and a second, whatever the worker thread is still stuck in (a TLS handshake or headers
   // that never end). A late answer is dropped.
   shared->done.expires_after(kDnsTimeout + std::chrono::seconds(1));
-  std::thread([shared, s, ip, name, qtype, ex] {
-    DnsReply r = https_blocking(s, ip, name, qtype);
-    asio::post(ex, [shared, r = std::move(r)]() mutable {
-      shared->reply = std::move(r);
-      shared->ready = true;
-      shared->done.cancel();
-    });
-  }).detach();
+  std::string no_thread;
+  try {
+    std::thread([shared, s, ip, name, qtype, ex] {
+      DnsReply r = https_blocking(s, ip, name, qtype);
+      in_flight.fetch_sub(1);
+      asio::post(ex, [shared, r = std::move(r)]() mutable {
+        shared->reply = std::move(r);
+        shared->ready = true;
+        shared->done.cancel();
+      });
+    }).detach();
+  } catch (const std::system_error& e) {
+    in_flight.fetch_sub(1);
+    no_thread = e.what();
+  }
+  if (!no_thread.empty()) co_return DnsReply{{}, 0, 0, "https " + s.server + ": no thread for the query: " + no_thread};
   co_await shared->done.async_wait(use_tuple);
   if (!shared->ready) co_return DnsReply{{}, 0, 0, "https " + s.server + ": timed out"};
   co_return shared->reply;

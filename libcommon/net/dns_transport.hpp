@@ -22,6 +22,8 @@ struct DnsReply {
 
 // sing-box's C.DNSTimeout.
 inline constexpr std::chrono::milliseconds kDnsTimeout{10000};
+// DNS over HTTPS queries in flight at once (each holds a worker thread); more fail at once.
+inline constexpr int kMaxDohInFlight = 128;
 
 // UDP (a truncated answer is asked again over TCP, as sing-box's udp transport does) and TCP
 // (RFC 1035 §4.2.2: a two-byte length before each message).

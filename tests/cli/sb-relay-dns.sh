@@ -8,7 +8,8 @@
 # them; an outbound's domain_resolver; route.default_domain_resolver; the
 # resolve action with and without a server (without: the DNS rules choose, dns.final otherwise);
 # DNS rule actions route, route-options (strategy), reject and predefined; ip_accept_any; a DoH reply
-# over 65535 bytes refused and one that drips cut off at 10 s; NXDOMAIN failing the
+# over 65535 bytes refused, one that drips cut off at 10 s, and at most 128 DoH queries in flight;
+# NXDOMAIN failing the
 # connection without a fallback; hijack-dns on TCP and UDP; and `sb-route check` refusing
 # server types tailbox cannot carry.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -111,6 +112,27 @@ for name in www.drip.test www.drip-head.test; do
   expect_failure bydoh "$name" "$want"
   [ $((SECONDS - started)) -le 14 ] || fail "$name: the slow DoH server held the connection $((SECONDS - started)) s"
 done
+# Each DoH query holds a worker thread until the module returns: 80 clients at once for names whose
+# headers never end would want 160; past 128 a query fails at once, and sb-relay keeps serving.
+python3 - "$RELAY_PORT" >"$t/flood.out" 2>&1 <<'PY' &
+import socket, struct, sys, time
+port, socks = int(sys.argv[1]), []
+for i in range(80):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"\x05\x01\x00")
+    s.recv(2)
+    name = b"c%d.drip-head.test" % i
+    s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", 80))
+    socks.append(s)
+print("sent", len(socks), flush=True)
+time.sleep(30)
+PY
+flood=$!
+track_pid "$flood"
+capped() { conn_records bydoh | grep -c 'DNS over HTTPS queries are already in flight' | grep -qv '^0$'; }
+wait_for 10 capped || fail "no DoH query was refused past 128 in flight: $(cat "$t/flood.out"); $(conn_records bydoh | tail -2)"
+kill "$flood"
+kill -0 "$RELAY_PID" || fail "sb-relay died under the DoH flood: $(tail -3 "$t/bydoh.err")"
 config byhosts '' ', "default_domain_resolver": "hosts"' ''
 expect byhosts pinned.test 127.0.0.5 hosts
 expect_failure byhosts other.test 'NXDOMAIN'
