@@ -35,10 +35,14 @@ def parse_question(msg):
     return ".".join(labels).lower(), qtype, msg[12:pos + 5]
 
 
+LOG = threading.Lock()  # sb-relay asks A and AAAA at once: one whole line per question
+
+
 def answer(msg, args, proto):
     ident = msg[:2]
     name, qtype, question = parse_question(msg)
-    print(f"{proto} {name} {qtype}", flush=True)
+    with LOG:
+        print(f"{proto} {name} {qtype}", flush=True)
     nx = any(name == s or name.endswith("." + s) for s in args.nxdomain)
     flags = 0x8180 | (3 if nx else 0)
     records = b""
@@ -139,7 +143,8 @@ def main():
         threading.Thread(target=doh.serve_forever, daemon=True).start()
     threading.Thread(target=serve_udp, daemon=True).start()
     threading.Thread(target=tcp.serve_forever, daemon=True).start()
-    print(f"ready udp={udp.getsockname()[1]} tcp={tcp.server_address[1]} https={https_port}", flush=True)
+    with LOG:
+        print(f"ready udp={udp.getsockname()[1]} tcp={tcp.server_address[1]} https={https_port}", flush=True)
     threading.Event().wait()
 
 
