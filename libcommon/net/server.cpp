@@ -9,7 +9,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 #include <thread>
 
 #include "libcommon/net/protect.hpp"
@@ -189,10 +188,8 @@ std::string open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep, bool reus
   // TCP_NODELAY: Linux copies both from the listening socket into every socket accept() returns,
   // so they are set once here instead of five setsockopt() calls per connection.
   if (auto e = set_keep_alive(fd, sock); !e.empty()) return e;
-  int nodelay = 1;
-  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay) != 0)
-    return std::string("TCP_NODELAY: ") + std::strerror(errno);
-  acc.set_option(asio::socket_base::reuse_address(true), ec);
+  acc.set_option(tcp::no_delay(true), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec && reuseport) {
     int one = 1;
     if (setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
