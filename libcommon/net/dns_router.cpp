@@ -161,6 +161,7 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
   // The questions the cache cannot answer go out together, as client.go's task.Group asks A and
   // AAAA at once: a lookup costs one round trip to the server, not two.
   std::vector<uint16_t> ask;
+  auto rcode_error = [&](int rcode) { return "lookup " + name + " on " + s.tag + ": " + rcode_name(rcode); };
   for (uint16_t qtype : types) {
     Resolved& part = qtype == dns::kTypeA ? v4 : v6;
     auto hit = use_cache ? cache.get(name, qtype, s.tag, DnsCache::Clock::now()) : std::nullopt;
@@ -168,7 +169,7 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
       ask.push_back(qtype);
       continue;
     }
-    if (hit->rcode != 0) error = "lookup " + name + " on " + s.tag + ": " + rcode_name(hit->rcode);
+    if (hit->rcode != 0) error = rcode_error(hit->rcode);
     for (const auto& a : hit->addresses) part.addresses.push_back(asio::ip::make_address(a));
   }
   std::vector<DnsReply> replies;
@@ -192,7 +193,7 @@ awaitable<Resolved> Lookup::addresses(const DnsServerSpec& s, const std::string&
       continue;
     }
     if (reply.rcode != 0) {
-      error = "lookup " + name + " on " + s.tag + ": " + rcode_name(reply.rcode);
+      error = rcode_error(reply.rcode);
       if (use_cache && reply.rcode == 3 && !accept_any)
         cache.put(name, qtype, s.tag, DnsCache::Entry{{}, s.tag, 3}, reply.ttl, now);
       continue;
