@@ -200,6 +200,29 @@ void protect_doh_socket(void* ctx, int fd) {
   if (dead.load() < 0 || ::dup2(dead.load(), fd) < 0) ::shutdown(fd, SHUT_RDWR);
 }
 
+// The dial fields as the module's pool key: a connection kept for one set of them is never used
+// for another (a new plan may change them).
+std::string dial_key(const tb::route::DialOptions& d) {
+  static_assert(sizeof(tb::route::DialOptions) == 312, "a dial field was added or changed: key it here too");
+  std::string k;
+  auto add = [&k](const std::string& v) {
+    k += std::to_string(v.size());
+    k += ':';
+    k += v;
+  };
+  add(d.routing_mark ? std::to_string(*d.routing_mark) : "");
+  for (const auto* v : {&d.bind_interface, &d.inet4_bind_address, &d.inet6_bind_address, &d.detour,
+                        &d.domain_resolver, &d.protect_path, &d.netns, &d.default_interface})
+    add(*v);
+  for (auto ms : {d.connect_timeout, d.tcp_keep_alive, d.tcp_keep_alive_interval, d.fallback_delay})
+    add(std::to_string(ms.count()));
+  for (bool b : {d.reuse_addr, d.bind_address_no_port, d.tcp_fast_open, d.tcp_multi_path, d.disable_tcp_keep_alive,
+                 d.auto_detect_interface})
+    k += b ? '1' : '0';
+  k += d.udp_fragment ? (*d.udp_fragment ? '1' : '0') : '-';
+  return k;
+}
+
 // The blocking DoH request, on a worker thread, through the module.
 DnsReply https_blocking(const tb::route::DnsServerSpec& s, const asio::ip::address& ip, const std::string& name,
                         uint16_t qtype) {
@@ -221,6 +244,7 @@ DnsReply https_blocking(const tb::route::DnsServerSpec& s, const asio::ip::addre
   auto q = dns::query(0, name, qtype);  // RFC 8484 §4.1: ID 0
   req.body.assign(q.begin(), q.end());
   Protect protect{ip, s.dial, {}};
+  req.pool_key = dial_key(s.dial);
   req.socket_options = protect_doh_socket;
   req.socket_options_ctx = &protect;
   doh::Response res;

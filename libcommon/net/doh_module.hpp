@@ -27,6 +27,9 @@ struct Request {
   std::string ca_path;         // a PEM file of trusted certificates, or empty
   std::string ca_pem;          // PEM text of trusted certificates, or empty
   std::string body;            // the DNS query (RFC 8484 §4.1), POSTed as application/dns-message
+  // Everything else the connection depends on that the fields above do not say (sb-relay: the
+  // server's dial fields). A kept connection is only used again for the same key and fields.
+  std::string pool_key;
   // Called with each socket before connect: sb-relay protects it (dial fields), and when that
   // fails makes the descriptor one that cannot connect, so nothing goes out unprotected.
   void (*socket_options)(void* ctx, int fd) = nullptr;
@@ -42,12 +45,13 @@ struct Response {
 }  // namespace tb::net::doh
 
 extern "C" {
-// One blocking POST. Never throws: a failure is `out->error`. (The module is built with hidden
-// visibility; this is the one symbol it exports.)
-__attribute__((visibility("default"))) void tb_doh_post_v1(const tb::net::doh::Request* req, tb::net::doh::Response* out) noexcept;
+// One blocking POST, on a connection kept from an earlier one when there is one. Never throws: a
+// failure is `out->error`. (The module is built with hidden visibility; this is the one symbol it
+// exports.)
+__attribute__((visibility("default"))) void tb_doh_post_v2(const tb::net::doh::Request* req, tb::net::doh::Response* out) noexcept;
 }
 
 namespace tb::net::doh {
-inline constexpr const char* kEntrySymbol = "tb_doh_post_v1";
+inline constexpr const char* kEntrySymbol = "tb_doh_post_v2";
 using PostFn = void (*)(const Request*, Response*) noexcept;
 }  // namespace tb::net::doh

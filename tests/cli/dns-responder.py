@@ -2,13 +2,17 @@
 """A DNS responder for the tests: answers every A question with one marker address, so the
 address a client ends up with names the server that answered. AAAA questions get an empty
 NOERROR answer; names under --nxdomain get NXDOMAIN. It logs each question it answers to
-stdout as "<proto> <name> <type>" and starts with one line "ready udp=P tcp=P https=P".
+stdout as "<proto> <name> <type>" (and each DoH connection as "https connection") and starts
+with one line "ready udp=P tcp=P https=P".
 
   dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K] [--listen ADDR]
-                   [--huge NAME] [--drip NAME] [--drip-head NAME] [--soa SECS]
+                   [--huge NAME] [--drip NAME] [--drip-head NAME] [--hangup NAME]
+                   [--drop-kept NAME] [--soa SECS]
 
 Over DoH, a question for a name under --huge gets a 1 MiB body, one under --drip gets its
 answer a byte every half second, and one under --drip-head its status line and headers so.
+After answering one under --hangup, it closes the connection without a "Connection: close"; asked
+for one under --drop-kept on a connection that was used before, it closes it without an answer.
 With --soa, NXDOMAIN and empty answers carry an SOA whose TTL and MINIMUM are SECS.
 
 UDP and TCP (RFC 1035) on ADDR (default 127.0.0.1), and with --cert/--key DNS over HTTPS (RFC 8484, POST)
@@ -66,6 +70,8 @@ def main():
     p.add_argument("--huge", action="append", default=[])
     p.add_argument("--drip", action="append", default=[])
     p.add_argument("--drip-head", action="append", default=[])
+    p.add_argument("--hangup", action="append", default=[])
+    p.add_argument("--drop-kept", action="append", default=[])
     p.add_argument("--soa", type=int, default=0)
     args = p.parse_args()
 
@@ -92,10 +98,22 @@ def main():
     tcp = socketserver.ThreadingTCPServer((args.listen, 0), Tcp)
 
     class Doh(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # connections are kept, as real DoH servers keep them
+        disable_nagle_algorithm = True  # headers and body are two writes
+
+        def handle(self):
+            with LOG:
+                print("https connection", flush=True)
+            super().handle()
+
         def reply(self, msg):
-            out = answer(msg, args, "https")
             name = parse_question(msg)[0]
             under = lambda names: any(name == s or name.endswith("." + s) for s in names)
+            self.asked = getattr(self, "asked", 0) + 1  # one handler per connection
+            if under(args.drop_kept) and self.asked > 1:
+                self.close_connection = True  # as a server whose keep-alive ran out just then
+                return
+            out = answer(msg, args, "https")
             if under(args.huge):
                 out += bytes(1 << 20)
             if under(args.drip_head):
@@ -121,6 +139,8 @@ def main():
                         time.sleep(0.5)
                 else:
                     self.wfile.write(out)
+                if under(args.hangup):
+                    self.close_connection = True  # without saying so: the client still holds it
             except OSError:
                 pass  # the client gave up, as it should
 

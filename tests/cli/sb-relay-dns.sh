@@ -40,7 +40,8 @@ start_responder() {  # start_responder NAME MARKER [ARGS] → sets <NAME>_UDP <N
 start_responder U 127.0.0.2
 start_responder T 127.0.0.3
 start_responder H 127.0.0.4 --cert "$t/doh.crt" --key "$t/doh.key" --huge huge.test --drip drip.test \
-  --drip-head drip-head.test
+  --drip-head drip-head.test --hangup hangup.test \
+  --drop-kept drop-kept.test
 start_responder N 127.0.0.7 --soa 30 --nxdomain gone.test
 
 servers='{"type": "udp", "tag": "u", "server": "127.0.0.1", "server_port": '$U_UDP'},
@@ -100,6 +101,21 @@ grep -q '^tcp b.test 28$' "$t/T.log" && fail "ipv4_only still asked for AAAA: $(
 config bydoh '' ', "default_domain_resolver": "h"' ''
 expect bydoh c.test 127.0.0.4 h
 grep -q '^https c.test 1$' "$t/H.log" || fail "the DoH responder was not asked: $(cat "$t/H.log")"
+# DoH connections are kept: after c.test's A and AAAA (asked at once, on two), more lookups open
+# none. One the server closed while it was kept (after hangup.test's answers) is not an error: the
+# next lookup opens another.
+doh_conns() { grep -c '^https connection$' "$t/H.log"; }
+kept=$(doh_conns)
+expect bydoh d.test 127.0.0.4 h
+expect bydoh e.test 127.0.0.4 h
+[ "$(doh_conns)" = "$kept" ] || fail "DoH: two more lookups opened $(($(doh_conns) - kept)) connections, want none: $(cat "$t/H.log")"
+expect bydoh www.hangup.test 127.0.0.4 h
+expect bydoh f.test 127.0.0.4 h
+[ "$(doh_conns)" -gt "$kept" ] || fail "DoH: the server closed the kept connections, yet no new one was opened: $(cat "$t/H.log")"
+# A kept connection the server closes as the query arrives: the query is sent again on a new one.
+kept=$(doh_conns)
+expect bydoh www.drop-kept.test 127.0.0.4 h
+[ "$(doh_conns)" -gt "$kept" ] || fail "DoH: drop-kept.test was answered on a kept connection: $(cat "$t/H.log")"
 expect bydoh pinned.test 127.0.0.4 h  # hosts is not asked unless chosen
 # A DoH reply bigger than any DNS message is refused as it arrives. One that comes a byte every
 # half second (about 25 s in all) is cut off at the DNS timeout, 10 s, by the module; one whose
