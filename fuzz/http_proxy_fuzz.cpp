@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.hpp"
+#include "libcommon/core/strings.hpp"
 #include "libcommon/net/http_proxy.hpp"
 
 namespace http = tb::net::http;
@@ -72,7 +73,7 @@ void request(Bytes in) {
   if (!r.connect) FUZZ_CHECK(one_clean_head(http::origin_request(r)));
   if (const auto* auth = r.find("Proxy-Authorization")) {
     if (auto up = http::parse_basic_auth(*auth)) {
-      auto back = http::parse_basic_auth("Basic " + http::base64_encode(up->first + ":" + up->second));
+      auto back = http::parse_basic_auth("Basic " + tb::core::base64_encode(up->first + ":" + up->second));
       FUZZ_CHECK(back && *back == *up);
     }
   }

@@ -3,6 +3,8 @@
 // and schemes, sing-box's case-insensitive keys), trimming and JSON string literals. ASCII only on
 // purpose: hostnames and protocol tokens are ASCII, and a locale must never change a match.
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -60,6 +62,51 @@ inline std::string json_quote(std::string_view s) {
   out.push_back('"');
   out.append(s);
   out.push_back('"');
+  return out;
+}
+
+// Base64 (RFC 4648 §4), with or without padding, read up to the first '='; with url_safe the URL
+// alphabet's '-' and '_' (§5) are taken too. nullopt on any other character.
+inline std::optional<std::string> base64_decode(std::string_view in, bool url_safe = false) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || (url_safe && c == '-')) v = 62;
+    else if (c == '/' || (url_safe && c == '_')) v = 63;
+    else if (c == '=') break;
+    else return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+// Base64 with padding (RFC 4648 §4).
+inline std::string base64_encode(std::string_view in) {
+  static constexpr char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlpha[(v >> shift) & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) v |= uint32_t(uint8_t(in[i + 1])) << 8;
+    out += kAlpha[(v >> 18) & 63];
+    out += kAlpha[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlpha[(v >> 6) & 63] : '=';
+    out += '=';
+  }
   return out;
 }
 

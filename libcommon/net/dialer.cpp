@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 
+#include "libcommon/core/strings.hpp"
 #include "libcommon/net/dns.hpp"
 #include "libcommon/net/http_proxy.hpp"
 #include "libcommon/net/localapi_dial.hpp"
@@ -97,7 +98,7 @@ awaitable<DialResult> http_upstream(DialResult up, const OutboundSpec& ob, const
   auto& s = *up.socket;
   std::string req = "CONNECT " + dst.str() + " HTTP/1.1\r\nHost: " + dst.str() + "\r\n";
   if (!ob.username.empty())
-    req += "Proxy-Authorization: Basic " + http::base64_encode(ob.username + ":" + ob.password) + "\r\n";
+    req += "Proxy-Authorization: Basic " + core::base64_encode(ob.username + ":" + ob.password) + "\r\n";
   req += "\r\n";
   auto fail_up = [&](std::string msg) {
     return failure("http upstream " + ob.server.str() + ": " + msg, socks5::Reply::kGeneralFailure, 502);

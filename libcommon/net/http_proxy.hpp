@@ -51,7 +51,6 @@ Parsed<ResponseHead> parse_response_head(Bytes in);
 
 // "Basic base64(user:pass)" → user, password (standard or URL-safe alphabet, as sing-box).
 std::optional<std::pair<std::string, std::string>> parse_basic_auth(std::string_view value);
-std::string base64_encode(std::string_view in);
 
 // Header list minus the hop-by-hop ones (and every header named by Connection).
 std::vector<Header> strip_hop_by_hop(const std::vector<Header>& in);

@@ -3,34 +3,12 @@
 #include <cstdio>
 #include <optional>
 
+#include "libcommon/core/strings.hpp"
 #include "libcommon/tailscale/localapi_client.hpp"
 
 namespace tb::ts {
 
 using core::ExitCode;
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 namespace {
 // Past a (possibly compressed) name at `pos`; npos when it runs off the end.
@@ -101,7 +79,7 @@ core::Result<std::vector<std::string>> resolve_via_daemon(LocalApiClient& client
     if (!doc) return tl::unexpected(doc.error());
     const core::Json* bytes = doc->is_object() && doc->contains("Bytes") ? &(*doc)["Bytes"] : nullptr;
     if (!bytes || !bytes->is_string()) return core::fail(ExitCode::kProtocol, "dns-query: no \"Bytes\" in tailscaled's answer");
-    auto msg = base64_decode(bytes->get<std::string>());
+    auto msg = core::base64_decode(bytes->get<std::string>());
     if (!msg) return core::fail(ExitCode::kProtocol, "dns-query: \"Bytes\" is not base64");
     auto addrs = dns_answer_addresses(*msg);
     if (!addrs) return tl::unexpected(addrs.error());

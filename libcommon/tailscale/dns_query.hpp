@@ -16,8 +16,6 @@ namespace tb::ts {
 
 class LocalApiClient;
 
-// Standard base64 (with or without padding); nullopt on a bad character.
-std::optional<std::string> base64_decode(std::string_view in);
 // The A and AAAA addresses in a DNS response, as text; kProtocol for a malformed message.
 core::Result<std::vector<std::string>> dns_answer_addresses(std::string_view msg);
 // 100.64.0.0/10 or fd7a:115c:a1e0::/48: an address tailscaled hands out.

@@ -1,6 +1,7 @@
 // health.State from the IPN bus and the dns-query answer reader (health.hpp, dns_query.hpp).
 #include <gtest/gtest.h>
 
+#include "libcommon/core/strings.hpp"
 #include "libcommon/tailscale/dns_query.hpp"
 #include "libcommon/tailscale/health.hpp"
 
@@ -38,9 +39,16 @@ TEST(Health, WarningsSortedWithTheirFields) {
 }
 
 TEST(DnsQuery, Base64) {
-  EXPECT_EQ(base64_decode("aGVsbG8="), "hello");
-  EXPECT_EQ(base64_decode("aGVsbG8"), "hello");
-  EXPECT_FALSE(base64_decode("a*b").has_value());
+  EXPECT_EQ(core::base64_decode("aGVsbG8="), "hello");
+  EXPECT_EQ(core::base64_decode("aGVsbG8"), "hello");
+  EXPECT_FALSE(core::base64_decode("a*b").has_value());
+  EXPECT_FALSE(core::base64_decode("-_8").has_value());  // the URL alphabet only when asked
+  EXPECT_EQ(core::base64_decode("-_8", true), "\xfb\xff");
+  for (const std::string& s : std::initializer_list<std::string>{"", "a", "al", "ali", "alice:pwd", std::string("\0\xff\x10", 3)})
+    EXPECT_EQ(core::base64_decode(core::base64_encode(s)), s) << s;
+  EXPECT_EQ(core::base64_encode("alice:pwd"), "YWxpY2U6cHdk");
+  EXPECT_EQ(core::base64_encode("ab"), "YWI=");
+  EXPECT_EQ(core::base64_encode("a"), "YQ==");
 }
 
 TEST(DnsQuery, AnswerAddresses) {
