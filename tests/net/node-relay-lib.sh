@@ -17,13 +17,7 @@ node_relay() {
     >"$PROXY_OUT" 2>"$RELAY_ERR" &
   RELAY_PID=$!
   track_pid "$RELAY_PID"
-  local i
-  for ((i = 0; i < 200; i++)); do
-    grep -q '"type":"listening"' "$PROXY_OUT" && return 0
-    kill -0 "$RELAY_PID" 2>/dev/null || fail "sb-relay exited: $(cat "$RELAY_ERR")"
-    sleep 0.05
-  done
-  fail "no listening record from sb-relay within 10 s: $(cat "$RELAY_ERR")"
+  wait_listening "$RELAY_PID" sb-relay "$RELAY_ERR" 10
 }
 
 relay_log_after() {  # N REGEX MS

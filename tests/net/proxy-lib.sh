@@ -7,6 +7,8 @@
 #                               socket (as under systemd) copied to $PROXY_OUT; waits for sb-relay's
 #                               listening record
 #   stop_proxy                  SIGTERM to tailbox-proxy; fail unless it and every stage exit (≤ 15 s)
+#   wait_listening PID WHAT ERRFILE SECS
+#                               until $PROXY_OUT has a listening record (fails when PID exits first)
 #   get URL [PORT [SCHEME]]     curl URL through the proxy (SCHEME://127.0.0.1:PORT, default socks5h, 1080)
 #                               from $NS_NODE; returns curl's status; body in $BODY, the connection's
 #                               conn record (waited for) in $CONN
@@ -51,6 +53,18 @@ JSON
 
 PROXY_OUT=$t/proxy.out
 PROXY_ERR=$t/proxy.err
+# wait_listening PID WHAT ERRFILE SECS: until $PROXY_OUT has the listening record; fails as soon as
+# PID (WHAT) exits, or after SECS seconds, with ERRFILE's text.
+wait_listening() {
+  local i
+  for ((i = 0; i < $4 * 20; i++)); do
+    grep -q '"type":"listening"' "$PROXY_OUT" && return 0
+    kill -0 "$1" 2>/dev/null || fail "$2 exited: $(cat "$3")"
+    sleep 0.05
+  done
+  fail "no listening record from $2 within $4 s: $(cat "$3")"
+}
+
 start_proxy() {
   # stdout is a socket, as systemd gives tailbox-proxy.service (StandardOutput=journal).
   : >"$PROXY_OUT"
@@ -59,13 +73,7 @@ start_proxy() {
     2>"$PROXY_ERR" &
   PROXY_PID=$!
   track_pid "$PROXY_PID"
-  local i
-  for ((i = 0; i < 400; i++)); do
-    grep -q '"type":"listening"' "$PROXY_OUT" && return 0
-    kill -0 "$PROXY_PID" 2>/dev/null || fail "tailbox-proxy exited: $(cat "$PROXY_ERR")"
-    sleep 0.05
-  done
-  fail "no listening record from tailbox-proxy within 20 s: $(cat "$PROXY_ERR")"
+  wait_listening "$PROXY_PID" tailbox-proxy "$PROXY_ERR" 20
 }
 
 # stop_proxy: SIGTERM to tailbox-proxy alone (as Ctrl-C or systemctl stop would reach it first);

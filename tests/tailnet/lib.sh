@@ -15,6 +15,8 @@
 #   in_node CMD...              run CMD in the node's namespace
 #   ts_status NODE [ARGS...]    `tailscale status --json` of NODE
 #   lab_lapi NODE PATH [CURL…]  curl NODE's Local API, prints the body
+#   hold_start HOST PORT        a SOCKS5 CONNECT through the node's 127.0.0.1:1080, granted and held
+#                               open until hold_end (which waits for its conn record)
 #   start_proxy, stop_proxy, get, conn_field, generation: the pipeline in the node's namespace
 #                               against its real tailscaled (tests/net/proxy-lib.sh; after lab_up)
 #   get_ts URL REGEX [SECS]     get URL until it is answered through the tailscale endpoint (ts-ep)
@@ -130,6 +132,35 @@ peer_by_every_name() {
   get_ts "http://$PEER4:8080/" "$PEER_SAW"
   get_ts "http://[$PEER6]:8080/" "$PEER_SAW"
   echo "ok: MagicDNS FQDN, short name, IPv4 and IPv6 reach the peer"
+}
+
+# hold_start HOST PORT: a SOCKS5 CONNECT to HOST:PORT through sb-relay on the node's 127.0.0.1:1080,
+# granted and then held open with nothing sent, until hold_end; fails unless sb-relay grants it.
+# What a held connection holds (sockets, streams) can be looked at in between.
+hold_start() {
+  HELD_BEFORE=$(conn_count)
+  local script='
+import socket, struct, sys
+host, port = sys.argv[1].encode(), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", 1080), timeout=10)
+s.sendall(b"\x05\x01\x00"); assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\x01\x00\x03" + bytes([len(host)]) + host + struct.pack(">H", port))
+r = s.recv(262); print("ok" if r[:2] == b"\x05\x00" else "reply %r" % r[:2], flush=True)
+sys.stdin.read()
+'
+  coproc HOLD { in_node python3 -c "$script" "$1" "$2"; }
+  track_pid "$HOLD_PID"
+  local granted=""
+  read -r -t 15 granted <&"${HOLD[0]}" || fail "the held connection got no SOCKS5 reply from sb-relay"
+  [ "$granted" = ok ] || fail "the held connection to $1:$2 was refused: $granted"
+}
+
+# hold_end: closes the held connection and waits for its conn record (so that the next request's
+# record is the next one).
+hold_end() {
+  eval "exec ${HOLD[1]}>&-"
+  wait "$HOLD_PID" || true
+  wait_for 10 conn_count_above "$HELD_BEFORE"
 }
 
 lab_lapi() {  # NODE PATH [CURL ARGS]

@@ -62,29 +62,12 @@ peer_by_every_name
 
 # The proof: a connection to the peer held open holds a Unix stream between sb-relay and the
 # daemon's socket, and no TCP connection to a proxy.
-hold_conn() {  # HOST PORT: CONNECT through 127.0.0.1:1080, print "ok" once granted, hold until stdin closes
-  python3 -c '
-import socket, struct, sys
-host, port = sys.argv[1].encode(), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", 1080), timeout=10)
-s.sendall(b"\x05\x01\x00"); assert s.recv(2) == b"\x05\x00"
-s.sendall(b"\x05\x01\x00\x03" + bytes([len(host)]) + host + struct.pack(">H", port))
-r = s.recv(262); print("ok" if r[:2] == b"\x05\x00" else "reply %r" % r[:2], flush=True)
-sys.stdin.read()
-' "$@"
-}
-held_before=$(conn_count)
-coproc HOLD { in_node bash -c "$(declare -f hold_conn); hold_conn peer.$SUFFIX 8080"; }
-track_pid "$HOLD_PID"
-read -r -t 15 granted <&"${HOLD[0]}" || fail "the held connection got no SOCKS5 reply from sb-relay"
-[ "$granted" = ok ] || fail "the held connection to peer.$SUFFIX:8080 was refused: $granted"
+hold_start "peer.$SUFFIX" 8080
 unix_pairs=$(in_node ss -Hxp | grep '"sb-relay"' || true)
 tcp_out=$(in_node ss -Htnp state established | grep '"sb-relay"' | grep -v ':1080 ' || true)
 [ -n "$unix_pairs" ] || fail "no Unix stream of sb-relay's during a held request through the dial transport"
 [ -z "$tcp_out" ] || fail "sb-relay holds outgoing TCP connections during a held tailnet request: $tcp_out"
-eval "exec ${HOLD[1]}>&-"
-wait "$HOLD_PID" || true
-wait_for 10 conn_count_above "$held_before"
+hold_end
 echo "ok: no tailscale0, no SOCKS5; a held request holds sb-relay's stream on the Local API socket"
 
 # A closed port on the peer: tailscaled's dial fails, the conn record says so.

@@ -41,30 +41,13 @@ peer_by_every_name
 
 # The proof that the tailscale endpoint goes through tailscaled's SOCKS5: a connection to the peer
 # held open (SOCKS5 CONNECT through sb-relay, nothing sent), and the established pairs on :1055.
-hold_conn() {  # HOST PORT: CONNECT through 127.0.0.1:1080, print "ok" once granted, hold until stdin closes
-  python3 -c '
-import socket, struct, sys
-host, port = sys.argv[1].encode(), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", 1080), timeout=10)
-s.sendall(b"\x05\x01\x00"); assert s.recv(2) == b"\x05\x00"
-s.sendall(b"\x05\x01\x00\x03" + bytes([len(host)]) + host + struct.pack(">H", port))
-r = s.recv(262); print("ok" if r[:2] == b"\x05\x00" else "reply %r" % r[:2], flush=True)
-sys.stdin.read()
-' "$@"
-}
-held_before=$(conn_count)
-coproc HOLD { in_node bash -c "$(declare -f hold_conn); hold_conn peer.$SUFFIX 8080"; }
-track_pid "$HOLD_PID"
-read -r -t 15 granted <&"${HOLD[0]}" || fail "the held connection got no SOCKS5 reply from sb-relay"
-[ "$granted" = ok ] || fail "the held connection to peer.$SUFFIX:8080 was refused: $granted"
+hold_start "peer.$SUFFIX" 8080
 pairs=$(in_node ss -Htnp state established '( sport = :1055 or dport = :1055 )')
 relay_side=$(grep -c '"sb-relay"' <<<"$pairs" || true)
 daemon_side=$(grep -c '"tailscaled"' <<<"$pairs" || true)
 [ "$relay_side" -ge 1 ] && [ "$daemon_side" -ge 1 ] ||
   fail "no established sb-relay → tailscaled connection on 127.0.0.1:1055 during a held request: $pairs"
-eval "exec ${HOLD[1]}>&-"
-wait "$HOLD_PID" || true
-wait_for 10 conn_count_above "$held_before"  # its conn record, before the next get counts records
+hold_end
 echo "ok: no tailscale0; a held request holds sb-relay → tailscaled's SOCKS5 (127.0.0.1:1055)"
 
 # A DNS record added by control, not in the plan's MagicDNS table: sb-relay cannot ask
