@@ -4,11 +4,13 @@
 #include "libcommon/net/dns_transport.hpp"
 
 #include <dlfcn.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -25,6 +27,7 @@
 #include "libcommon/net/dns.hpp"
 #include "libcommon/net/doh_module.hpp"
 #include "libcommon/net/protect.hpp"
+#include "libcommon/net/route_monitor.hpp"
 
 namespace tb::net {
 
@@ -200,26 +203,35 @@ void protect_doh_socket(void* ctx, int fd) {
   if (dead.load() < 0 || ::dup2(dead.load(), fd) < 0) ::shutdown(fd, SHUT_RDWR);
 }
 
-// The dial fields as the module's pool key: a connection kept for one set of them is never used
-// for another (a new plan may change them).
-std::string dial_key(const tb::route::DialOptions& d) {
-  static_assert(sizeof(tb::route::DialOptions) == 312, "a dial field was added or changed: key it here too");
-  std::string k;
-  auto add = [&k](const std::string& v) {
-    k += std::to_string(v.size());
-    k += ':';
-    k += v;
+// The module's pool key (doh_module.hpp): what binds a DoH socket besides the server's own fields.
+// A connection kept for one key is never used for another, so after a plan that changes the dial
+// fields, or a move of the default route, the next query opens a new connection.
+// - The dial fields: the index of the first equal DialOptions this process has seen. operator== is
+//   defaulted, so it compares every field, one added later too. A few entries per config.
+// - The interface route.auto_detect_interface picks for `ip` now (sing-box resets its DNS
+//   transports when the default interface changes), and the index of an interface named by
+//   bind_interface or route.default_interface (a link deleted and made again gets a new one).
+//   Inside a named netns neither is looked up here: protection binds by name there.
+std::string doh_pool_key(const tb::route::DialOptions& d, const asio::ip::address& ip) {
+  struct Seen {
+    std::mutex mu;
+    std::vector<tb::route::DialOptions> dials;
   };
-  add(d.routing_mark ? std::to_string(*d.routing_mark) : "");
-  for (const auto* v : {&d.bind_interface, &d.inet4_bind_address, &d.inet6_bind_address, &d.detour,
-                        &d.domain_resolver, &d.protect_path, &d.netns, &d.default_interface})
-    add(*v);
-  for (auto ms : {d.connect_timeout, d.tcp_keep_alive, d.tcp_keep_alive_interval, d.fallback_delay})
-    add(std::to_string(ms.count()));
-  for (bool b : {d.reuse_addr, d.bind_address_no_port, d.tcp_fast_open, d.tcp_multi_path, d.disable_tcp_keep_alive,
-                 d.auto_detect_interface})
-    k += b ? '1' : '0';
-  k += d.udp_fragment ? (*d.udp_fragment ? '1' : '0') : '-';
+  static auto* seen = new Seen;  // never destroyed: detached worker threads may still be here at exit
+  std::string k;
+  {
+    std::lock_guard lock(seen->mu);
+    auto it = std::find(seen->dials.begin(), seen->dials.end(), d);
+    k = std::to_string(it - seen->dials.begin());
+    if (it == seen->dials.end()) seen->dials.push_back(d);
+  }
+  if (!d.netns.empty()) return k;
+  for (const auto* name : {&d.bind_interface, &d.default_interface})
+    if (!name->empty()) k += "/" + std::to_string(if_nametoindex(name->c_str()));
+  if (d.auto_detect_interface && d.default_interface.empty()) {
+    auto iface = auto_detect_interface_for(ip);
+    k += iface ? "/" + iface->name + ":" + std::to_string(iface->index) : "/none";
+  }
   return k;
 }
 
@@ -244,7 +256,7 @@ DnsReply https_blocking(const tb::route::DnsServerSpec& s, const asio::ip::addre
   auto q = dns::query(0, name, qtype);  // RFC 8484 §4.1: ID 0
   req.body.assign(q.begin(), q.end());
   Protect protect{ip, s.dial, {}};
-  req.pool_key = dial_key(s.dial);
+  req.pool_key = doh_pool_key(s.dial, ip);
   req.socket_options = protect_doh_socket;
   req.socket_options_ctx = &protect;
   doh::Response res;

@@ -25,7 +25,7 @@ constexpr size_t kMaxReply = 65535;
 // (DefaultMaxIdleConnsPerHost), sing-box's HTTP/1.1 DoH transport among them; sb-relay asks A and
 // AAAA at once, so each has one.
 constexpr size_t kMaxIdlePerKey = 2;
-// An idle connection is closed when it is next looked at after this long (Go's
+// An idle connection is closed by the first DoH query after this long (Go's
 // http.DefaultTransport's IdleConnTimeout; sing-box sets none and waits for the server to close).
 constexpr auto kMaxIdle = std::chrono::seconds(90);
 // A kept connection that fails sooner than this (the server closed it as the query went out) is
@@ -51,33 +51,45 @@ Pool& pool() {
   return *p;
 }
 
-// The most recently kept client for key, if any; expired ones are closed on the way (outside the
-// lock: closing says close_notify to the server).
+// Moves out of the pool, into `out`, every client idle for over kMaxIdle and, when `key` is given,
+// every client kept for it. The caller closes them after the lock (closing says close_notify).
+void remove_locked(Pool& p, const std::string* key, std::vector<Client>& out) {
+  const auto now = Clock::now();
+  for (auto it = p.idle.begin(); it != p.idle.end();) {
+    if (now - it->since > kMaxIdle || (key != nullptr && it->key == *key)) {
+      out.push_back(std::move(it->client));
+      it = p.idle.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// The most recently kept client for key, if any. Every pool operation also closes the clients
+// idle for too long, so those of a server no longer asked go at the next DoH query of any server.
 Client take(const std::string& key) {
   std::vector<Client> expired;
   Client got;
-  {
-    auto& p = pool();
-    std::lock_guard lock(p.mu);
-    const auto now = Clock::now();
-    for (auto it = p.idle.end(); it != p.idle.begin();) {
-      --it;
-      if (now - it->since > kMaxIdle) {
-        expired.push_back(std::move(it->client));
-        it = p.idle.erase(it);
-      } else if (!got && it->key == key) {
-        got = std::move(it->client);
-        it = p.idle.erase(it);
-      }
+  auto& p = pool();
+  std::lock_guard lock(p.mu);
+  remove_locked(p, nullptr, expired);
+  for (auto it = p.idle.rbegin(); it != p.idle.rend(); ++it)
+    if (it->key == key) {
+      got = std::move(it->client);
+      p.idle.erase(std::next(it).base());
+      break;
     }
-  }
-  return got;
+  return got;  // `lock` goes before `expired`: they are closed outside it
 }
 
 void put_back(const std::string& key, Client client) {
   if (!client->is_socket_open()) return;  // the server said Connection: close
+  // Its socket options callback points into this query's caller: no later query may call it.
+  client->set_socket_options(nullptr);
+  std::vector<Client> expired;
   auto& p = pool();
   std::lock_guard lock(p.mu);
+  remove_locked(p, nullptr, expired);
   size_t n = 0;
   for (const auto& i : p.idle) n += i.key == key;
   // More were in flight at once than are kept: this one is closed when `client` goes, after the
@@ -89,18 +101,9 @@ void put_back(const std::string& key, Client client) {
 // starts afresh after a time-out: they most likely went the same way.
 void drop(const std::string& key) {
   std::vector<Client> gone;
-  {
-    auto& p = pool();
-    std::lock_guard lock(p.mu);
-    for (auto it = p.idle.begin(); it != p.idle.end();) {
-      if (it->key == key) {
-        gone.push_back(std::move(it->client));
-        it = p.idle.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  auto& p = pool();
+  std::lock_guard lock(p.mu);
+  remove_locked(p, &key, gone);
 }
 
 std::string key_of(const tb::net::doh::Request& r) {
@@ -173,6 +176,8 @@ extern "C" void tb_doh_post_v2(const tb::net::doh::Request* req, tb::net::doh::R
         auto fn = r.socket_options;
         void* ctx = r.socket_options_ctx;
         cli->set_socket_options([fn, ctx](socket_t fd) { fn(ctx, fd); });
+      } else {
+        cli->set_socket_options(nullptr);
       }
       out->body.clear();
       const auto sent = Clock::now();

@@ -2,7 +2,7 @@
 """A DNS responder for the tests: answers every A question with one marker address, so the
 address a client ends up with names the server that answered. AAAA questions get an empty
 NOERROR answer; names under --nxdomain get NXDOMAIN. It logs each question it answers to
-stdout as "<proto> <name> <type>" (and each DoH connection as "https connection") and starts
+stdout as "<proto> <name> <type>" (and each DoH connection as "https connection from IP") and starts
 with one line "ready udp=P tcp=P https=P".
 
   dns-responder.py --marker 127.0.0.2 [--nxdomain nx.test] [--cert C --key K] [--listen ADDR]
@@ -15,8 +15,8 @@ After answering one under --hangup, it closes the connection without a "Connecti
 for one under --drop-kept on a connection that was used before, it closes it without an answer.
 With --soa, NXDOMAIN and empty answers carry an SOA whose TTL and MINIMUM are SECS.
 
-UDP and TCP (RFC 1035) on ADDR (default 127.0.0.1), and with --cert/--key DNS over HTTPS (RFC 8484, POST)
-on 127.0.0.1, each on a port the kernel chooses.
+UDP and TCP (RFC 1035), and with --cert/--key DNS over HTTPS (RFC 8484, POST), on ADDR (default
+127.0.0.1), each on a port the kernel chooses.
 """
 import argparse
 import http.server
@@ -103,7 +103,7 @@ def main():
 
         def handle(self):
             with LOG:
-                print("https connection", flush=True)
+                print("https connection from %s" % self.client_address[0], flush=True)
             super().handle()
 
         def reply(self, msg):
@@ -155,7 +155,7 @@ def main():
 
     https_port = 0
     if args.cert:
-        doh = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Doh)
+        doh = http.server.ThreadingHTTPServer((args.listen, 0), Doh)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
         doh.socket = ctx.wrap_socket(doh.socket, server_side=True)

@@ -101,14 +101,16 @@ grep -q '^tcp b.test 28$' "$t/T.log" && fail "ipv4_only still asked for AAAA: $(
 config bydoh '' ', "default_domain_resolver": "h"' ''
 expect bydoh c.test 127.0.0.4 h
 grep -q '^https c.test 1$' "$t/H.log" || fail "the DoH responder was not asked: $(cat "$t/H.log")"
-# DoH connections are kept: after c.test's A and AAAA (asked at once, on two), more lookups open
-# none. One the server closed while it was kept (after hangup.test's answers) is not an error: the
-# next lookup opens another.
-doh_conns() { grep -c '^https connection$' "$t/H.log"; }
+# DoH connections are kept: after c.test, two more lookups (four queries) open at most one: the
+# second of two kept, should c.test's A and AAAA not have overlapped (a new connection per query
+# would be four). One the server closed while it was kept (after hangup.test's answers) is not an
+# error: the next lookup opens another.
+doh_conns() { grep -c '^https connection from ' "$t/H.log"; }
 kept=$(doh_conns)
 expect bydoh d.test 127.0.0.4 h
 expect bydoh e.test 127.0.0.4 h
-[ "$(doh_conns)" = "$kept" ] || fail "DoH: two more lookups opened $(($(doh_conns) - kept)) connections, want none: $(cat "$t/H.log")"
+[ "$(doh_conns)" -le $((kept + 1)) ] ||
+  fail "DoH: two more lookups opened $(($(doh_conns) - kept)) connections, want at most 1: $(cat "$t/H.log")"
 expect bydoh www.hangup.test 127.0.0.4 h
 expect bydoh f.test 127.0.0.4 h
 [ "$(doh_conns)" -gt "$kept" ] || fail "DoH: the server closed the kept connections, yet no new one was opened: $(cat "$t/H.log")"

@@ -10,21 +10,14 @@
 #     server sees 198.18.0.1 and the WireGuard counters stay put.
 #   - The default route moves to wan1: sb-relay logs the new default interface within a second
 #     (netlink, no restart) and the next connection leaves by wan1 (the server sees 198.19.0.1).
+#   - DNS over HTTPS to a server at "far" follows too: its kept connection, bound to wan0, is not
+#     used after the move; the next lookup's connection comes from 198.19.0.1.
 #   - A main-table default route through tailscale0 itself, preferred by metric, is never chosen.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/node-relay-lib.sh"
 
 FAR=203.0.113.10
-cat >"$t/config.json" <<JSON
-{
-  "inbounds": [{"type": "mixed", "tag": "in", "listen": "127.0.0.1", "listen_port": 1080}],
-  "outbounds": [{"type": "direct", "tag": "direct", "connect_timeout": "2s"}],
-  "route": {"auto_detect_interface": true}
-}
-JSON
-"$(tool sb-route)" check -c "$t/config.json" >/dev/null || fail "the test's config does not pass sb-route check"
-
 tailnet_up
 ip -n "$NS_NODE" link add wan1 type veth peer name wan1 netns "$NS_INET"
 ip -n "$NS_NODE" addr add 198.19.0.1/24 dev wan1
@@ -33,6 +26,25 @@ ip -n "$NS_NODE" link set wan1 up
 ip -n "$NS_INET" link set wan1 up
 ip -n "$NS_INET" addr add "$FAR/32" dev lo
 start_server "$NS_INET" far "$FAR"
+# A DoH server on far, whose answers all say far.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$FAR" -addext "subjectAltName=IP:$FAR" \
+  -keyout "$t/doh.key" -out "$t/doh.crt" 2>"$t/openssl.err" || fail "openssl: $(cat "$t/openssl.err")"
+ip netns exec "$NS_INET" python3 -u "$TB_SRC/tests/cli/dns-responder.py" --marker "$FAR" --listen "$FAR" \
+  --cert "$t/doh.crt" --key "$t/doh.key" >"$t/doh.log" 2>"$t/doh.err" &
+track_pid $!
+wait_for 10 grep -q '^ready' "$t/doh.log"
+doh_port=$(sed -n 's/^ready.*https=\([0-9]*\).*/\1/p' "$t/doh.log")
+doh_from() { grep -c "^https connection from $1\$" "$t/doh.log" || true; }
+cat >"$t/config.json" <<JSON
+{
+  "inbounds": [{"type": "mixed", "tag": "in", "listen": "127.0.0.1", "listen_port": 1080}],
+  "outbounds": [{"type": "direct", "tag": "direct", "connect_timeout": "2s"}],
+  "route": {"auto_detect_interface": true, "default_domain_resolver": "doh"},
+  "dns": {"servers": [{"type": "https", "tag": "doh", "server": "$FAR", "server_port": $doh_port,
+                       "tls": {"enabled": true, "certificate_path": "$t/doh.crt"}}]}
+}
+JSON
+"$(tool sb-route)" check -c "$t/config.json" >/dev/null || fail "the test's config does not pass sb-route check"
 ip -n "$NS_NODE" route add default via 198.18.0.2 dev wan0
 # The exit node, as tailscaled configures it (see net-mark.sh).
 ip -n "$NS_NODE" route add default dev tailscale0 table 52
@@ -53,6 +65,10 @@ grep -q "auto_detect_interface: default interface wan0 " "$RELAY_ERR" || fail "n
 p1=$(tun_leaks "$FAR")
 [ "$p1" = "$p0" ] || fail "the request entered the tunnel: packets to $FAR into tailscale0 $p0→$p1"
 echo "ok wan0: far saw 198.18.0.1; nothing into tailscale0"
+get "http://a.far.test:8080/" || fail "a.far.test via wan0: $(cat "$t/curl.err"); relay: $(tail -5 "$RELAY_ERR")"
+[ "$BODY" = "far saw 198.18.0.1" ] || fail "a.far.test via wan0: '$BODY' $CONN"
+[ "$(doh_from 198.18.0.1)" -ge 1 ] || fail "no DoH connection from wan0's 198.18.0.1: $(cat "$t/doh.log")"
+echo "ok wan0: a name resolved over DoH through wan0 ($(doh_from 198.18.0.1) connection(s) kept)"
 
 # The default route moves to wan1: followed within a second, without a restart.
 n=$(wc -l <"$RELAY_ERR")
@@ -65,6 +81,11 @@ get "http://$FAR:8080/" || fail "via wan1: $(cat "$t/curl.err"); relay: $(tail -
 [ "$BODY" = "far saw 198.19.0.1" ] || fail "via wan1: '$BODY' $CONN"
 [ "$(conn_field .error)" = null ] || [ "$(conn_field .error)" = "" ] || fail "via wan1: $CONN"
 echo "ok wan1 after the route change: far saw 198.19.0.1; switch logged after $took ms"
+get "http://b.far.test:8080/" || fail "b.far.test via wan1: $(cat "$t/curl.err"); relay: $(tail -5 "$RELAY_ERR")"
+[ "$BODY" = "far saw 198.19.0.1" ] || fail "b.far.test via wan1: '$BODY' $CONN"
+[ "$(doh_from 198.19.0.1)" -ge 1 ] ||
+  fail "the lookup after the move did not open a DoH connection from wan1's 198.19.0.1 (a kept wan0 one was used?): $(cat "$t/doh.log")"
+echo "ok wan1: the next DoH lookup left the kept wan0 connections and connected from 198.19.0.1"
 
 # A default route through tailscale0 in the main table (a loop) is skipped, whatever its metric.
 n=$(wc -l <"$RELAY_ERR")
