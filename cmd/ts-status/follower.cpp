@@ -84,6 +84,7 @@ void StatusFollower::on_bus(const ts::BusEvent& e) {
 
 StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_clock::time_point> deadline) {
   Update u;
+  std::optional<std::vector<ts::HealthWarning>> health;
   {
     std::unique_lock lock(mu_);
     auto wake = std::chrono::steady_clock::now() + interval_;
@@ -113,11 +114,16 @@ StatusFollower::Update StatusFollower::next(std::optional<std::chrono::steady_cl
     events_.clear();
     u.reconnected = reconnected_;
     reconnected_ = false;
+    // The bus's health as of now, not as of after the read: a health Notify that arrives while
+    // the status is read would otherwise put its warnings into a record whose `health` (from the
+    // status) predates it, and that record would go out without the health event. That Notify
+    // has set dirty_, so the next read carries it, with its event.
+    health = health_;
   }
   auto status = req_client_->status(true);
   if (status) add_dns_config(*req_client_, *status);
   std::lock_guard lock(mu_);
-  if (status) status->health_warnings = health_;
+  if (status) status->health_warnings = std::move(health);
   if (!status) {
     if (status.error().code == core::ExitCode::kInterrupted) {
       u.interrupted = true;

@@ -22,8 +22,11 @@ echo "$LINE" | jq -e '.type == "status" and ([.peers[] | select(.name == "peer1"
 # Only byte counters change: no new record. The next line must be the health event that follows.
 fake_ctl '/peer?name=peer2&RxBytes=12345&TxBytes=999' >/dev/null
 # A Notify that changes nothing (prefs edited to their current value) makes watch re-read the
-# status; wait for that read in the fake's request log before the next change.
+# status; wait for that read in the fake's request log before the next change. The read's second
+# request (dns-config) is slowed down, so the health change below lands while that read is still
+# going: its record must not carry the new health (it would go out without the health event).
 seen=$(wc -l <"$FAKE_LOG")
+fake_ctl '/fault?kind=slow&ms=1500&count=1&path=dns-config' >/dev/null
 lapi /localapi/v0/prefs -X PATCH -d '{"RunSSHSet":true,"RunSSH":false}' >/dev/null
 grep -m1 -q '"method":"GET","path":"/localapi/v0/status"' < <(timeout 5 tail -n +"$((seen + 1))" -f "$FAKE_LOG") \
   || fail "watch did not re-read the status after a Notify"
