@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "libcommon/core/strings.hpp"
 #include "libcommon/tailscale/transport_internal.hpp"
 #include "tests/unit/tailscale/transport_servers.hpp"
 
@@ -24,25 +25,6 @@ namespace {
 
 using namespace tb::test;
 namespace fs = std::filesystem;
-
-
-std::string base64(std::string_view in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = (unsigned char)in[i] << 16;
-    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
-    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 size_t count_ci(std::string haystack, std::string needle) {
   for (auto* s : {&haystack, &needle}) {
@@ -127,7 +109,7 @@ TEST(Transport, TcpModeUsesBasicAuthWithEmptyUser) {
   ep.source = "macsys";
   auto t = make_transport(ep);
   ASSERT_TRUE(t->request("GET", "/localapi/v0/status", "", 5s));
-  EXPECT_EQ(auth, "Basic " + base64(":0123456789abcdef0123"));
+  EXPECT_EQ(auth, "Basic " + core::base64_encode(":0123456789abcdef0123"));
   EXPECT_EQ(host, "local-tailscaled.sock");
   EXPECT_EQ(t->endpoint().describe(), "127.0.0.1:" + std::to_string(server.port));
   EXPECT_EQ(t->endpoint().describe().find(ep.token), std::string::npos);
